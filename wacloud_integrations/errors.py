@@ -1,0 +1,166 @@
+"""One error hierarchy under :class:`WACloudError`; every message says what went wrong and what to do.
+
+Errors never carry request headers, so the API key cannot leak through an exception or a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AmbiguousSendError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "DeviceNotConnectedError",
+    "EnvelopeError",
+    "InputError",
+    "InvalidWebhookSignatureError",
+    "MissingTemplateVariableError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PhoneNumberError",
+    "QuotaExhaustedError",
+    "RateLimitError",
+    "ServerError",
+    "WACloudError",
+]
+
+
+class WACloudError(Exception):
+    """Base of every error this package raises."""
+
+
+class ConfigurationError(WACloudError, ValueError):
+    """The client is not configured well enough to make any request (for example, no API key)."""
+
+
+class InputError(WACloudError, ValueError):
+    """An argument is wrong; raised before anything is sent. ``field`` names the argument."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+class PhoneNumberError(InputError):
+    """A phone number that cannot be turned into WhatsApp's international digits."""
+
+    def __init__(self, field: str, value: str, reason: str) -> None:
+        self.value = value
+        super().__init__(field, f"{value!r} is not usable: {reason}. Write it as international digits "
+                                "(6281234567890), +62 812…, 0812… or 6281234567890@c.us.")
+
+
+class MissingTemplateVariableError(InputError):
+    """A template names variables the caller did not give; nothing was sent."""
+
+    def __init__(self, missing: Sequence[str], *, template_id: str | None = None) -> None:
+        self.missing = list(missing)
+        self.template_id = template_id
+        where = f" of template {template_id}" if template_id else ""
+        super().__init__("variables", f"missing {', '.join(self.missing)}{where}; pass a value for each "
+                                      "placeholder, e.g. variables={" + f"{self.missing[0]!r}: …" + "}")
+
+
+class InvalidWebhookSignatureError(WACloudError, ValueError):
+    """A webhook delivery whose HMAC signature does not match its body: reject it with HTTP 401."""
+
+
+class APIError(WACloudError):
+    """A request to the API failed. ``method`` and ``path`` say which; no header is kept."""
+
+    def __init__(self, message: str, *, method: str = "", path: str = "") -> None:
+        self.method = method
+        self.path = path
+        super().__init__(message)
+
+
+class APIConnectionError(APIError):
+    """The API could not be reached (DNS, refused connection, TLS). Nothing was processed."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The API did not answer in time."""
+
+
+class AmbiguousSendError(APIError):
+    """A send whose outcome is unknown: the request left, the answer did not come back.
+
+    The message may or may not have gone out. Do not resend blindly: look it up with
+    ``client.messages.find_sent(idempotency_key=…)`` or resend with the same ``idempotency_key``
+    (WACloud answers a repeated key with the first answer and sends nothing new).
+    """
+
+    def __init__(self, message: str, *, idempotency_key: str, method: str = "", path: str = "",
+                 cause: BaseException | None = None) -> None:
+        self.idempotency_key = idempotency_key
+        self.cause = cause
+        super().__init__(
+            f"{message}. The send may or may not have happened: reconcile with "
+            f"messages.find_sent(idempotency_key={idempotency_key!r}) or retry with the same "
+            "idempotency key; do not send again with a new one.",
+            method=method, path=path)
+
+
+class APIStatusError(APIError):
+    """The API answered with an error: a non-2xx status or ``success: false``."""
+
+    def __init__(self, message: str, *, status_code: int, code: str | None = None, field: str | None = None,
+                 body: Any = None, method: str = "", path: str = "", request_id: str | None = None) -> None:
+        self.status_code = status_code
+        self.code = code
+        self.field = field
+        self.body = body
+        self.request_id = request_id
+        super().__init__(message, method=method, path=path)
+
+
+class BadRequestError(APIStatusError):
+    """400/422: the API refused a field; ``field`` names it when the API said which."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing, wrong or revoked. Check WACLOUD_API_KEY or the connection's password."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key may not do this."""
+
+
+class QuotaExhaustedError(PermissionDeniedError):
+    """The account's message quota is used up; ``client.account.get()`` shows when it resets."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such device, message, template, webhook, OTP or contact in this account."""
+
+
+class ConflictError(APIStatusError):
+    """409: the request conflicts with the resource's state."""
+
+
+class DeviceNotConnectedError(ConflictError):
+    """The device is not connected to WhatsApp; pair it (``devices.pair``) and wait until connected."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; ``retry_after`` is the server's wait in seconds, when it gave one."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+class ServerError(APIStatusError):
+    """5xx: the API failed. Reads are retried; a send that got this is ambiguous, see AmbiguousSendError."""
+
+
+class EnvelopeError(APIStatusError):
+    """A 2xx answer whose envelope says ``success: false``."""

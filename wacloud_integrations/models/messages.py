@@ -1,0 +1,200 @@
+"""Message requests (one discriminated union over ``message_type``) and message answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter, ValidationError, field_validator
+
+from ..errors import InputError
+from ._base import APIModel, RequestModel
+
+MessageStatus = Literal["pending", "sent", "delivered", "read", "failed"] | str
+"""Known message statuses; the API may add others, which pass through as plain strings."""
+
+MESSAGE_TYPES = ("text", "image", "video", "document", "poll", "list", "template")
+
+
+def _http_url(value: str, field: str) -> str:
+    if not value.startswith(("https://", "http://")):
+        raise ValueError(f"{field} must be a publicly reachable http(s) URL, got {value[:60]!r}")
+    return value
+
+
+class _Send(RequestModel):
+    device_id: str = Field(min_length=1, description="The sending device's id.")
+    to: str = Field(min_length=1, description="The recipient: international digits, 0812…, +62… or …@c.us.")
+
+
+class TextMessage(_Send):
+    """A plain text message."""
+
+    message_type: Literal["text"] = "text"
+    text: str = Field(min_length=1, max_length=65536)
+
+
+class ImageMessage(_Send):
+    """An image from a public URL, with an optional caption."""
+
+    message_type: Literal["image"] = "image"
+    image_url: str
+    caption: str | None = None
+
+    @field_validator("image_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return _http_url(v, "image_url")
+
+
+class VideoMessage(_Send):
+    """A video from a public URL; ``as_note`` sends it as a round video note."""
+
+    message_type: Literal["video"] = "video"
+    video_url: str
+    caption: str | None = None
+    as_note: bool = False
+    convert: bool = False
+
+    @field_validator("video_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return _http_url(v, "video_url")
+
+
+class DocumentMessage(_Send):
+    """A document (PDF, spreadsheet, …) from a public URL."""
+
+    message_type: Literal["document"] = "document"
+    document_url: str
+    filename: str | None = None
+    caption: str | None = None
+
+    @field_validator("document_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return _http_url(v, "document_url")
+
+
+class PollMessage(_Send):
+    """A poll with 2 to 12 options."""
+
+    message_type: Literal["poll"] = "poll"
+    poll_name: str = Field(min_length=1)
+    poll_options: list[str] = Field(min_length=2, max_length=12)
+
+
+class ListRow(RequestModel):
+    """One choice in a list message's section."""
+
+    id: str | None = None
+    title: str = Field(min_length=1)
+    description: str | None = None
+
+
+class ListSection(RequestModel):
+    """A titled group of rows in a list message."""
+
+    title: str = Field(min_length=1)
+    rows: list[ListRow] = Field(min_length=1)
+
+
+class ListContent(RequestModel):
+    """The ``message`` object of a list message."""
+
+    title: str = Field(min_length=1)
+    description: str | None = None
+    button: str = Field(min_length=1)
+    footer: str | None = None
+    sections: list[ListSection] = Field(min_length=1)
+
+
+class ListMessage(_Send):
+    """An interactive list: a button that opens sections of rows."""
+
+    message_type: Literal["list"] = "list"
+    message: ListContent
+
+
+class TemplateMessage(_Send):
+    """A stored template rendered with ``variables`` by the server."""
+
+    message_type: Literal["template"] = Field(default="template", exclude=True)
+    template_id: str = Field(min_length=1)
+    variables: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("variables", mode="before")
+    @classmethod
+    def _as_strings(cls, v: Any) -> Any:
+        # Numbers and dates are fine as variables; the wire format is strings.
+        if isinstance(v, dict):
+            return {str(k): (val if isinstance(val, str) or val is None else str(val)) for k, val in v.items()}
+        return v
+
+
+SendMessageRequest = Annotated[
+    TextMessage | ImageMessage | VideoMessage | DocumentMessage | PollMessage | ListMessage | TemplateMessage,
+    Field(discriminator="message_type"),
+]
+_SEND_ADAPTER: TypeAdapter[Any] = TypeAdapter(SendMessageRequest)
+
+
+def build_message(fields: dict[str, Any]) -> SendMessageRequest:
+    """Validate a send body (as the API takes it) into its typed model.
+
+    A body with ``template_id`` and no ``message_type`` is a template send, as in the vendor's docs.
+    Raises :class:`InputError` naming the first bad field and saying what it needs.
+    """
+    data = dict(fields)
+    if "message_type" not in data and "template_id" in data:
+        data["message_type"] = "template"
+    kind = data.get("message_type")
+    if kind not in MESSAGE_TYPES:
+        raise InputError("message_type", f"{kind!r} is not a message type; use one of {', '.join(MESSAGE_TYPES)}")
+    try:
+        return _SEND_ADAPTER.validate_python(data)  # type: ignore[no-any-return]
+    except ValidationError as exc:
+        raise input_error_from(exc, skip_first=True) from None
+
+
+def input_error_from(exc: ValidationError, *, skip_first: bool = False) -> InputError:
+    """The first problem of a pydantic error as an :class:`InputError` naming the field."""
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]][1 if skip_first else 0 :]
+    field = ".".join(loc) or "body"
+    if err["type"] == "missing":
+        return InputError(field, "is required for this message type")
+    if err["type"] == "extra_forbidden":
+        return InputError(field, "is not a field of this message type; check the spelling")
+    return InputError(field, str(err["msg"]).removeprefix("Value error, "))
+
+
+class SentMessage(APIModel):
+    """The API's answer to a send: the message was accepted (``sent`` means accepted, not delivered)."""
+
+    message_id: str
+    whatsapp_message_id: str | None = None
+    status: MessageStatus = "sent"
+    ack: int | None = None
+    to: str | None = None
+
+
+class Message(APIModel):
+    """A stored message, sent or received."""
+
+    id: str
+    message_id: str | None = None
+    whatsapp_message_id: str | None = None
+    device_id: str | None = None
+    direction: Literal["inbound", "outbound"] | str | None = None
+    from_: str | None = Field(default=None, alias="from")
+    to: str | None = None
+    message_type: str | None = None
+    body: str | None = None
+    content: dict[str, Any] | None = None
+    template_id: str | None = None
+    status: MessageStatus | None = None
+    ack: int | None = None
+    idempotency_key: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
