@@ -1,0 +1,83 @@
+"""WhatsApp through the WACloud API: typed sync and async clients and what every integration shares.
+
+>>> from wacloud_integrations import WACloud
+>>> client = WACloud()          # WACLOUD_API_KEY, WACLOUD_BASE_URL, WACLOUD_DEVICE_ID from the environment
+"""
+
+from ._async.client import AsyncWACloud
+from ._sync.client import WACloud
+from .bulk import BulkReport, Pacing, Recipient, RecipientResult
+from .config import DEFAULT_BASE_URL, ClientConfig
+from .errors import (
+    AmbiguousSendError,
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    DeviceNotConnectedError,
+    EnvelopeError,
+    InputError,
+    InvalidWebhookSignatureError,
+    MissingTemplateVariableError,
+    NotFoundError,
+    PermissionDeniedError,
+    PhoneNumberError,
+    QuotaExhaustedError,
+    RateLimitError,
+    ServerError,
+    WACloudError,
+    WaitTimeoutError,
+)
+from .logs import RedactingFilter, redact
+from .phone import normalize_phone, to_chat_id
+from .retry import RetryPolicy
+from .templating import extract_placeholders, render_template
+from .webhooks import parse_event, verify_signature
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AmbiguousSendError",
+    "AsyncWACloud",
+    "AuthenticationError",
+    "BadRequestError",
+    "BulkReport",
+    "ClientConfig",
+    "ConfigurationError",
+    "ConflictError",
+    "DeviceNotConnectedError",
+    "EnvelopeError",
+    "InputError",
+    "InvalidWebhookSignatureError",
+    "MissingTemplateVariableError",
+    "NotFoundError",
+    "Pacing",
+    "PermissionDeniedError",
+    "PhoneNumberError",
+    "QuotaExhaustedError",
+    "RateLimitError",
+    "Recipient",
+    "RecipientResult",
+    "RedactingFilter",
+    "RetryPolicy",
+    "ServerError",
+    "WACloud",
+    "WACloudError",
+    "WaitTimeoutError",
+    "extract_placeholders",
+    "normalize_phone",
+    "parse_event",
+    "redact",
+    "render_template",
+    "to_chat_id",
+    "verify_signature",
+]

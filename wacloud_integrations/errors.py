@@ -30,6 +30,7 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "WACloudError",
+    "WaitTimeoutError",
 ]
 
 
@@ -39,6 +40,10 @@ class WACloudError(Exception):
 
 class ConfigurationError(WACloudError, ValueError):
     """The client is not configured well enough to make any request (for example, no API key)."""
+
+
+class WaitTimeoutError(WACloudError, TimeoutError):
+    """A wait (for a device to connect, an OTP to be verified) ran out of time."""
 
 
 class InputError(WACloudError, ValueError):
@@ -54,8 +59,11 @@ class PhoneNumberError(InputError):
 
     def __init__(self, field: str, value: str, reason: str) -> None:
         self.value = value
-        super().__init__(field, f"{value!r} is not usable: {reason}. Write it as international digits "
-                                "(6281234567890), +62 812…, 0812… or 6281234567890@c.us.")
+        super().__init__(
+            field,
+            f"{value!r} is not usable: {reason}. Write it as international digits "
+            "(6281234567890), +62 812…, 0812… or 6281234567890@c.us.",
+        )
 
 
 class MissingTemplateVariableError(InputError):
@@ -65,8 +73,11 @@ class MissingTemplateVariableError(InputError):
         self.missing = list(missing)
         self.template_id = template_id
         where = f" of template {template_id}" if template_id else ""
-        super().__init__("variables", f"missing {', '.join(self.missing)}{where}; pass a value for each "
-                                      "placeholder, e.g. variables={" + f"{self.missing[0]!r}: …" + "}")
+        super().__init__(
+            "variables",
+            f"missing {', '.join(self.missing)}{where}; pass a value for each "
+            "placeholder, e.g. variables={" + f"{self.missing[0]!r}: …" + "}",
+        )
 
 
 class InvalidWebhookSignatureError(WACloudError, ValueError):
@@ -98,22 +109,41 @@ class AmbiguousSendError(APIError):
     (WACloud answers a repeated key with the first answer and sends nothing new).
     """
 
-    def __init__(self, message: str, *, idempotency_key: str, method: str = "", path: str = "",
-                 cause: BaseException | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        idempotency_key: str,
+        method: str = "",
+        path: str = "",
+        cause: BaseException | None = None,
+    ) -> None:
         self.idempotency_key = idempotency_key
         self.cause = cause
         super().__init__(
             f"{message}. The send may or may not have happened: reconcile with "
             f"messages.find_sent(idempotency_key={idempotency_key!r}) or retry with the same "
             "idempotency key; do not send again with a new one.",
-            method=method, path=path)
+            method=method,
+            path=path,
+        )
 
 
 class APIStatusError(APIError):
     """The API answered with an error: a non-2xx status or ``success: false``."""
 
-    def __init__(self, message: str, *, status_code: int, code: str | None = None, field: str | None = None,
-                 body: Any = None, method: str = "", path: str = "", request_id: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        code: str | None = None,
+        field: str | None = None,
+        body: Any = None,
+        method: str = "",
+        path: str = "",
+        request_id: str | None = None,
+    ) -> None:
         self.status_code = status_code
         self.code = code
         self.field = field

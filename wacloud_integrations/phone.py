@@ -13,8 +13,12 @@ __all__ = ["DEFAULT_REGION", "normalize_phone", "to_chat_id"]
 DEFAULT_REGION = "ID"
 
 _USER_SUFFIXES = ("@c.us", "@s.whatsapp.net")
-_NOT_A_PHONE = {"@g.us": "a group id", "@lid": "a LID (hidden WhatsApp id)", "@newsletter": "a channel id",
-                "@broadcast": "a broadcast id"}
+_NOT_A_PHONE = {
+    "@g.us": "a group id",
+    "@lid": "a LID (hidden WhatsApp id)",
+    "@newsletter": "a channel id",
+    "@broadcast": "a broadcast id",
+}
 _SEPARATORS = re.compile(r"[\s\-().]")
 
 
@@ -56,8 +60,9 @@ def normalize_phone(raw: str, *, region: str = DEFAULT_REGION, field: str = "to"
             continue
         if phonenumbers.is_valid_number(number):
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
-    raise PhoneNumberError(field, raw, f"it is not a valid phone number for region {region.upper()} "
-                                       "or in international form")
+    raise PhoneNumberError(
+        field, raw, f"it is not a valid phone number for region {region.upper()} or in international form"
+    )
 
 
 def to_chat_id(phone: str, *, region: str = DEFAULT_REGION) -> str:

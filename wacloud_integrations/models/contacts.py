@@ -1,4 +1,4 @@
-"""Contacts of a device, number checks and LID (hidden WhatsApp id) mappings. Names follow WAHA's camelCase."""
+"""Contacts of a device, number checks and LID (hidden WhatsApp id) mappings (WAHA's camelCase names)."""
 
 from __future__ import annotations
 

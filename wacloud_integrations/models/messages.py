@@ -128,7 +128,9 @@ class TemplateMessage(_Send):
     def _as_strings(cls, v: Any) -> Any:
         # Numbers and dates are fine as variables; the wire format is strings.
         if isinstance(v, dict):
-            return {str(k): (val if isinstance(val, str) or val is None else str(val)) for k, val in v.items()}
+            return {
+                str(k): (val if isinstance(val, str) or val is None else str(val)) for k, val in v.items()
+            }
         return v
 
 
@@ -150,9 +152,11 @@ def build_message(fields: dict[str, Any]) -> SendMessageRequest:
         data["message_type"] = "template"
     kind = data.get("message_type")
     if kind not in MESSAGE_TYPES:
-        raise InputError("message_type", f"{kind!r} is not a message type; use one of {', '.join(MESSAGE_TYPES)}")
+        raise InputError(
+            "message_type", f"{kind!r} is not a message type; use one of {', '.join(MESSAGE_TYPES)}"
+        )
     try:
-        return _SEND_ADAPTER.validate_python(data)  # type: ignore[no-any-return]
+        return _SEND_ADAPTER.validate_python(data)
     except ValidationError as exc:
         raise input_error_from(exc, skip_first=True) from None
 
@@ -177,6 +181,8 @@ class SentMessage(APIModel):
     status: MessageStatus = "sent"
     ack: int | None = None
     to: str | None = None
+    replayed: bool = False
+    """True when the server answered a repeated idempotency key with the first answer (nothing new sent)."""
 
 
 class Message(APIModel):

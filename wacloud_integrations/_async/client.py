@@ -1,0 +1,136 @@
+"""``AsyncWACloud``: the async client. ``_sync/client.py`` (``WACloud``) is generated from this file."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import cached_property
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from ..config import ClientConfig
+from ..wire import Call, after_exception, after_response, build_request
+from .resources import (
+    AsyncAccountResource,
+    AsyncContacts,
+    AsyncDevices,
+    AsyncMessages,
+    AsyncOTP,
+    AsyncTemplates,
+    AsyncWebhooks,
+)
+
+T = TypeVar("T")
+_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=50)
+
+
+class AsyncWACloud:
+    """The WACloud API, async. Configuration comes from arguments, then ``WACLOUD_*`` variables.
+
+    >>> async with AsyncWACloud() as client:            # WACLOUD_API_KEY from the environment
+    ...     await client.messages.send_text("0812-3456-7890", "Halo!", device_id="…")
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        default_device_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        idempotent_sends: bool | None = None,
+        region: str | None = None,
+        config: ClientConfig | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.config = config or ClientConfig.resolve(
+            api_key=api_key,
+            base_url=base_url,
+            default_device_id=default_device_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            idempotent_sends=idempotent_sends,
+            region=region,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(limits=_LIMITS, timeout=self.config.timeout)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.config.base_url!r}, api_key='***')"
+
+    @cached_property
+    def devices(self) -> AsyncDevices:
+        """Paired WhatsApp numbers."""
+        return AsyncDevices(self)
+
+    @cached_property
+    def messages(self) -> AsyncMessages:
+        """Send and list messages."""
+        return AsyncMessages(self)
+
+    @cached_property
+    def otp(self) -> AsyncOTP:
+        """One-time passwords."""
+        return AsyncOTP(self)
+
+    @cached_property
+    def templates(self) -> AsyncTemplates:
+        """Message templates."""
+        return AsyncTemplates(self)
+
+    @cached_property
+    def webhooks(self) -> AsyncWebhooks:
+        """Webhook registrations and delivery verification."""
+        return AsyncWebhooks(self)
+
+    @cached_property
+    def contacts(self) -> AsyncContacts:
+        """Contacts, number checks and LIDs of a device."""
+        return AsyncContacts(self)
+
+    @cached_property
+    def account(self) -> AsyncAccountResource:
+        """Account and quota."""
+        return AsyncAccountResource(self)
+
+    async def request(self, call: Call[T]) -> T:
+        """Run ``call`` with the retry policy; every decision is in :mod:`wacloud_integrations.wire`."""
+        attempt = 0
+        while True:
+            request = build_request(self.config, call, attempt)
+            try:
+                response = await self._http.send(request)
+                await response.aread()
+            except httpx.TransportError as exc:
+                outcome = after_exception(self.config, call, exc, attempt)
+            else:
+                outcome = after_response(self.config, call, response, attempt)
+            if outcome.delay is None:
+                return outcome.unwrap()
+            await self.sleep(outcome.delay)
+            attempt += 1
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait between attempts and polls (a hook for tests and frameworks)."""
+        await asyncio.sleep(seconds)
+
+    async def aclose(self) -> None:
+        """Close the connection pool (unless it was passed in)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncWACloud:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def with_options(self, **overrides: Any) -> AsyncWACloud:
+        """A client with some settings changed that shares this one's connection pool."""
+        from dataclasses import replace
+
+        return type(self)(config=replace(self.config, **overrides), http_client=self._http)

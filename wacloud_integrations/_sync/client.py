@@ -1,0 +1,136 @@
+"""Generated from ``_async/client.py`` by ``scripts/generate_sync.py``: do not edit."""
+
+from __future__ import annotations
+
+import time
+from functools import cached_property
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from ..config import ClientConfig
+from ..wire import Call, after_exception, after_response, build_request
+from .resources import (
+    AccountResource,
+    Contacts,
+    Devices,
+    Messages,
+    OTP,
+    Templates,
+    Webhooks,
+)
+
+T = TypeVar("T")
+_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=50)
+
+
+class WACloud:
+    """The WACloud API, sync. Configuration comes from arguments, then ``WACLOUD_*`` variables.
+
+    >>> with WACloud() as client:            # WACLOUD_API_KEY from the environment
+    ...     client.messages.send_text("0812-3456-7890", "Halo!", device_id="…")
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        default_device_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        idempotent_sends: bool | None = None,
+        region: str | None = None,
+        config: ClientConfig | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        self.config = config or ClientConfig.resolve(
+            api_key=api_key,
+            base_url=base_url,
+            default_device_id=default_device_id,
+            timeout=timeout,
+            max_retries=max_retries,
+            idempotent_sends=idempotent_sends,
+            region=region,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(limits=_LIMITS, timeout=self.config.timeout)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.config.base_url!r}, api_key='***')"
+
+    @cached_property
+    def devices(self) -> Devices:
+        """Paired WhatsApp numbers."""
+        return Devices(self)
+
+    @cached_property
+    def messages(self) -> Messages:
+        """Send and list messages."""
+        return Messages(self)
+
+    @cached_property
+    def otp(self) -> OTP:
+        """One-time passwords."""
+        return OTP(self)
+
+    @cached_property
+    def templates(self) -> Templates:
+        """Message templates."""
+        return Templates(self)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        """Webhook registrations and delivery verification."""
+        return Webhooks(self)
+
+    @cached_property
+    def contacts(self) -> Contacts:
+        """Contacts, number checks and LIDs of a device."""
+        return Contacts(self)
+
+    @cached_property
+    def account(self) -> AccountResource:
+        """Account and quota."""
+        return AccountResource(self)
+
+    def request(self, call: Call[T]) -> T:
+        """Run ``call`` with the retry policy; every decision is in :mod:`wacloud_integrations.wire`."""
+        attempt = 0
+        while True:
+            request = build_request(self.config, call, attempt)
+            try:
+                response = self._http.send(request)
+                response.read()
+            except httpx.TransportError as exc:
+                outcome = after_exception(self.config, call, exc, attempt)
+            else:
+                outcome = after_response(self.config, call, response, attempt)
+            if outcome.delay is None:
+                return outcome.unwrap()
+            self.sleep(outcome.delay)
+            attempt += 1
+
+    def sleep(self, seconds: float) -> None:
+        """Wait between attempts and polls (a hook for tests and frameworks)."""
+        time.sleep(seconds)
+
+    def close(self) -> None:
+        """Close the connection pool (unless it was passed in)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> WACloud:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def with_options(self, **overrides: Any) -> WACloud:
+        """A client with some settings changed that shares this one's connection pool."""
+        from dataclasses import replace
+
+        return type(self)(config=replace(self.config, **overrides), http_client=self._http)

@@ -1,0 +1,85 @@
+"""When a failed request may be tried again, and how long to wait first.
+
+Reads (and other requests that cannot do harm twice) are retried on transport errors, 408, 409, 429
+and 5xx. A send is retried only when it provably never reached the server (the connection was never
+made) or was refused with 429; after any other failure its outcome is unknown and retrying could
+deliver the message twice, unless the caller opted into idempotent retries (the server then answers a
+repeated ``Idempotency-Key`` with the first answer).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import httpx
+
+__all__ = ["NEVER_SENT", "RetryPolicy", "parse_retry_after"]
+
+# Failures that happen before the request could reach the server.
+NEVER_SENT: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many times and how patiently to retry.
+
+    ``idempotent_sends``: also retry sends after an ambiguous failure, reusing the same idempotency key.
+    Only turn it on against a server that de-duplicates on ``Idempotency-Key`` (WACloud's sandbox does).
+    """
+
+    max_retries: int = 2
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 60.0
+    idempotent_sends: bool = False
+
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry number ``attempt + 1``: the server's wish, else jittered backoff."""
+        if retry_after is not None and 0 <= retry_after <= self.max_retry_after:
+            return retry_after
+        delay = min(self.initial_delay * 2**attempt, self.max_delay)
+        return delay * (1 - 0.25 * random.random())
+
+    def retry_exception(self, exc: Exception, attempt: int, *, is_send: bool, safe: bool) -> bool:
+        """Whether a transport failure may be retried."""
+        if attempt >= self.max_retries:
+            return False
+        if isinstance(exc, NEVER_SENT):
+            return True
+        return safe or (is_send and self.idempotent_sends)
+
+    def retry_status(
+        self, status: int, attempt: int, *, is_send: bool, safe: bool, retry_after: float | None
+    ) -> bool:
+        """Whether an error status may be retried."""
+        if attempt >= self.max_retries or status not in _RETRY_STATUSES:
+            return False
+        if status == 429:
+            # A 429 was refused before any processing; wait only if the server's wish is reasonable.
+            return retry_after is None or retry_after <= self.max_retry_after
+        return safe or (is_send and self.idempotent_sends)
+
+
+def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait: ``retry-after-ms``, then ``Retry-After`` (seconds or a date)."""
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(float(ms) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        parsed = email.utils.parsedate_tz(value)
+        if parsed is None:
+            return None
+        return max(email.utils.mktime_tz(parsed) - (now if now is not None else time.time()), 0.0)

@@ -1,0 +1,48 @@
+"""Everything a sandbox can be configured with, in one dataclass shared by the CLI and the embedding API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_API_KEY = "waha_sandbox_key"
+DEFAULT_QUOTA = 10_000
+SEED_DEVICE_ID = "550e8400-e29b-41d4-a716-446655440000"
+SEED_TEMPLATE_ID = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
+SEED_DEVICE_PHONE = "6289876543210"
+
+
+@dataclass
+class SandboxSettings:
+    """Configuration of one sandbox server.
+
+    ``db`` is ``":memory:"`` or a SQLite file path (data survives a restart). Each key in ``api_keys`` is
+    its own account. ``quota`` is messages per account per month; ``rate_limit_per_minute`` is requests
+    per key per minute on ``/api/v1`` (0 = off). ``ack_delays`` are the seconds, on the sandbox clock,
+    after which a sent message becomes delivered and read. The ``fault_*``/``latency_ms`` values install
+    a server-wide fault on every ``/api/v1`` route.
+    """
+
+    api_keys: list[str] = field(default_factory=lambda: [DEFAULT_API_KEY])
+    db: str = ":memory:"
+    seed: bool = False
+    quota: int = DEFAULT_QUOTA
+    rate_limit_per_minute: int = 0
+    ack_delays: tuple[float, float] = (1.0, 3.0)
+    latency_ms: int = 0
+    error_rate: float = 0.0
+    error_status: int = 500
+    drop_rate: float = 0.0
+    qr_ttl_seconds: int = 120
+    otp_max_attempts: int = 5
+    idempotency_ttl_seconds: int = 24 * 3600
+    webhook_timeout: float = 5.0
+    webhook_backoff: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0)
+    webhook_workers: int = 8
+    webhook_queue_size: int = 50_000
+    tick_interval: float = 0.1
+
+    def __post_init__(self) -> None:
+        if not self.api_keys:
+            raise ValueError("api_keys: give at least one API key")
+        self.api_keys = list(dict.fromkeys(self.api_keys))
+        self.ack_delays = (float(self.ack_delays[0]), float(self.ack_delays[1]))
