@@ -28,8 +28,8 @@ class ClientConfig:
     api_key: str = field(repr=False)
     base_url: str = DEFAULT_BASE_URL
     default_device_id: str | None = None
-    timeout: httpx.Timeout = DEFAULT_TIMEOUT
-    media_timeout: httpx.Timeout = MEDIA_TIMEOUT
+    timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
+    media_timeout: httpx.Timeout = field(default_factory=lambda: MEDIA_TIMEOUT)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     region: str = DEFAULT_REGION
     user_agent: str = "wacloud-integrations/0.1"

@@ -1,0 +1,113 @@
+"""Error mapping: status and envelope code to the error hierarchy, each saying what to do."""
+
+import httpx
+import pytest
+
+from wacloud_integrations import (
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    DeviceNotConnectedError,
+    EnvelopeError,
+    InputError,
+    MissingTemplateVariableError,
+    NotFoundError,
+    PermissionDeniedError,
+    PhoneNumberError,
+    QuotaExhaustedError,
+    RateLimitError,
+    WACloud,
+)
+
+from .mock_api import BASE, Script, fail, ok, sync_client
+
+
+@pytest.mark.parametrize(
+    ("response", "error", "hint"),
+    [
+        (
+            fail(400, "validation_error", "image_url is required", field="image_url"),
+            BadRequestError,
+            "image_url",
+        ),
+        (fail(422, "validation_error"), BadRequestError, "422"),
+        (fail(401, "unauthorized"), AuthenticationError, "WACLOUD_API_KEY"),
+        (fail(403, "forbidden"), PermissionDeniedError, "may not"),
+        (fail(403, "quota_exhausted"), QuotaExhaustedError, "quota"),
+        (fail(404, "not_found"), NotFoundError, "Check the id"),
+        (fail(409, "device_not_connected"), DeviceNotConnectedError, "Pair the device"),
+        (fail(409, "idempotency_key_reused"), ConflictError, "idempotency_key_reused"),
+        (fail(429, "rate_limited", retry_after=999), RateLimitError, "Slow down"),
+        (httpx.Response(200, json={"success": False, "error": "weird"}), EnvelopeError, "weird"),
+        (httpx.Response(502, text="<html>Bad gateway</html>"), Exception, "Bad gateway"),
+    ],
+)
+def test_status_and_code_map_to_the_hierarchy(response, error, hint):
+    client, _ = sync_client(Script([response]), max_retries=0)
+    with pytest.raises(error) as info:
+        client.devices.get("dev-1")
+    assert hint in str(info.value)
+    assert info.value.method == "GET" and info.value.path == "devices/dev-1"
+
+
+def test_field_errors_keep_the_field():
+    client, _ = sync_client(Script([fail(400, "validation_error", "bad", field="poll_options")]))
+    with pytest.raises(BadRequestError) as info:
+        client.messages.send_poll("0812-3456-7890", "Q?", ["a", "b"])
+    assert info.value.field == "poll_options" and info.value.status_code == 400
+
+
+def test_server_side_input_errors_are_the_same_types_as_local_ones():
+    client, _ = sync_client(
+        Script([fail(400, "missing_template_variables", "missing", missing=["order_id"])])
+    )
+    with pytest.raises(MissingTemplateVariableError) as info:
+        client.messages.send_template("0812-3456-7890", "tpl-1", {"name": "Budi"})
+    assert info.value.missing == ["order_id"]
+    client, _ = sync_client(Script([fail(400, "invalid_phone_number", "unknown", field="to")]))
+    with pytest.raises(PhoneNumberError):
+        client.messages.send_text("0812-3456-7890", "x")
+
+
+def test_bad_input_is_refused_before_anything_is_sent():
+    script = Script([ok({})])
+    client, _ = sync_client(script)
+    with pytest.raises(PhoneNumberError):
+        client.messages.send_text("not a number", "hi")
+    with pytest.raises(InputError) as info:
+        client.messages.send(message_type="image", to="0812-3456-7890")
+    assert info.value.field == "image_url"
+    with pytest.raises(InputError) as info:
+        client.devices.get("")
+    assert info.value.field == "device_id"
+    assert script.requests == []
+
+
+def test_missing_key_is_an_error_when_the_client_is_built(monkeypatch):
+    monkeypatch.delenv("WACLOUD_API_KEY", raising=False)
+    with pytest.raises(ConfigurationError) as info:
+        WACloud()
+    assert "WACLOUD_API_KEY" in str(info.value)
+
+
+def test_environment_configures_the_client(monkeypatch):
+    monkeypatch.setenv("WACLOUD_API_KEY", "waha_fromenv123456")
+    monkeypatch.setenv("WACLOUD_BASE_URL", "http://127.0.0.1:9/api/v1/")
+    monkeypatch.setenv("WACLOUD_DEVICE_ID", "dev-env")
+    client = WACloud()
+    assert client.config.base_url == "http://127.0.0.1:9/api/v1/"
+    assert client.config.default_device_id == "dev-env"
+
+
+def test_base_path_survives_joining_and_segments_are_encoded():
+    script = Script([ok({"id": "628@c.us"})])
+    client, _ = sync_client(script)
+    client.contacts.get("6281234567890@c.us")
+    assert str(script.requests[0].url) == f"{BASE}/devices/dev-1/contacts/6281234567890%40c.us"
+
+
+def test_wrong_otp_code_is_a_result_not_an_exception():
+    client, _ = sync_client(Script([fail(400, "otp_invalid", "Invalid OTP code")]))
+    result = client.otp.verify("0812-3456-7890", "123456")
+    assert result.verified is False and result.reason == "otp_invalid"

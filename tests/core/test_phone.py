@@ -1,0 +1,51 @@
+import pytest
+
+from wacloud_integrations import PhoneNumberError, normalize_phone, to_chat_id
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "0812-3456-7890",
+        "+62 812 3456 7890",
+        "6281234567890",
+        "81234567890",
+        "6281234567890@c.us",
+        "(0812) 3456-7890",
+        "0062 812 3456 7890",
+        "+62 (0) 812-3456-7890",
+        "6281234567890@s.whatsapp.net",
+    ],
+)
+def test_indonesian_forms_normalise_to_international_digits(raw):
+    assert normalize_phone(raw) == "6281234567890"
+
+
+def test_country_code_prefix_is_not_read_as_an_area_code():
+    # phonenumbers alone reads 62812345678 as +62 62812345678 (a 062x landline): our pre-parse avoids it.
+    assert normalize_phone("62812345678") == "62812345678"
+
+
+def test_other_regions_and_international_numbers():
+    assert normalize_phone("+44 20 7946 0958") == "442079460958"
+    assert normalize_phone("020 7946 0958", region="GB") == "442079460958"
+    assert to_chat_id("0812-3456-7890") == "6281234567890@c.us"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("120363025246125486@g.us", "group"),
+        ("123456789@lid", "LID"),
+        ("hello", "not digits"),
+        ("08123", "not a valid"),
+        ("", "empty"),
+        ("123@newsletter", "channel"),
+    ],
+)
+def test_refusals_name_the_field_and_why(raw, reason):
+    with pytest.raises(PhoneNumberError) as info:
+        normalize_phone(raw, field="recipient")
+    assert info.value.field == "recipient"
+    assert reason in str(info.value)
+    assert str(info.value).startswith("recipient:")

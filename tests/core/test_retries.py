@@ -1,0 +1,144 @@
+"""Every retry rule, with the exact number of attempts, against a scripted transport."""
+
+import httpx
+import pytest
+
+from wacloud_integrations import (
+    AmbiguousSendError,
+    APIConnectionError,
+    RateLimitError,
+    ServerError,
+)
+
+from .mock_api import Script, async_client, fail, ok, sync_client
+
+SENT = {"message_id": "m1", "whatsapp_message_id": "w1", "status": "sent", "ack": 1, "to": "6281234567890"}
+
+
+def send(client):
+    return client.messages.send_text("0812-3456-7890", "hi")
+
+
+def test_reads_retry_5xx_with_backoff_then_succeed():
+    script = Script([fail(503, "internal_error"), fail(502, "internal_error"), ok({"id": "a"})])
+    client, slept = sync_client(script)
+    assert client.account.get().id == "a"
+    assert len(script.requests) == 3
+    assert len(slept) == 2 and 0.375 <= slept[0] <= 0.5 and 0.75 <= slept[1] <= 1.0
+
+
+def test_reads_give_up_after_max_retries():
+    script = Script([fail(500, "internal_error")])
+    client, _ = sync_client(script)
+    with pytest.raises(ServerError):
+        client.account.get()
+    assert len(script.requests) == 3
+
+
+def test_reads_retry_a_dropped_connection():
+    script = Script([httpx.RemoteProtocolError("peer closed"), ok({"id": "a"})])
+    client, _ = sync_client(script)
+    assert client.account.get().id == "a"
+    assert len(script.requests) == 2
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        fail(500, "internal_error"),
+        fail(503, "internal_error"),
+        httpx.ReadTimeout("slow"),
+        httpx.RemoteProtocolError("dropped"),
+        httpx.WriteError("broken pipe"),
+    ],
+)
+def test_a_send_is_never_repeated_after_an_ambiguous_failure(failure):
+    script = Script([failure, ok(SENT, 201)])
+    client, _ = sync_client(script)
+    with pytest.raises(AmbiguousSendError) as info:
+        send(client)
+    assert len(script.requests) == 1
+    key = script.requests[0].headers["Idempotency-Key"]
+    assert info.value.idempotency_key == key
+    assert key in str(info.value) and "find_sent" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "failure", [httpx.ConnectError("refused"), httpx.ConnectTimeout("no route"), httpx.PoolTimeout("pool")]
+)
+def test_a_send_that_never_left_is_retried_with_the_same_key(failure):
+    script = Script([failure, ok(SENT, 201)])
+    client, _ = sync_client(script)
+    assert send(client).message_id == "m1"
+    assert len(script.requests) == 2
+    keys = {r.headers["Idempotency-Key"] for r in script.requests}
+    assert len(keys) == 1
+    assert script.requests[1].headers["X-Retry-Count"] == "1"
+
+
+def test_a_send_refused_with_429_waits_retry_after_and_retries():
+    script = Script([fail(429, "rate_limited", retry_after=2), ok(SENT, 201)])
+    client, slept = sync_client(script)
+    send(client)
+    assert slept == [2.0]
+    assert len(script.requests) == 2
+    assert len({r.headers["Idempotency-Key"] for r in script.requests}) == 1
+
+
+def test_429_with_an_unreasonable_wait_is_raised_with_retry_after():
+    script = Script([fail(429, "rate_limited", retry_after=3600)])
+    client, slept = sync_client(script)
+    with pytest.raises(RateLimitError) as info:
+        client.account.get()
+    assert info.value.retry_after == 3600
+    assert slept == [] and len(script.requests) == 1
+
+
+def test_opted_in_idempotent_sends_retry_ambiguous_failures_with_the_same_key():
+    script = Script([httpx.RemoteProtocolError("dropped"), fail(500, "internal_error"), ok(SENT, 201)])
+    client, _ = sync_client(script, idempotent_sends=True)
+    assert send(client).message_id == "m1"
+    assert len(script.requests) == 3
+    assert len({r.headers["Idempotency-Key"] for r in script.requests}) == 1
+
+
+def test_a_caller_key_is_sent_as_is():
+    script = Script([ok(SENT, 201)])
+    client, _ = sync_client(script)
+    client.messages.send_text("0812-3456-7890", "hi", idempotency_key="order-42")
+    assert script.requests[0].headers["Idempotency-Key"] == "order-42"
+
+
+def test_every_post_carries_an_idempotency_key_and_gets_do_not():
+    script = Script([ok({"id": "t", "content": "x"}, 201), ok([])])
+    client, _ = sync_client(script)
+    client.templates.create("n", "x")
+    client.templates.list()
+    assert "Idempotency-Key" in script.requests[0].headers
+    assert "Idempotency-Key" not in script.requests[1].headers
+
+
+def test_creating_a_resource_is_not_retried_after_an_ambiguous_failure():
+    script = Script([fail(500, "internal_error"), ok({"id": "t"}, 201)])
+    client, _ = sync_client(script)
+    with pytest.raises(ServerError):
+        client.templates.create("n", "x")
+    assert len(script.requests) == 1
+
+
+def test_connection_refused_everywhere_is_a_clear_error_after_retries():
+    script = Script([httpx.ConnectError("refused")])
+    client, slept = sync_client(script)
+    with pytest.raises(APIConnectionError) as info:
+        send(client)
+    assert len(script.requests) == 3 and len(slept) == 2
+    assert "Nothing was sent" in str(info.value)
+
+
+async def test_async_client_follows_the_same_rules():
+    script = Script([httpx.ConnectError("refused"), httpx.ReadTimeout("slow")])
+    client, slept = async_client(script)
+    with pytest.raises(AmbiguousSendError):
+        await client.messages.send_text("0812-3456-7890", "hi")
+    assert len(script.requests) == 2 and len(slept) == 1
+    await client.aclose()

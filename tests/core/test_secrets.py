@@ -1,0 +1,63 @@
+"""A recognisable key and OTP code appear in no log record, exception text or repr."""
+
+import logging
+
+import httpx
+import pytest
+
+from wacloud_integrations import WACloud, WACloudError, redact
+from wacloud_integrations.models import VerifyOTPRequest
+
+from .mock_api import BASE, Script, fail, sync_client
+
+KEY = "waha_SECRETkeyDoNotLeak987654321"
+CODE = "739146"
+
+
+def test_key_and_code_never_leak(caplog):
+    caplog.set_level(logging.DEBUG)
+    script = Script(
+        [
+            fail(401, "unauthorized"),
+            fail(400, "otp_invalid"),
+            httpx.ReadTimeout("slow"),
+            fail(500, "internal_error"),
+        ]
+    )
+    client = WACloud(
+        KEY,
+        base_url=BASE,
+        http_client=httpx.Client(transport=httpx.MockTransport(script)),
+        default_device_id="d",
+    )
+    client.sleep = lambda s: None  # type: ignore[method-assign]
+    texts = [
+        repr(client),
+        str(client.config),
+        repr(client.config),
+        repr(VerifyOTPRequest(phone_number="6281234567890", code=CODE)),
+    ]
+    for action in (
+        lambda: client.account.get(),
+        lambda: client.otp.verify("0812-3456-7890", CODE),
+        lambda: client.messages.send_text("0812-3456-7890", f"code {CODE}"),
+        lambda: client.devices.get("x"),
+    ):
+        try:
+            texts.append(repr(action()))
+        except WACloudError as exc:
+            texts += [str(exc), repr(exc), repr(exc.__dict__)]
+    logging.getLogger("wacloud_integrations").debug("leak attempt %s code=%s", KEY, CODE)
+    texts += [r.getMessage() for r in caplog.records]
+    assert len(script.requests) >= 4
+    for text in texts:
+        assert KEY not in text
+    # the code may only travel in the request body, never in what a user or a log sees
+    assert not [t for t in texts if f"code={CODE}" in t]
+
+
+@pytest.mark.parametrize(
+    "text", ['{"code": "123456"}', "code=123456", "otp: 123456", "X-Api-Key: waha_abcdefgh1"]
+)
+def test_redact_masks_codes_and_keys(text):
+    assert "123456" not in redact(text) and "waha_abcdefgh1" not in redact(text)

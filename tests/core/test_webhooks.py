@@ -1,0 +1,71 @@
+import json
+
+import pytest
+
+from wacloud_integrations import InvalidWebhookSignatureError, parse_event, verify_signature
+from wacloud_integrations.models import MessageEvent, StatusEvent, UnknownEvent
+from wacloud_integrations.webhooks import sign
+
+
+def test_waha_test_vector():
+    body = b'{"event":"message","session":"default","engine":"WEBJS"}'
+    assert sign(body, "my-secret-key") == (
+        "208f8a55dde9e05519e898b10b89bf0d0b3b0fdf11fdbf09b6b90476301b98d8"
+        "097c462b2b17a6ce93b6b47a136cf2e78a33a63f6752c2c1631777076153fa89"
+    )
+
+
+def delivery(payload, secret="s3cret"):
+    body = json.dumps(payload).encode()
+    return body, {"X-Webhook-Hmac": sign(body, secret), "X-Webhook-Hmac-Algorithm": "sha512"}
+
+
+def test_signed_deliveries_parse_into_typed_events():
+    body, headers = delivery(
+        {
+            "id": "evt_1",
+            "event": "message",
+            "device_id": "d",
+            "data": {
+                "from": "6281@c.us",
+                "to": "6282@c.us",
+                "body": "hi",
+                "message_type": "text",
+                "timestamp": 1,
+            },
+        }
+    )
+    event = parse_event(body, headers, secret="s3cret")
+    assert isinstance(event, MessageEvent) and event.data.from_ == "6281@c.us"
+    body, headers = delivery({"event": "status", "data": {"message_id": "m", "status": "read", "ack": 3}})
+    assert isinstance(parse_event(body, headers, secret="s3cret"), StatusEvent)
+
+
+def test_unknown_events_fall_back_instead_of_failing():
+    body, headers = delivery({"event": "message.reaction", "data": {"emoji": "👍"}})
+    event = parse_event(body, headers, secret="s3cret")
+    assert isinstance(event, UnknownEvent) and event.data == {"emoji": "👍"}
+
+
+@pytest.mark.parametrize("tamper", ["body", "secret", "missing", "algorithm"])
+def test_bad_signatures_are_refused(tamper):
+    body, headers = delivery({"event": "message", "data": {}})
+    secret = "s3cret"
+    if tamper == "body":
+        body = body.replace(b"message", b"status")
+    elif tamper == "secret":
+        secret = "other"
+    elif tamper == "missing":
+        headers.pop("X-Webhook-Hmac")
+    else:
+        headers["X-Webhook-Hmac-Algorithm"] = "md5"
+    with pytest.raises(InvalidWebhookSignatureError):
+        verify_signature(body, headers, secret)
+
+
+def test_old_deliveries_are_refused_when_a_tolerance_is_set():
+    body, headers = delivery({"event": "message", "data": {}})
+    headers["X-Webhook-Timestamp"] = "1000"
+    with pytest.raises(InvalidWebhookSignatureError):
+        verify_signature(body, headers, "s3cret")
+    verify_signature(body, headers, "s3cret", tolerance_seconds=None)
