@@ -6,46 +6,61 @@
 #   .venv-prefect  core + sandbox + Prefect blocks
 PYTHON ?= python3
 UV := .venv/bin/uv
-CORE_STAMP := .venv/.installed
-AIRFLOW_STAMP := .venv-airflow/.installed
-PREFECT_STAMP := .venv-prefect/.installed
-PYTEST_FLAGS ?= -q -p no:cacheprovider
+CORE := .venv/.installed
+AIRFLOW := .venv-airflow/.installed
+PREFECT := .venv-prefect/.installed
+PYTEST := -q -p no:cacheprovider
 
-.PHONY: demo test lint typecheck test-core test-airflow test-prefect bench clean
+.PHONY: demo test lint typecheck test-core test-airflow test-prefect bench generate clean
 
-$(CORE_STAMP): pyproject.toml
+$(CORE): pyproject.toml
 	$(PYTHON) -m venv .venv
 	.venv/bin/pip install -q --disable-pip-version-check uv
 	$(UV) pip install -q --python .venv/bin/python -e ".[sandbox,mcp,dev]"
 	touch $@
 
-$(AIRFLOW_STAMP): pyproject.toml $(CORE_STAMP)
+$(AIRFLOW): pyproject.toml $(CORE)
 	$(UV) venv -q --allow-existing --python $(PYTHON) .venv-airflow
 	$(UV) pip install -q --python .venv-airflow/bin/python -e ".[sandbox,airflow,dev]"
 	touch $@
 
-$(PREFECT_STAMP): pyproject.toml $(CORE_STAMP)
+$(PREFECT): pyproject.toml $(CORE)
 	$(UV) venv -q --allow-existing --python $(PYTHON) .venv-prefect
 	$(UV) pip install -q --python .venv-prefect/bin/python -e ".[sandbox,prefect,dev]"
 	touch $@
 
-demo: $(CORE_STAMP)
+demo: $(CORE) $(AIRFLOW) $(PREFECT)
 	.venv/bin/python -m examples.demo
+	.venv-airflow/bin/python -m examples.airflow.demo_act
+	.venv-prefect/bin/python -m examples.prefect.demo_act
+	.venv/bin/python -m examples.mcp.demo_act
 
-lint: $(CORE_STAMP)
+lint: $(CORE)
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
-typecheck: $(CORE_STAMP)
+# Each integration is type-checked where its framework is installed.
+typecheck: $(CORE) $(AIRFLOW) $(PREFECT)
 	.venv/bin/mypy wacloud_integrations mcp_server
+	.venv-airflow/bin/mypy airflow_provider
+	.venv-prefect/bin/mypy prefect_blocks
 
-test-core: $(CORE_STAMP)
-	.venv/bin/python -m pytest $(PYTEST_FLAGS) tests/core tests/sandbox
+test-core: $(CORE)
+	.venv/bin/python -m pytest $(PYTEST) tests/core tests/sandbox tests/mcp
 
-test: lint typecheck test-core
+test-airflow: $(AIRFLOW)
+	.venv-airflow/bin/python -m pytest $(PYTEST) tests/airflow
 
-bench: $(CORE_STAMP)
+test-prefect: $(PREFECT)
+	.venv-prefect/bin/python -m pytest $(PYTEST) tests/prefect
+
+test: lint typecheck test-core test-airflow test-prefect
+
+bench: $(CORE)
 	.venv/bin/python -m benchmarks.run_all
+
+generate: $(CORE)
+	.venv/bin/python scripts/generate_sync.py
 
 clean:
 	rm -rf .venv .venv-airflow .venv-prefect .mypy_cache .ruff_cache

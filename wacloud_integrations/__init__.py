@@ -32,6 +32,7 @@ from .errors import (
     WACloudError,
     WaitTimeoutError,
 )
+from .idempotency import derive_key
 from .logs import RedactingFilter, redact
 from .phone import normalize_phone, to_chat_id
 from .retry import RetryPolicy
@@ -73,6 +74,7 @@ __all__ = [
     "WACloud",
     "WACloudError",
     "WaitTimeoutError",
+    "derive_key",
     "extract_placeholders",
     "normalize_phone",
     "parse_event",

@@ -11,7 +11,6 @@ A send whose outcome is unknown is looked up (``find_sent``) and never blindly r
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import random
 import threading
@@ -31,6 +30,7 @@ from .errors import (
     QuotaExhaustedError,
     WACloudError,
 )
+from .idempotency import derive_key
 from .logs import logger
 from .phone import normalize_phone
 from .templating import render_template
@@ -140,8 +140,7 @@ class _Pacer:
 
 def recipient_key(batch_key: str, phone: str) -> str:
     """The idempotency key of one recipient of a batch: stable across runs of the same batch."""
-    digest = hashlib.sha256(f"{batch_key}\x00{phone}".encode()).hexdigest()[:32]
-    return f"bulk-{digest}"
+    return derive_key("bulk", batch_key, phone)
 
 
 def _as_recipient(item: RecipientLike) -> Recipient:

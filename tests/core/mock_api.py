@@ -21,14 +21,10 @@ def ok(data: Any, status: int = 200, **headers: str) -> httpx.Response:
 
 
 def fail(status: int, code: str, error: str = "nope", **extra: Any) -> httpx.Response:
-    headers = {k: v for k, v in extra.items() if k.lower() == "retry_after"}
-    body = {
-        "success": False,
-        "error": error,
-        "code": code,
-        **{k: v for k, v in extra.items() if k not in headers},
-    }
-    return httpx.Response(status, json=body, headers={"Retry-After": str(v) for v in headers.values()})
+    retry_after = extra.pop("retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+    body = {"success": False, "error": error, "code": code, **extra}
+    return httpx.Response(status, json=body, headers=headers)
 
 
 @dataclass

@@ -8,7 +8,7 @@ import pytest
 from wacloud_integrations import WACloud, WACloudError, redact
 from wacloud_integrations.models import VerifyOTPRequest
 
-from .mock_api import BASE, Script, fail, sync_client
+from .mock_api import BASE, Script, fail
 
 KEY = "waha_SECRETkeyDoNotLeak987654321"
 CODE = "739146"

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from .. import bulk
 from .. import webhooks as webhook_receiving
 from ..config import MEDIA_TIMEOUT
-from ..errors import BadRequestError, ConfigurationError, WaitTimeoutError
+from ..errors import BadRequestError, ConfigurationError, InputError, WaitTimeoutError
 from ..models import (
     Account,
     Contact,
@@ -158,15 +158,34 @@ class Devices(_Resource):
 class Messages(_Resource):
     """Sending and listing messages: ``client.messages``."""
 
-    def send(self, *, idempotency_key: str | None = None, **fields: Any) -> SentMessage:
+    def send(
+        self, *, idempotency_key: str | None = None, reconcile: bool = False, **fields: Any
+    ) -> SentMessage:
         """Send any message type from its API fields (``message_type`` plus that type's fields).
 
         ``to`` is normalised and ``device_id`` defaults to the client's device. Bad fields raise
-        :class:`InputError` naming the field before anything is sent.
+        :class:`InputError` naming the field before anything is sent. With ``reconcile=True`` (for a
+        retry after an uncertain outcome) a message already sent with ``idempotency_key`` is looked up
+        and returned (``reconciled=True``) instead of sending again.
         """
         fields["device_id"] = self._device(fields.get("device_id"))
         fields["to"] = self._phone(str(fields.get("to") or ""))
         message = build_message(fields)
+        if reconcile:
+            if not idempotency_key:
+                raise InputError("idempotency_key", "reconcile=True needs the key of the earlier attempt")
+            found = self.find_sent(
+                message.to, idempotency_key=idempotency_key, device_id=message.device_id
+            )
+            if found is not None:
+                return SentMessage(
+                    message_id=found.id,
+                    whatsapp_message_id=found.whatsapp_message_id,
+                    status=found.status or "sent",
+                    ack=found.ack,
+                    to=found.to,
+                    reconciled=True,
+                )
         timeout = MEDIA_TIMEOUT if message.message_type in _MEDIA_TYPES else None
         return self._client.request(
             Call(

@@ -183,6 +183,8 @@ class SentMessage(APIModel):
     to: str | None = None
     replayed: bool = False
     """True when the server answered a repeated idempotency key with the first answer (nothing new sent)."""
+    reconciled: bool = False
+    """True when ``send(reconcile=True)`` found this message already sent and sent nothing."""
 
 
 class Message(APIModel):
