@@ -256,7 +256,7 @@ async def send_many(
                     "skipped",
                     phone,
                     state.done[key].get("message_id"),
-                    "already sent by an earlier run of this batch",
+                    "already sent by an earlier run of this batch (journal)",
                     key,
                 ),
             )

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import phonenumbers
-
 from .errors import PhoneNumberError
 
 __all__ = ["DEFAULT_REGION", "normalize_phone", "to_chat_id"]
@@ -43,6 +41,8 @@ def normalize_phone(raw: str, *, region: str = DEFAULT_REGION, field: str = "to"
     text = _SEPARATORS.sub("", text)
     if text.startswith("00"):
         text = "+" + text[2:]
+    import phonenumbers  # imported on first use: its metadata costs ~40 ms at import time
+
     if not re.fullmatch(r"\+?\d+", text):
         raise PhoneNumberError(field, raw, "it holds characters that are not digits")
     candidates = [text]

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict
 class APIModel(BaseModel):
     """A model of something the API answers; unknown fields are kept, not rejected."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    # defer_build: schemas are built on first use, keeping ``import wacloud_integrations`` cheap.
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
     def to_dict(self) -> dict[str, Any]:
         """A plain JSON-ready dict (for XCom, Prefect results, MCP output)."""
@@ -20,7 +21,7 @@ class APIModel(BaseModel):
 class RequestModel(BaseModel):
     """A model of a request body; a misspelt field is an error before anything is sent."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     def body(self) -> dict[str, Any]:
         """The JSON body, with unset optional fields left out."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -138,7 +139,11 @@ SendMessageRequest = Annotated[
     TextMessage | ImageMessage | VideoMessage | DocumentMessage | PollMessage | ListMessage | TemplateMessage,
     Field(discriminator="message_type"),
 ]
-_SEND_ADAPTER: TypeAdapter[Any] = TypeAdapter(SendMessageRequest)
+
+
+@functools.cache
+def _send_adapter() -> TypeAdapter[Any]:
+    return TypeAdapter(SendMessageRequest)
 
 
 def build_message(fields: dict[str, Any]) -> SendMessageRequest:
@@ -156,7 +161,7 @@ def build_message(fields: dict[str, Any]) -> SendMessageRequest:
             "message_type", f"{kind!r} is not a message type; use one of {', '.join(MESSAGE_TYPES)}"
         )
     try:
-        return _SEND_ADAPTER.validate_python(data)
+        return _send_adapter().validate_python(data)
     except ValidationError as exc:
         raise input_error_from(exc, skip_first=True) from None
 
