@@ -11,7 +11,7 @@ import httpx
 
 from wacloud_integrations import AsyncWACloud, WACloud
 
-KEY = "waha_UnitTestKey0123456789abcdef"
+KEY = "waha_unit_test_key_0123456789"
 BASE = "https://api.example.test/api/v1"
 Step = Callable[[httpx.Request], httpx.Response] | httpx.Response | Exception
 

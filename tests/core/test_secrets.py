@@ -10,7 +10,7 @@ from wacloud_integrations.models import VerifyOTPRequest
 
 from .mock_api import BASE, Script, fail
 
-KEY = "waha_SECRETkeyDoNotLeak987654321"
+KEY = "waha_secret_do_not_leak_98765"
 CODE = "739146"
 
 
