@@ -53,10 +53,10 @@ def test_build_message_picks_the_type_and_names_bad_fields():
                 "device_id": "d",
                 "to": "1",
                 "message_type": "list",
-                "message": {"title": "t", "button": "b", "sections": []},
+                "message": {"title": "t", "button": "b", "sections": [{"title": "s", "rows": []}]},
             }
         )
-    assert info.value.field == "message.sections"
+    assert info.value.field == "message.sections.0.rows"
 
 
 def test_template_body_has_no_message_type_and_variables_become_strings():

@@ -107,7 +107,7 @@ class ListContent(RequestModel):
     description: str | None = None
     button: str = Field(min_length=1)
     footer: str | None = None
-    sections: list[ListSection] = Field(min_length=1)
+    sections: list[ListSection] = Field(default_factory=list)  # the vendor's own example sends []
 
 
 class ListMessage(_Send):

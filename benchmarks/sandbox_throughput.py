@@ -1,0 +1,157 @@
+"""POST /messages throughput of the sandbox, server in a child process, httpx client here.
+
+    .venv/bin/python -m benchmarks.sandbox_throughput [--seconds 8] [--concurrency 16]
+
+Three cases: an empty store, 10,000 stored messages, and 100 registered webhooks (all pointed at a
+local receiver, so every ack fires 100 real deliveries). Bounded: about a minute in all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+from wacloud_integrations.sandbox import SandboxProcess
+
+KEY = "waha_bench_key"
+DEVICE = "550e8400-e29b-41d4-a716-446655440000"
+BODY = {"device_id": DEVICE, "to": "6281234567890", "message_type": "text", "text": "benchmark"}
+
+
+async def _send_for(
+    client: httpx.AsyncClient, seconds: float, concurrency: int
+) -> tuple[int, list[float], int]:
+    """Send from ``concurrency`` workers for ``seconds``; returns (ok, latencies, errors)."""
+    deadline = time.perf_counter() + seconds
+    latencies: list[float] = []
+    errors = 0
+
+    async def worker() -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            r = await client.post("/messages", json=BODY)
+            if r.status_code == 201:
+                latencies.append(time.perf_counter() - started)
+            else:
+                errors += 1
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return len(latencies), latencies, errors
+
+
+async def _fill(client: httpx.AsyncClient, total: int, concurrency: int) -> None:
+    """Store messages until the account holds ``total``."""
+    have = (await client.get("/messages", params={"limit": 1})).json()["meta"]["total"]
+    queue = list(range(max(0, total - have)))
+
+    async def worker() -> None:
+        while queue:
+            queue.pop()
+            await client.post("/messages", json=BODY)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+@contextmanager
+def receiver() -> Iterator[tuple[str, list[int]]]:
+    """A minimal asyncio HTTP receiver in a thread that answers 200 to every POST and counts them."""
+    count = [0]
+    ready = threading.Event()
+    holder: dict[str, object] = {}
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                await reader.readexactly(length)
+                count[0] += 1
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        server = loop.run_until_complete(asyncio.start_server(handle, "127.0.0.1", 0))
+        holder["port"] = server.sockets[0].getsockname()[1]
+        holder["loop"] = loop
+        ready.set()
+        loop.run_forever()
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+        loop.run_until_complete(asyncio.sleep(0))
+        server.close()
+        loop.run_until_complete(server.wait_closed())
+        loop.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    ready.wait(10)
+    try:
+        yield f"http://127.0.0.1:{holder['port']}/hook", count
+    finally:
+        loop = holder["loop"]
+        assert isinstance(loop, asyncio.AbstractEventLoop)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+async def main(seconds: float, concurrency: int) -> list[tuple[str, float, float, float, int, str]]:
+    rows = []
+    # The receiver outlives the sandbox, so no delivery is cut off mid-request.
+    with (
+        receiver() as (hook_url, delivered),
+        SandboxProcess(api_keys=[KEY], seed=True, args=["--quota", "100000000", "--no-access-log"]) as sb,
+    ):
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(
+            base_url=sb.base_url, headers={"X-Api-Key": KEY}, limits=limits, timeout=30
+        ) as client:
+            await _send_for(client, 1.0, concurrency)  # warm-up
+            await client.post(sb.root_url + "/_sandbox/reset")
+
+            async def case(name: str, note: str = "") -> None:
+                ok, lat, errors = await _send_for(client, seconds, concurrency)
+                lat.sort()
+                p50 = statistics.median(lat) * 1000
+                p99 = lat[int(len(lat) * 0.99) - 1] * 1000
+                rows.append((name, ok / seconds, p50, p99, errors, note))
+
+            await case("empty store")
+            await _fill(client, 10_000, concurrency)
+            await case("10,000 stored messages")
+            for _ in range(100):
+                await client.post("/webhooks", json={"url": hook_url, "events": ["message", "status"]})
+            before = delivered[0]
+            await case("100 webhooks (status events)")
+            rows[-1] = (*rows[-1][:5], f"{delivered[0] - before} deliveries received during the run")
+    return rows
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per case")
+    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    results = asyncio.run(main(args.seconds, args.concurrency))
+    print(
+        f"\nPOST /messages, sandbox in a child process, httpx concurrency {args.concurrency}, "
+        f"{args.seconds:g} s per case"
+    )
+    print(f"{'case':<32} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  note")
+    for name, rps, p50, p99, errors, note in results:
+        print(f"{name:<32} {rps:>8.0f} {p50:>8.1f} {p99:>8.1f} {errors:>7}  {note}")
+    print(f"total run time {time.perf_counter() - started:.0f} s")

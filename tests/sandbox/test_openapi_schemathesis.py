@@ -1,0 +1,72 @@
+"""``/openapi.json`` describes the API well enough for a bounded schemathesis run to find nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from wacloud_integrations.sandbox import SandboxServer
+
+from .conftest import KEY
+
+
+def test_openapi_documents_every_route() -> None:
+    with SandboxServer(api_keys=[KEY], seed=True) as sb:
+        schema = httpx.get(sb.root_url + "/openapi.json").json()
+    paths = schema["paths"]
+    for path in [
+        "/api/v1/messages",
+        "/api/v1/messages/otp",
+        "/api/v1/messages/verify-otp",
+        "/api/v1/devices",
+        "/api/v1/devices/{device_id}/pair",
+        "/api/v1/templates/{template_id}/preview",
+        "/api/v1/webhooks",
+        "/api/v1/devices/{device_id}/contacts/check-exists",
+        "/api/v1/devices/{device_id}/lids/pn/{phone}",
+        "/api/v1/account",
+        "/_sandbox/inbound",
+        "/_sandbox/clock/advance",
+    ]:
+        assert path in paths, path
+    send = paths["/api/v1/messages"]["post"]
+    assert "oneOf" in send["requestBody"]["content"]["application/json"]["schema"]
+    assert {"201", "400", "401", "404", "409", "429"} <= set(send["responses"])
+    assert "422" not in send["responses"]
+
+
+def test_schemathesis_finds_no_server_error_or_schema_violation(tmp_path: Path) -> None:
+    st = shutil.which("st", path=str(Path(sys.executable).parent)) or "st"
+    with SandboxServer(api_keys=[KEY], seed=True, quota=10**9) as sb:
+        cmd = [
+            st,
+            "run",
+            sb.root_url + "/openapi.json",
+            "-H",
+            f"X-Api-Key: {KEY}",
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+            "--include-path-regex",
+            "^/api/v1/",
+            "--max-examples",
+            "15",
+            "--max-time",
+            "30",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--workers",
+            "2",
+            "--seed",
+            "1",
+            "--generation-database",
+            "none",
+            "--no-color",
+        ]
+        env = dict(os.environ, SCHEMATHESIS_HOOKS="", NO_COLOR="1")
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]

@@ -1,0 +1,147 @@
+"""``create_app(settings)``: the sandbox as a FastAPI application."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+from . import (
+    routes_account,
+    routes_contacts,
+    routes_control,
+    routes_devices,
+    routes_messages,
+    routes_otp,
+    routes_templates,
+    routes_webhooks,
+    world,
+)
+from .envelope import STATUS_CODES, ApiError
+from .faults import FaultMiddleware, install_log_filter
+from .settings import SandboxSettings
+from .state import SandboxState
+
+log = logging.getLogger("wacloud_integrations.sandbox")
+
+API_PREFIX = "/api/v1"
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    # Positions inside unparseable JSON are not fields.
+    return (
+        ".".join(parts)
+        if parts and not (loc[0] == "body" and isinstance(loc[-1], int) and len(loc) == 2)
+        else "body"
+    )
+
+
+async def _ticker(state: SandboxState) -> None:
+    """Move acks and webhook retries forward as the sandbox clock passes their due time."""
+    while True:
+        await asyncio.sleep(state.settings.tick_interval)
+        try:
+            world.advance_acks(state)
+            state.dispatcher.process_due_retries()
+        except Exception:
+            log.exception("sandbox tick failed")
+
+
+def create_app(settings: SandboxSettings | None = None) -> FastAPI:
+    """A sandbox app with its own store, clock and webhook workers (started by the ASGI lifespan)."""
+    state = SandboxState(settings or SandboxSettings())
+    world.ensure_accounts(state)
+    install_log_filter()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await state.dispatcher.start()
+        ticker = asyncio.create_task(_ticker(state))
+        try:
+            yield
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            await state.dispatcher.stop()
+
+    app = FastAPI(
+        title="WACloud sandbox",
+        version="1.0.0",
+        lifespan=lifespan,
+        description="A local WACloud-compatible API for development and CI. Every `/api/v1` "
+        "route needs `X-Api-Key`; `/_sandbox` is the control API.",
+    )
+    app.state.sandbox = state
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        err = exc.errors()[0]
+        field = _field_of(tuple(err.get("loc", ())))
+        if err.get("type") == "json_invalid":
+            field = "body"
+        message = "is required" if err.get("type") == "missing" else str(err.get("msg", "is invalid"))
+        return ApiError(
+            400, "validation_error", f"{field}: {message.removeprefix('Value error, ')}", field=field
+        ).response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = STATUS_CODES.get(exc.status_code, "error")
+        message = "No such route" if exc.status_code == 404 else str(exc.detail)
+        return ApiError(exc.status_code, code, message, headers=dict(exc.headers or {})).response()
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error in %s %s", request.method, request.url.path)
+        return ApiError(500, "internal_error", "The sandbox failed unexpectedly").response()
+
+    for module in (
+        routes_devices,
+        routes_messages,
+        routes_otp,
+        routes_templates,
+        routes_webhooks,
+        routes_contacts,
+        routes_account,
+    ):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(routes_control.router)
+    app.add_middleware(FaultMiddleware, state=state)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(routes_messages.SEND_SCHEMA.get("$defs", {}))
+        body = schema["paths"][f"{API_PREFIX}/messages"]["post"]["requestBody"]["content"]["application/json"]
+        body["schema"] = {k: v for k, v in routes_messages.SEND_SCHEMA.items() if k != "$defs"}
+        for path in schema["paths"].values():  # errors are 400 envelopes, never FastAPI's 422
+            for operation in path.values():
+                operation.get("responses", {}).pop("422", None)
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

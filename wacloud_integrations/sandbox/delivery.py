@@ -1,0 +1,226 @@
+"""Webhook delivery: real HTTP POSTs from background workers, signed, retried with backoff.
+
+The API only puts jobs on a queue, so a slow or dead receiver never slows an answer. Retries wait on
+the sandbox clock: ``clock/advance`` makes them due at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import heapq
+import hmac
+import itertools
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from .clock import SandboxClock
+from .settings import SandboxSettings
+from .store import Store
+
+log = logging.getLogger("wacloud_integrations.sandbox.delivery")
+
+
+def sign(secret: str, body: bytes) -> str:
+    """Hex HMAC-SHA512 of the raw body: the ``X-Webhook-Hmac`` header."""
+    return hmac.new(secret.encode(), body, hashlib.sha512).hexdigest()
+
+
+@dataclass
+class Job:
+    """One event for one webhook; ``attempt`` counts from 1."""
+
+    account: str
+    webhook_id: str
+    url: str
+    secret: str
+    event_id: str
+    event: str
+    body: bytes
+    attempt: int = 1
+
+
+class WebhookDispatcher:
+    """Queues events, posts them with a pool of workers, logs every attempt in ``deliveries``."""
+
+    def __init__(self, store: Store, clock: SandboxClock, settings: SandboxSettings) -> None:
+        self.store = store
+        self.clock = clock
+        self.settings = settings
+        self.max_attempts = len(settings.webhook_backoff) + 1
+        self._queue: asyncio.Queue[Job] | None = None
+        self._retries: list[tuple[float, int, Job]] = []
+        self._counter = itertools.count()
+        self._workers: list[asyncio.Task[None]] = []
+        self._client: httpx.AsyncClient | None = None
+        self._inflight = 0
+
+    async def start(self) -> None:
+        """Start the workers (in the server's event loop)."""
+        self._queue = asyncio.Queue(maxsize=self.settings.webhook_queue_size)
+        self._client = httpx.AsyncClient(
+            timeout=self.settings.webhook_timeout,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        )
+        self._workers = [
+            asyncio.create_task(self._work()) for _ in range(max(1, self.settings.webhook_workers))
+        ]
+
+    async def stop(self) -> None:
+        """Cancel the workers and close the HTTP client; undelivered events are dropped."""
+        for task in self._workers:
+            task.cancel()
+        for task in self._workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._workers = []
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def clear(self, account: str) -> None:
+        """Forget queued retries of one account (a reset)."""
+        self._retries = [item for item in self._retries if item[2].account != account]
+        heapq.heapify(self._retries)
+
+    def emit(self, account: str, event: str, device_id: str | None, data: dict[str, Any]) -> int:
+        """Queue ``event`` for every webhook of the account that wants it; returns how many."""
+        hooks = self.store.all(
+            "SELECT id, url, secret, events, device_id FROM webhooks WHERE account = ? ORDER BY created_at",
+            (account,),
+        )
+        targets = [
+            h
+            for h in hooks
+            if event in json.loads(h["events"]) and (h["device_id"] is None or h["device_id"] == device_id)
+        ]
+        if not targets:
+            return 0
+        event_id = "evt_" + uuid.uuid4().hex
+        payload = {
+            "id": event_id,
+            "event": event,
+            "device_id": device_id,
+            "timestamp": int(self.clock.now() * 1000),
+            "data": data,
+        }
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        for hook in targets:
+            self._enqueue(Job(account, hook["id"], hook["url"], hook["secret"], event_id, event, body))
+        return len(targets)
+
+    def _enqueue(self, job: Job) -> None:
+        if self._queue is None:
+            return
+        try:
+            self._queue.put_nowait(job)
+        except asyncio.QueueFull:
+            self._log(job, None, False, "dropped: delivery queue full", 0.0, str(uuid.uuid4()), None)
+
+    def process_due_retries(self) -> int:
+        """Queue the retries whose backoff has passed on the sandbox clock."""
+        now = self.clock.now()
+        due = 0
+        while self._retries and self._retries[0][0] <= now:
+            _, _, job = heapq.heappop(self._retries)
+            self._enqueue(job)
+            due += 1
+        return due
+
+    def pending(self) -> int:
+        """Jobs queued, being sent, or waiting for a retry."""
+        queued = self._queue.qsize() if self._queue is not None else 0
+        return queued + self._inflight + len(self._retries)
+
+    async def _work(self) -> None:
+        assert self._queue is not None
+        while True:
+            job = await self._queue.get()
+            self._inflight += 1
+            try:
+                await self._attempt(job)
+            except Exception:  # a worker must survive anything a receiver does
+                log.exception("webhook delivery to %s failed unexpectedly", job.url)
+            finally:
+                self._inflight -= 1
+                self._queue.task_done()
+
+    async def _attempt(self, job: Job) -> None:
+        assert self._client is not None
+        request_id = str(uuid.uuid4())
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "wacloud-sandbox",
+            "X-Webhook-Id": job.event_id,
+            "X-Webhook-Request-Id": request_id,
+            # Wall time, not the sandbox clock: receivers check it against their own clock.
+            "X-Webhook-Timestamp": str(int(time.time() * 1000)),
+            "X-Webhook-Hmac": sign(job.secret, job.body),
+            "X-Webhook-Hmac-Algorithm": "sha512",
+        }
+        started = time.perf_counter()
+        status: int | None = None
+        error: str | None = None
+        try:
+            response = await self._client.post(job.url, content=job.body, headers=headers)
+            status = response.status_code
+            if not 200 <= status < 300:
+                error = f"receiver answered {status}"
+        except httpx.TimeoutException:
+            error = f"timed out after {self.settings.webhook_timeout:g} s"
+        except (httpx.HTTPError, OSError, ValueError) as exc:
+            error = f"{type(exc).__name__}: {exc}"[:300]
+        duration_ms = (time.perf_counter() - started) * 1000
+        ok = error is None
+        next_retry = None
+        if not ok and job.attempt < self.max_attempts:
+            next_retry = self.clock.now() + self.settings.webhook_backoff[job.attempt - 1]
+            retry = Job(
+                job.account,
+                job.webhook_id,
+                job.url,
+                job.secret,
+                job.event_id,
+                job.event,
+                job.body,
+                job.attempt + 1,
+            )
+            heapq.heappush(self._retries, (next_retry, next(self._counter), retry))
+        self._log(job, status, ok, error, duration_ms, request_id, next_retry)
+
+    def _log(
+        self,
+        job: Job,
+        status: int | None,
+        ok: bool,
+        error: str | None,
+        duration_ms: float,
+        request_id: str,
+        next_retry: float | None,
+    ) -> None:
+        self.store.insert(
+            "deliveries",
+            {
+                "account": job.account,
+                "webhook_id": job.webhook_id,
+                "event_id": job.event_id,
+                "event": job.event,
+                "url": job.url,
+                "attempt": job.attempt,
+                "request_id": request_id,
+                "status_code": status,
+                "ok": int(ok),
+                "error": error,
+                "duration_ms": round(duration_ms, 1),
+                "at": self.clock.now(),
+                "next_retry_at": next_retry,
+            },
+        )

@@ -1,0 +1,86 @@
+"""Request dependencies: the API key check, the rate limit and body parsing with field-level errors."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from fastapi import Request, Security
+from fastapi.security import APIKeyHeader
+from pydantic import BaseModel, ValidationError
+
+from ..errors import PhoneNumberError
+from ..models.messages import input_error_from
+from ..phone import normalize_phone
+from .envelope import ApiError
+from .state import Account, SandboxState
+
+api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="Your sandbox API key")
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class Ctx:
+    """The sandbox and the account a request acts for."""
+
+    state: SandboxState
+    account: Account
+
+
+def _account(request: Request, key: str | None) -> tuple[SandboxState, Account]:
+    state: SandboxState = request.app.state.sandbox
+    account = state.account_for_key(key)
+    if account is None:
+        raise ApiError(401, "unauthorized", "Missing or unknown API key; send it in the X-Api-Key header")
+    return state, account
+
+
+async def api_ctx(request: Request, key: str | None = Security(api_key_header)) -> Ctx:
+    """Authenticate an ``/api/v1`` request and count it against the key's rate limit."""
+    state, account = _account(request, key)
+    wait = state.limiter.check(account.key)
+    if wait is not None:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"Rate limit of {state.settings.rate_limit_per_minute} requests per "
+            f"minute reached; retry in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+    return Ctx(state, account)
+
+
+async def control_ctx(request: Request, key: str | None = Security(api_key_header)) -> Ctx:
+    """Authenticate a ``/_sandbox`` request (never rate-limited, never faulted)."""
+    state, account = _account(request, key)
+    return Ctx(state, account)
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object, or 400 naming ``body``."""
+    raw = await request.body()
+    try:
+        data = json.loads(raw) if raw else None
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "validation_error", "body: is not valid JSON", field="body") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "validation_error", "body: must be a JSON object", field="body")
+    return data
+
+
+def parse(model: type[M], data: Any) -> M:
+    """Validate ``data`` into ``model``; the first problem becomes a 400 naming its field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = input_error_from(exc)
+        raise ApiError(400, "validation_error", str(err), field=err.field) from None
+
+
+def phone(raw: str, field: str) -> str:
+    """A phone number as international digits, or 400 ``invalid_phone_number`` naming ``field``."""
+    try:
+        return normalize_phone(raw, field=field)
+    except PhoneNumberError as exc:
+        raise ApiError(400, "invalid_phone_number", str(exc), field=field) from None

@@ -1,0 +1,64 @@
+"""``Idempotency-Key`` on sends: the first 2xx answer is kept 24 h and replayed for the same body."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+from .envelope import ApiError
+from .state import Account, SandboxState
+
+REPLAY_HEADER = "Idempotent-Replayed"
+
+
+def check_key(key: str | None) -> str | None:
+    """The key, or 400 when it is empty or longer than 255 characters."""
+    if key is None:
+        return None
+    if not 1 <= len(key.strip()) <= 255:
+        raise ApiError(
+            400, "validation_error", "Idempotency-Key: must be 1 to 255 characters", field="Idempotency-Key"
+        )
+    return key.strip()
+
+
+def fingerprint(path: str, body: Any) -> str:
+    """The same route and the same JSON (key order aside) give the same fingerprint."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(f"{path}\n{canonical}".encode()).hexdigest()
+
+
+def replay(state: SandboxState, account: Account, key: str | None, fp: str) -> JSONResponse | None:
+    """The stored answer for this key, ``None`` for a new key, 409 for a key used with another body."""
+    if key is None:
+        return None
+    row = state.store.one("SELECT * FROM idempotency WHERE account = ? AND key = ?", (account.id, key))
+    if row is None:
+        return None
+    if row["created_at"] + state.settings.idempotency_ttl_seconds <= state.clock.now():
+        state.store.execute("DELETE FROM idempotency WHERE account = ? AND key = ?", (account.id, key))
+        return None
+    if row["fingerprint"] != fp:
+        raise ApiError(
+            409,
+            "idempotency_key_reused",
+            "This Idempotency-Key was used with a different request; use a new key for a new send",
+            field="Idempotency-Key",
+        )
+    return JSONResponse(json.loads(row["body"]), status_code=row["status"], headers={REPLAY_HEADER: "true"})
+
+
+def remember(
+    state: SandboxState, account: Account, key: str | None, fp: str, status: int, body: dict[str, Any]
+) -> None:
+    """Keep a 2xx answer for replays."""
+    if key is None:
+        return
+    state.store.execute(
+        "INSERT OR REPLACE INTO idempotency (account, key, fingerprint, status, body, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (account.id, key, fp, status, json.dumps(body), state.clock.now()),
+    )

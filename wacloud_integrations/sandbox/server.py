@@ -1,0 +1,319 @@
+"""Running the sandbox: in a background thread (``SandboxServer``) or a child process (``SandboxProcess``)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from .control import SandboxControl
+from .settings import SEED_DEVICE_ID, SandboxSettings
+
+if TYPE_CHECKING:
+    import uvicorn
+
+READY_PREFIX = "WACLOUD_SANDBOX_READY "
+DEFAULT_TEST_KEY = "waha_sandbox_test_key"
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket; port 0 picks a free one (read it back with ``getsockname``)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def build_server(
+    settings: SandboxSettings, *, log_level: str = "warning", access_log: bool = False
+) -> uvicorn.Server:
+    """A uvicorn server for a new sandbox app (h11, so dropped answers close the connection cleanly)."""
+    import uvicorn
+
+    from .app import create_app
+
+    config = uvicorn.Config(
+        create_app(settings),
+        log_level=log_level,
+        access_log=access_log,
+        http="h11",
+        loop="asyncio",
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+    )
+    return uvicorn.Server(config)
+
+
+async def serve(
+    server: uvicorn.Server, sock: socket.socket, on_ready: Callable[[], None] | None = None
+) -> None:
+    """Serve on ``sock``; call ``on_ready`` once uvicorn has started (polled, not guessed)."""
+    import asyncio
+
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started and not task.done():
+        await asyncio.sleep(0.01)
+    if server.started and on_ready is not None:
+        on_ready()
+    await task
+
+
+class SandboxServer:
+    """A sandbox on a free port of 127.0.0.1, served by uvicorn in a background thread.
+
+    >>> with SandboxServer(api_keys=["waha_sandbox_test_key"], seed=True) as sb:
+    ...     sb.base_url, sb.api_key, sb.device_id, sb.control
+
+    Everything it starts (thread, socket, webhook workers, control client) ``stop()`` stops.
+    """
+
+    def __init__(
+        self,
+        api_keys: Sequence[str] = (DEFAULT_TEST_KEY,),
+        *,
+        seed: bool = True,
+        db: str = ":memory:",
+        quota: int = 100_000,
+        rate_limit_per_minute: int = 0,
+        ack_delays: tuple[float, float] = (1.0, 3.0),
+        latency_ms: int = 0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log_level: str = "warning",
+        startup_timeout: float = 20.0,
+        access_log: bool = False,
+        **options: Any,
+    ) -> None:
+        self.settings = SandboxSettings(
+            api_keys=list(api_keys),
+            seed=seed,
+            db=db,
+            quota=quota,
+            rate_limit_per_minute=rate_limit_per_minute,
+            ack_delays=ack_delays,
+            latency_ms=latency_ms,
+            **options,
+        )
+        self.host = host
+        self.port = port
+        self.log_level = log_level
+        self.access_log = access_log
+        self.startup_timeout = startup_timeout
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
+        self._control: SandboxControl | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def root_url(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT/api/v1``: give this to a WACloud client."""
+        return self.root_url + "/api/v1"
+
+    @property
+    def api_key(self) -> str:
+        """The first API key."""
+        return self.settings.api_keys[0]
+
+    @property
+    def api_keys(self) -> list[str]:
+        """Every API key (each its own account)."""
+        return list(self.settings.api_keys)
+
+    @property
+    def device_id(self) -> str | None:
+        """The seeded, connected device's id (``None`` without ``seed``)."""
+        return SEED_DEVICE_ID if self.settings.seed else None
+
+    @property
+    def control(self) -> SandboxControl:
+        """A control client for the first key."""
+        if self._control is None:
+            self._control = SandboxControl(self.root_url, self.api_key)
+        return self._control
+
+    @property
+    def running(self) -> bool:
+        """Whether the server thread is serving."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> SandboxServer:
+        """Start serving and return once the sandbox answers its health check."""
+        if self.running:
+            return self
+        self._sock = bind_socket(self.host, self.port)
+        self.port = self._sock.getsockname()[1]
+        self._server = build_server(self.settings, log_level=self.log_level, access_log=self.access_log)
+        self._error = None
+        self._thread = threading.Thread(target=self._run, name=f"wacloud-sandbox-{self.port}", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + self.startup_timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the sandbox did not start: {self._error!r}")
+            time.sleep(0.005)
+        self.control.health()
+        return self
+
+    def _run(self) -> None:
+        import asyncio
+
+        assert self._server is not None and self._sock is not None
+        try:
+            asyncio.run(serve(self._server, self._sock))
+        except BaseException as exc:  # reported by start()
+            self._error = exc
+
+    def stop(self) -> None:
+        """Stop the server and wait for its thread."""
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+            self._thread = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        self._server = None
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class SandboxProcess:
+    """A sandbox in a child process (``python -m wacloud_integrations.sandbox serve --port 0``).
+
+    Used by benchmarks so the server does not share the client's interpreter. ``args`` are extra
+    ``serve`` flags (``["--quota", "1000000"]``).
+    """
+
+    def __init__(
+        self,
+        api_keys: Sequence[str] = (DEFAULT_TEST_KEY,),
+        *,
+        seed: bool = True,
+        args: Sequence[str] = (),
+        startup_timeout: float = 30.0,
+    ) -> None:
+        self.api_keys = list(api_keys)
+        self.seed = seed
+        self.args = list(args)
+        self.startup_timeout = startup_timeout
+        self.info: dict[str, Any] = {}
+        self._proc: subprocess.Popen[str] | None = None
+        self._lines: queue.Queue[str | None] = queue.Queue()
+
+    @property
+    def base_url(self) -> str:
+        """The child's ``…/api/v1`` URL."""
+        return str(self.info["base_url"])
+
+    @property
+    def root_url(self) -> str:
+        """The child's root URL."""
+        return str(self.info["root_url"])
+
+    @property
+    def api_key(self) -> str:
+        """The first API key."""
+        return self.api_keys[0]
+
+    @property
+    def control(self) -> SandboxControl:
+        """A new control client (close it when done)."""
+        return SandboxControl(self.root_url, self.api_key)
+
+    def start(self) -> SandboxProcess:
+        """Start the child and wait for its ready line."""
+        cmd = [
+            sys.executable,
+            "-m",
+            "wacloud_integrations.sandbox",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--log-level",
+            "warning",
+        ]
+        for key in self.api_keys:
+            cmd += ["--api-key", key]
+        if self.seed:
+            cmd.append("--seed")
+        cmd += self.args
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self._proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        )
+        threading.Thread(target=self._drain, daemon=True).start()
+        deadline = time.monotonic() + self.startup_timeout
+        seen: list[str] = []
+        while time.monotonic() < deadline:
+            try:
+                line = self._lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            seen.append(line)
+            if line.startswith(READY_PREFIX):
+                self.info = json.loads(line[len(READY_PREFIX) :])
+                return self
+        self.stop()
+        raise RuntimeError("the sandbox process did not start:\n" + "".join(seen[-20:]))
+
+    def _drain(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        for line in self._proc.stdout:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def stop(self) -> None:
+        """Terminate the child and wait for it."""
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        if self._proc.stdout is not None:
+            with contextlib.suppress(Exception):
+                self._proc.stdout.close()
+        self._proc = None
+
+    def __enter__(self) -> SandboxProcess:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

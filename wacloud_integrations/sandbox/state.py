@@ -1,0 +1,96 @@
+"""The running sandbox: settings, storage, clock, webhook sender and faults, shared by every route."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+from .clock import SandboxClock
+from .delivery import WebhookDispatcher
+from .faults import FaultRegistry
+from .settings import SandboxSettings
+from .store import Store
+
+
+def account_id_for(api_key: str) -> str:
+    """A stable account id derived from the key, so a file database finds its account after a restart."""
+    return "acc_" + hashlib.sha256(api_key.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Account:
+    """The account behind one API key."""
+
+    id: str
+    number: int  # 1-based position of its key, for readable names
+    key: str
+
+
+class RateLimiter:
+    """A sliding one-minute window per API key, on the sandbox clock."""
+
+    def __init__(self, per_minute: int, clock: SandboxClock) -> None:
+        self.per_minute = per_minute
+        self._clock = clock
+        self._seen: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, key: str) -> int | None:
+        """Count one request; return ``None`` when allowed, else the whole seconds to wait."""
+        if self.per_minute <= 0:
+            return None
+        now = self._clock.now()
+        with self._lock:
+            seen = self._seen.setdefault(key, deque())
+            while seen and seen[0] <= now - 60:
+                seen.popleft()
+            if len(seen) >= self.per_minute:
+                return max(1, math.ceil(seen[0] + 60 - now))
+            seen.append(now)
+        return None
+
+    def reset(self, key: str) -> None:
+        """Forget the key's window (used by a sandbox reset)."""
+        with self._lock:
+            self._seen.pop(key, None)
+
+
+class SandboxState:
+    """Everything one sandbox app holds; routes reach it as ``request.app.state.sandbox``."""
+
+    def __init__(self, settings: SandboxSettings) -> None:
+        self.settings = settings
+        self.store = Store(settings.db)
+        offset = self.store.get_meta("clock_offset")
+        self.clock = SandboxClock(float(offset) if offset else 0.0)
+        self.accounts = {
+            key: Account(account_id_for(key), i + 1, key) for i, key in enumerate(settings.api_keys)
+        }
+        self.limiter = RateLimiter(settings.rate_limit_per_minute, self.clock)
+        self.faults = FaultRegistry()
+        self.dispatcher = WebhookDispatcher(self.store, self.clock, settings)
+        if settings.latency_ms or settings.error_rate or settings.drop_rate:
+            self.faults.add(
+                None,
+                {
+                    "method": "*",
+                    "path": "/api/v1",
+                    "latency_ms": settings.latency_ms,
+                    "error_rate": settings.error_rate,
+                    "error_status": settings.error_status,
+                    "drop_rate": settings.drop_rate,
+                },
+            )
+
+    def account_for_key(self, key: str | None) -> Account | None:
+        """The account of an API key, or ``None`` for a missing or unknown key."""
+        return self.accounts.get(key) if key else None
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the sandbox clock forward (persisted, so a file database keeps it)."""
+        offset = self.clock.advance(seconds)
+        self.store.set_meta("clock_offset", repr(offset))
+        return offset
