@@ -60,7 +60,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--delay", type=float, default=0.0)
     args = parser.parse_args()
-    sock = socket.socket()
+    # IPPROTO_TCP, so asyncio sets TCP_NODELAY on connections (else ~40 ms delayed-ACK stalls).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", args.port))
     port = sock.getsockname()[1]
     config = uvicorn.Config(make_app(args.delay), log_level="warning", access_log=False, backlog=2048)

@@ -48,11 +48,15 @@ def normalize_phone(raw: str, *, region: str = DEFAULT_REGION, field: str = "to"
     candidates = [text]
     if not text.startswith(("+", "0")):
         code = str(phonenumbers.country_code_for_region(region.upper()))
-        # phonenumbers reads "62812…" as a national number with a 062x area code; try the
-        # international reading first when the digits already start with the country code.
-        candidates = [f"+{text}", text] if text.startswith(code) else [text]
         if region.upper() == "ID" and text.startswith("8"):
-            candidates = ["0" + text]
+            candidates = ["0" + text]  # an Indonesian mobile written without its trunk 0
+        elif text.startswith(code):
+            # phonenumbers reads "62812…" as a national number with a 062x area code: prefer the
+            # international reading when the digits already start with the country code.
+            candidates = [f"+{text}", text]
+        else:
+            # Bare international digits (our own output for other countries) must read back as themselves.
+            candidates = [f"+{text}", text]
     for candidate in candidates:
         try:
             number = phonenumbers.parse(candidate, region.upper())

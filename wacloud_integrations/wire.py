@@ -212,9 +212,8 @@ def status_error(call: Call[Any], status: int, body: Any, headers: Mapping[str, 
             envelope.get("missing") or ["?"], template_id=(call.json or {}).get("template_id")
         )
     if code == "invalid_phone_number":
-        return e.PhoneNumberError(
-            field_name or "to", str((call.json or {}).get(field_name or "to", "")), message
-        )
+        value = str((call.json or {}).get(field_name or "to", ""))
+        return e.PhoneNumberError(field_name or "to", value, "WACloud refused it as a phone number")
     kwargs: dict[str, Any] = {
         "status_code": status,
         "code": code,

@@ -26,6 +26,15 @@ def test_country_code_prefix_is_not_read_as_an_area_code():
     assert normalize_phone("62812345678") == "62812345678"
 
 
+@pytest.mark.parametrize(
+    "raw", ["+1 202 555 0143", "+44 20 7946 0958", "+62 812 3456 7890", "+33 1 23 45 67 89"]
+)
+def test_normalised_numbers_read_back_as_themselves(raw):
+    once = normalize_phone(raw)
+    assert normalize_phone(once) == once
+    assert normalize_phone(once + "@c.us") == once
+
+
 def test_other_regions_and_international_numbers():
     assert normalize_phone("+44 20 7946 0958") == "442079460958"
     assert normalize_phone("020 7946 0958", region="GB") == "442079460958"
@@ -49,3 +58,10 @@ def test_refusals_name_the_field_and_why(raw, reason):
     assert info.value.field == "recipient"
     assert reason in str(info.value)
     assert str(info.value).startswith("recipient:")
+
+
+def test_bare_digits_starting_with_8_are_indonesian_mobiles_in_region_id():
+    # Documented ambiguity: Japan's +81 must keep its "+" there; elsewhere the region decides.
+    assert normalize_phone("81312345678") == "6281312345678"
+    assert normalize_phone("+81 3-1234-5678") == "81312345678"
+    assert normalize_phone("81312345678", region="JP") == "81312345678"

@@ -27,7 +27,10 @@ DEFAULT_TEST_KEY = "waha_sandbox_test_key"
 
 def bind_socket(host: str, port: int) -> socket.socket:
     """A listening socket; port 0 picks a free one (read it back with ``getsockname``)."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only when the listening
+    # socket says it is TCP; without it every answer waits ~40 ms for a delayed ACK (Nagle).
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(1024)

@@ -1,0 +1,183 @@
+"""The guard rails, enforced in code before anything is sent; the model cannot talk its way past them.
+
+* read-only: no tool may change anything;
+* allowlist: only listed numbers or prefixes may receive anything (empty means no sends);
+* rate limits: sends per hour overall and per recipient, and a stricter limit for OTPs;
+* duplicate suppression: the same send repeated within a short window is not sent again, and every
+  attempt of one logical send carries the same derived idempotency key, so a client's retry of the same
+  call cannot deliver twice even after an uncertain outcome.
+
+The state is per server process and kept in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mcp.server.mcpserver.exceptions import ToolError
+
+from wacloud_integrations import derive_key
+
+from .config import Settings
+
+__all__ = ["Policy", "SendRecord", "mask"]
+
+_HOUR = 3600.0
+RecordState = Literal["in_flight", "sent", "uncertain"]
+
+
+def mask(number: str) -> str:
+    """``6281234567890`` -> ``6281•••••••90``: enough to tell numbers apart in a log, not to dial them."""
+    return number[:4] + "•" * max(len(number) - 6, 0) + number[-2:] if len(number) > 6 else "•" * len(number)
+
+
+@dataclass
+class SendRecord:
+    """What the server remembers about one logical send within the duplicate window."""
+
+    fingerprint: str
+    idempotency_key: str
+    started: float
+    state: RecordState = "in_flight"
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+class Policy:
+    """Allowlist, read-only, rate limits and duplicate suppression for one server."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._wall = wall_clock
+        self._all: deque[float] = deque()
+        self._per_recipient: dict[str, deque[float]] = defaultdict(deque)
+        self._otp: dict[str, deque[float]] = defaultdict(deque)
+        self._records: dict[str, SendRecord] = {}
+
+    # ---- read-only and allowlist
+
+    def require_writable(self, what: str) -> None:
+        """Refuse any change when the server is read-only."""
+        if self.settings.read_only:
+            raise ToolError(
+                f"Refused: {what} is not allowed because this server is read-only (WACLOUD_MCP_READ_ONLY). "
+                "Nothing was changed. Ask the user to change the server configuration if this is needed."
+            )
+
+    def is_allowed(self, number: str) -> bool:
+        """Whether the allowlist lets ``number`` (normalised digits from the core) receive messages."""
+        return any(rule.matches(number) for rule in self.settings.allowed_recipients)
+
+    def require_allowed(self, number: str) -> None:
+        """Refuse a recipient the allowlist does not name; an empty allowlist refuses everyone."""
+        if not self.settings.allowed_recipients:
+            raise ToolError(
+                "Refused: sending is disabled because WACLOUD_MCP_ALLOWED_RECIPIENTS is empty. Nothing was "
+                "sent. Only the user can allow recipients, in the server configuration."
+            )
+        if not self.is_allowed(number):
+            raise ToolError(
+                f"Refused: to: {number} is not in the recipient allowlist (WACLOUD_MCP_ALLOWED_RECIPIENTS). "
+                "Nothing was sent. Do not try other numbers; ask the user whether this recipient should be "
+                "added to the server configuration."
+            )
+
+    # ---- rate limits (sliding one-hour windows)
+
+    def check_rate(self, number: str, *, otp: bool = False) -> None:
+        """Refuse a send that would exceed a limit; says when to try again."""
+        s = self.settings
+        self._limit(self._all, s.max_sends_per_hour, "WACLOUD_MCP_MAX_SENDS_PER_HOUR", "sends in all")
+        self._limit(
+            self._per_recipient[number],
+            s.max_sends_per_recipient_per_hour,
+            "WACLOUD_MCP_MAX_SENDS_PER_RECIPIENT_PER_HOUR",
+            f"sends to {number}",
+        )
+        if otp:
+            self._limit(
+                self._otp[number],
+                s.max_otp_per_recipient_per_hour,
+                "WACLOUD_MCP_MAX_OTP_PER_RECIPIENT_PER_HOUR",
+                f"OTPs to {number}",
+            )
+
+    def record_send(self, number: str, *, otp: bool = False) -> float:
+        """Count an attempt (before it goes out, so concurrent calls cannot overshoot); returns its stamp."""
+        now = self._clock()
+        self._all.append(now)
+        self._per_recipient[number].append(now)
+        if otp:
+            self._otp[number].append(now)
+        return now
+
+    def refund(self, number: str, stamp: float, *, otp: bool = False) -> None:
+        """Uncount an attempt the API refused outright (nothing was sent)."""
+        queues = [self._all, self._per_recipient[number]] + ([self._otp[number]] if otp else [])
+        for queue in queues:
+            if stamp in queue:
+                queue.remove(stamp)
+
+    def _limit(self, queue: deque[float], limit: int, variable: str, what: str) -> None:
+        now = self._clock()
+        while queue and now - queue[0] >= _HOUR:
+            queue.popleft()
+        if len(queue) >= limit:
+            wait = int(_HOUR - (now - queue[0])) + 1 if queue else int(_HOUR)
+            raise ToolError(
+                f"Refused: the limit of {limit} {what} per hour ({variable}) is reached. Nothing was sent. "
+                f"Try again in about {wait} seconds, or ask the user to raise the limit."
+            )
+
+    # ---- duplicate suppression and idempotency keys
+
+    @staticmethod
+    def fingerprint(kind: str, payload: Mapping[str, Any]) -> str:
+        """A stable digest of one logical send: its kind and its exact API fields."""
+        canonical = json.dumps({"kind": kind, **payload}, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def recent(self, fingerprint: str) -> SendRecord | None:
+        """The record of the same send within the duplicate window, if any."""
+        record = self._records.get(fingerprint)
+        if record is None:
+            return None
+        if self._clock() - record.started >= self.settings.dedup_window_seconds:
+            del self._records[fingerprint]
+            return None
+        return record
+
+    def begin(self, fingerprint: str) -> SendRecord:
+        """Start (or resume, after an uncertain outcome) a send; its key is reused within the window.
+
+        A fresh key also depends on the wall-clock window it falls in, so a retry from a restarted server
+        process in the same window still carries the same key.
+        """
+        record = self.recent(fingerprint)
+        if record is None:
+            bucket = int(self._wall() // max(self.settings.dedup_window_seconds, 1.0))
+            record = SendRecord(fingerprint, derive_key("wacloud-mcp", fingerprint, bucket), self._clock())
+            self._records[fingerprint] = record
+        record.state = "in_flight"
+        return record
+
+    def finish(self, record: SendRecord, state: RecordState, result: Mapping[str, Any] | None = None) -> None:
+        """Remember how a send ended (``sent`` or ``uncertain``)."""
+        record.state = state
+        record.result = dict(result or {})
+
+    def forget(self, record: SendRecord) -> None:
+        """Drop a send that definitely did not happen, so repeating it is a fresh attempt."""
+        self._records.pop(record.fingerprint, None)

@@ -1,0 +1,227 @@
+"""Each guard rail refuses what it must, before anything reaches the sandbox's phones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from mcp_server import build_server
+from mcp_server.config import Settings
+from mcp_server.policy import Policy
+from wacloud_integrations import ConfigurationError
+
+from .conftest import OTHER, PHONE, TEMPLATE_ID, TEMPLATE_TEXT, TEMPLATE_VARS, Human, text_of
+
+MODES = ["auto", "legacy"]  # 2026-07-28 (input_required) and 2025-11-25 (elicitation/create) connections
+
+
+async def test_empty_allowlist_sends_nothing(make, ctl):
+    async with Client(make(WACLOUD_MCP_ALLOWED_RECIPIENTS="")) as client:
+        result = await client.call_tool("send_message", {"to": PHONE, "text": "hi"})
+        otp = await client.call_tool("send_otp", {"to": PHONE})
+        check = await client.call_tool("check_number", {"phone": PHONE})
+    assert result.is_error and "WACLOUD_MCP_ALLOWED_RECIPIENTS is empty" in text_of(result)
+    assert otp.is_error
+    assert check.structured_content["sending_allowed"] is False
+    assert ctl.inbox(PHONE) == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_recipient_outside_allowlist_is_refused_before_the_user_is_asked(make, ctl, mode):
+    human = Human()
+    async with Client(make(), mode=mode, elicitation_callback=human) as client:
+        result = await client.call_tool("send_message", {"to": OTHER, "text": "hi"})
+        template = await client.call_tool(
+            "send_template_message",
+            {"to": "+1 415 555 0100", "template_id": TEMPLATE_ID, "variables": TEMPLATE_VARS},
+        )
+    assert result.is_error and "not in the recipient allowlist" in text_of(result)
+    assert template.is_error and "14155550100" in text_of(template)
+    assert human.questions == []
+    assert ctl.inbox(OTHER) == [] and ctl.inbox("+14155550100") == []
+
+
+@pytest.mark.parametrize(
+    ("allowlist", "written", "allowed"),
+    [
+        ("6281234567890", "0812-3456-7890", True),  # exact entry, national form
+        ("+62 812 3456 7890", "6281234567890@c.us", True),  # entry in another form
+        ("62812*", "+62 812-3456-7890", True),
+        ("+62812*", "6281234567890", True),
+        ("62813*", "6281234567890", False),
+        ("*", "6285611112222", True),
+        ("6281234567891", "6281234567890", False),
+    ],
+)
+async def test_allowlist_compares_normalised_numbers(make, allowlist, written, allowed):
+    async with Client(make(WACLOUD_MCP_ALLOWED_RECIPIENTS=allowlist)) as client:
+        check = await client.call_tool("check_number", {"phone": written})
+    assert check.structured_content["sending_allowed"] is allowed
+
+
+def test_bad_policy_values_are_refused_at_startup(env):
+    for name, value in [
+        ("WACLOUD_MCP_ALLOWED_RECIPIENTS", "0812*"),
+        ("WACLOUD_MCP_ALLOWED_RECIPIENTS", "hello"),
+        ("WACLOUD_MCP_READ_ONLY", "maybe"),
+        ("WACLOUD_MCP_CONFIRM", "always"),
+        ("WACLOUD_MCP_MAX_SENDS_PER_HOUR", "many"),
+        ("WACLOUD_MCP_TRANSPORT", "sse"),
+    ]:
+        with pytest.raises(ConfigurationError, match=name):
+            Settings.from_env({**env, name: value})
+    with pytest.raises(ConfigurationError, match="WACLOUD_MCP_HTTP_TOKEN"):
+        Settings.from_env({**env, "WACLOUD_MCP_TRANSPORT": "http", "WACLOUD_MCP_HOST": "0.0.0.0"})
+
+
+async def test_read_only_refuses_every_change(make, ctl):
+    async with Client(make(WACLOUD_MCP_READ_ONLY="true", WACLOUD_MCP_ALLOWED_RECIPIENTS="*")) as client:
+        for tool, arguments in [
+            ("send_message", {"to": PHONE, "text": "hi"}),
+            ("send_otp", {"to": PHONE}),
+            ("delete_template", {"template_id": TEMPLATE_ID}),
+            ("update_contact", {"contact_id": PHONE, "first_name": "X"}),
+        ]:
+            assert (await client.call_tool(tool, arguments)).is_error, tool
+        templates = await client.call_tool("list_templates", {})
+        check = await client.call_tool("check_number", {"phone": PHONE})
+    assert len(templates.structured_content["templates"]) == 1
+    assert check.structured_content["sending_allowed"] is False
+    assert ctl.inbox(PHONE) == []
+
+
+async def test_dry_run_sends_nothing(make, ctl):
+    human = Human()
+    async with Client(make(WACLOUD_MCP_DRY_RUN="true"), elicitation_callback=human) as client:
+        text = await client.call_tool("send_message", {"to": PHONE, "text": "hi"})
+        template = await client.call_tool(
+            "send_template_message", {"to": PHONE, "template_id": TEMPLATE_ID, "variables": TEMPLATE_VARS}
+        )
+        otp = await client.call_tool("send_otp", {"to": PHONE})
+        refused = await client.call_tool("send_message", {"to": OTHER, "text": "hi"})
+        outbound = await client.call_tool("list_messages", {"direction": "outbound"})
+    assert text.structured_content["status"] == "dry_run" and text.structured_content["message_id"] is None
+    assert template.structured_content["status"] == "dry_run"
+    assert template.structured_content["text"] == TEMPLATE_TEXT
+    assert otp.structured_content["status"] == "dry_run" and otp.structured_content["otp_id"] is None
+    assert refused.is_error  # dry run still applies the allowlist
+    assert ctl.inbox(PHONE) == [] and outbound.structured_content["messages"] == []
+
+
+async def test_hourly_limit_overall(make, ctl):
+    async with Client(make(WACLOUD_MCP_MAX_SENDS_PER_HOUR="2", WACLOUD_MCP_ALLOWED_RECIPIENTS="*")) as client:
+        first = await client.call_tool("send_message", {"to": PHONE, "text": "one"})
+        second = await client.call_tool("send_message", {"to": OTHER, "text": "two"})
+        third = await client.call_tool("send_message", {"to": PHONE, "text": "three"})
+    assert not first.is_error and not second.is_error
+    assert third.is_error and "WACLOUD_MCP_MAX_SENDS_PER_HOUR" in text_of(third)
+    assert [m["body"] for m in ctl.inbox(PHONE)] == ["one"]
+
+
+async def test_hourly_limit_per_recipient_and_stricter_otp_limit(make, ctl):
+    server = make(
+        WACLOUD_MCP_MAX_SENDS_PER_RECIPIENT_PER_HOUR="3",
+        WACLOUD_MCP_MAX_OTP_PER_RECIPIENT_PER_HOUR="1",
+        WACLOUD_MCP_ALLOWED_RECIPIENTS="*",
+    )
+    async with Client(server) as client:
+        otp = await client.call_tool("send_otp", {"to": PHONE, "expiry_minutes": 5})
+        second_otp = await client.call_tool("send_otp", {"to": PHONE, "expiry_minutes": 6})
+        texts = [await client.call_tool("send_message", {"to": PHONE, "text": f"m{i}"}) for i in range(3)]
+        other = await client.call_tool("send_message", {"to": OTHER, "text": "m0"})
+    assert not otp.is_error
+    assert second_otp.is_error and "WACLOUD_MCP_MAX_OTP_PER_RECIPIENT_PER_HOUR" in text_of(second_otp)
+    assert [t.is_error for t in texts] == [False, False, True]  # the OTP counted as one of the three
+    assert "WACLOUD_MCP_MAX_SENDS_PER_RECIPIENT_PER_HOUR" in text_of(texts[2])
+    assert not other.is_error
+    assert len(ctl.inbox(PHONE)) == 3
+
+
+async def test_limits_survive_reconnecting(make, ctl):
+    server = make(WACLOUD_MCP_MAX_SENDS_PER_HOUR="1")
+    async with Client(server) as client:
+        assert not (await client.call_tool("send_message", {"to": PHONE, "text": "one"})).is_error
+    async with Client(server) as client:
+        again = await client.call_tool("send_message", {"to": PHONE, "text": "two"})
+    assert again.is_error and len(ctl.inbox(PHONE)) == 1
+
+
+async def test_same_send_repeated_is_suppressed(make, ctl):
+    human = Human()
+    async with Client(make(), elicitation_callback=human) as client:
+        first = await client.call_tool("send_message", {"to": PHONE, "text": "Pesanan siap"})
+        repeat = await client.call_tool("send_message", {"to": "0812 3456 7890", "text": "Pesanan siap"})
+        different = await client.call_tool("send_message", {"to": PHONE, "text": "Pesanan siap!"})
+    assert first.structured_content["status"] == "sent"
+    assert repeat.structured_content["status"] == "duplicate_suppressed"
+    assert repeat.structured_content["message_id"] == first.structured_content["message_id"]
+    assert different.structured_content["status"] == "sent"
+    assert len(human.questions) == 2  # nobody is asked about a send that will not happen
+    assert [m["body"] for m in ctl.inbox(PHONE)] == ["Pesanan siap", "Pesanan siap!"]
+
+
+async def test_a_retry_from_a_restarted_server_reuses_the_idempotency_key(env, ctl):
+    # A client retrying the same call against a fresh server process (fresh policy state) in the same
+    # window: the derived key is the same, so WACloud answers with the first result and sends nothing new.
+    settings = Settings.from_env(env)
+
+    def fresh() -> Any:
+        return build_server(settings, policy=Policy(settings, wall_clock=lambda: 1_800_000_000.0))
+
+    async with Client(fresh()) as client:
+        first = await client.call_tool("send_message", {"to": PHONE, "text": "Sekali saja"})
+    async with Client(fresh()) as client:
+        retry = await client.call_tool("send_message", {"to": PHONE, "text": "Sekali saja"})
+    assert retry.structured_content["status"] == "already_sent"
+    assert retry.structured_content["message_id"] == first.structured_content["message_id"]
+    assert len(ctl.inbox(PHONE)) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_confirmation_shows_the_rendered_template_and_accepting_sends(make, ctl, mode):
+    human = Human()
+    async with Client(make(WACLOUD_MCP_CONFIRM="elicit"), mode=mode, elicitation_callback=human) as client:
+        result = await client.call_tool(
+            "send_template_message",
+            {"to": "0812-3456-7890", "template_id": TEMPLATE_ID, "variables": TEMPLATE_VARS},
+        )
+    assert result.structured_content["status"] == "sent"
+    assert len(human.questions) == 1
+    assert TEMPLATE_TEXT in human.questions[0] and "+6281234567890" in human.questions[0]
+    assert [m["body"] for m in ctl.inbox(PHONE)] == [TEMPLATE_TEXT]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("action", "confirm"), [("decline", True), ("cancel", True), ("accept", False)])
+async def test_declining_sends_nothing(make, ctl, mode, action, confirm):
+    human = Human(action=action, confirm=confirm)
+    async with Client(make(), mode=mode, elicitation_callback=human) as client:
+        result = await client.call_tool("send_message", {"to": PHONE, "text": "Boleh?"})
+        otp = await client.call_tool("send_otp", {"to": PHONE})
+    assert result.is_error and "declined" in text_of(result) and "nothing was sent" in text_of(result)
+    assert otp.is_error
+    assert len(human.questions) == 2 and "Boleh?" in human.questions[0]
+    assert ctl.inbox(PHONE) == []
+
+
+async def test_invisible_characters_are_shown_in_the_question(make):
+    human = Human(action="decline")
+    async with Client(make(), elicitation_callback=human) as client:
+        await client.call_tool("send_message", {"to": PHONE, "text": "Bayar ke \u202eRIK\u202c sekarang"})
+    assert "<U+202E>" in human.questions[0]
+
+
+async def test_confirm_modes_without_client_support(make, ctl):
+    async with Client(make(WACLOUD_MCP_CONFIRM="elicit")) as client:  # this client cannot ask the user
+        strict = await client.call_tool("send_message", {"to": PHONE, "text": "strict"})
+    async with Client(make(WACLOUD_MCP_CONFIRM="auto")) as client:
+        auto = await client.call_tool("send_message", {"to": PHONE, "text": "auto"})
+    human = Human(action="decline")
+    async with Client(make(WACLOUD_MCP_CONFIRM="host"), elicitation_callback=human) as client:
+        host = await client.call_tool("send_message", {"to": PHONE, "text": "host"})
+    assert strict.is_error and "WACLOUD_MCP_CONFIRM=elicit" in text_of(strict)
+    assert auto.structured_content["status"] == "sent"  # the host's approval prompt is the gate
+    assert host.structured_content["status"] == "sent" and human.questions == []
+    assert [m["body"] for m in ctl.inbox(PHONE)] == ["auto", "host"]
