@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -110,8 +111,9 @@ class BulkReport:
 @dataclass(frozen=True)
 class Pacing:
     """Per-device pacing: at least ``min_interval`` (+ up to ``jitter``) seconds between two sends from one
-    device, and at most ``daily_cap`` sends from it in this run (the rest are skipped, to send tomorrow with
-    the same ``batch_key``). Pacing does not make cold outreach safe; WhatsApp bans numbers that spam."""
+    device, and at most ``daily_cap`` new sends per UTC day (counted from the batch's ``journal``, else
+    within this run); the rest are skipped, to send tomorrow with the same ``batch_key``.
+    Pacing does not make cold outreach safe; WhatsApp bans numbers that spam."""
 
     min_interval: float = 0.0
     jitter: float = 0.0
@@ -119,11 +121,11 @@ class Pacing:
 
 
 class _Pacer:
-    def __init__(self, pacing: Pacing) -> None:
+    def __init__(self, pacing: Pacing, sent_today: int) -> None:
         self.pacing = pacing
         self._lock = asyncio.Lock()
         self._next_at = 0.0
-        self.granted = 0
+        self.granted = sent_today
 
     async def slot(self) -> bool:
         """Wait for this device's next send slot; False when the cap is reached."""
@@ -136,6 +138,11 @@ class _Pacer:
                 await asyncio.sleep(wait)
             self._next_at = time.monotonic() + self.pacing.min_interval + random.random() * self.pacing.jitter
             return True
+
+    def give_back(self) -> None:
+        """A slot that sent nothing new (a replayed answer, a refusal) does not count against the cap."""
+        self.granted -= 1
+        self._next_at = 0.0
 
 
 def recipient_key(batch_key: str, phone: str) -> str:
@@ -154,30 +161,34 @@ def _as_recipient(item: RecipientLike) -> Recipient:
 
 
 class _Journal:
-    """A JSON-lines file of finished recipients, so a resumed batch does not ask for them again."""
+    """A JSON-lines file of the recipients sent to, so a resumed batch does not ask for them again, and
+    a daily cap counts what this batch already sent today."""
 
     def __init__(self, path: str | Path | None) -> None:
         self.path = Path(path) if path else None
         self.done: dict[str, dict[str, Any]] = {}
         if self.path and self.path.exists():
             for line in self.path.read_text().splitlines():
-                if line.strip():
+                try:
                     entry = json.loads(line)
                     self.done[entry["idempotency_key"]] = entry
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line cut short by a crash: that recipient is looked up again
+
+    def sent_today(self) -> int:
+        today = datetime.now(timezone.utc).date().isoformat()
+        return sum(1 for entry in self.done.values() if str(entry.get("sent_at", "")).startswith(today))
 
     def record(self, result: RecipientResult) -> None:
         if self.path and result.status == "sent" and result.idempotency_key:
+            entry = {
+                "idempotency_key": result.idempotency_key,
+                "phone": result.phone,
+                "message_id": result.message_id,
+                "sent_at": datetime.now(timezone.utc).isoformat(),
+            }
             with self.path.open("a") as handle:
-                handle.write(
-                    json.dumps(
-                        {
-                            "idempotency_key": result.idempotency_key,
-                            "phone": result.phone,
-                            "message_id": result.message_id,
-                        }
-                    )
-                    + "\n"
-                )
+                handle.write(json.dumps(entry) + "\n")
 
 
 async def send_many(
@@ -213,7 +224,7 @@ async def send_many(
     items = [_as_recipient(r) for r in recipients]
     results: list[RecipientResult | None] = [None] * len(items)
     state = _Journal(journal)
-    pacer = _Pacer(pacing) if pacing else None
+    pacer = _Pacer(pacing, state.sent_today()) if pacing else None
     gate = asyncio.Semaphore(concurrency)
     stop: list[str] = []
     seen: set[str] = set()
@@ -225,7 +236,10 @@ async def send_many(
         state.record(result)
         done += 1
         if progress is not None:
-            progress(done, len(items), result)
+            try:
+                progress(done, len(items), result)
+            except Exception:  # a broken progress callback must not abort the sends
+                logger.exception("bulk batch %s: the progress callback failed", batch)
 
     async def one(index: int, item: Recipient) -> None:
         try:
@@ -283,7 +297,10 @@ async def send_many(
                     ),
                 )
                 return
-            finish(index, await _send_one(client, item, phone, key, device, template_id, rendered, stop))
+            result = await _send_one(client, item, phone, key, device, template_id, rendered, stop)
+            if pacer is not None and result.status != "sent":
+                pacer.give_back()
+            finish(index, result)
 
     await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
     report = BulkReport(batch, [r for r in results if r is not None])
@@ -328,6 +345,16 @@ async def _send_one(
         return RecipientResult(item.to, "failed", phone, reason=str(exc), idempotency_key=key)
     except WACloudError as exc:
         return RecipientResult(item.to, "failed", phone, reason=str(exc), idempotency_key=key)
+    except Exception as exc:  # anything else mid-send: the outcome is unknown, and the batch goes on
+        logger.exception("bulk send to %s failed unexpectedly", phone)
+        return RecipientResult(
+            item.to,
+            "unknown",
+            phone,
+            reason=f"unexpected {type(exc).__name__} while "
+            "sending; check messages.find_sent before sending again",
+            idempotency_key=key,
+        )
     reason = "already sent by an earlier run of this batch" if sent.replayed else None
     return RecipientResult(
         item.to, "skipped" if sent.replayed else "sent", phone, sent.message_id, reason, key

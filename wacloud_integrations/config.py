@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -33,6 +34,24 @@ class ClientConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     region: str = DEFAULT_REGION
     user_agent: str = "wacloud-integrations/0.1"
+
+    def replace(self, **overrides: Any) -> ClientConfig:
+        """This configuration with some of :meth:`resolve`'s keywords changed."""
+        current: dict[str, Any] = {
+            "api_key": self.api_key,
+            "base_url": self.base_url,
+            "default_device_id": self.default_device_id,
+            "timeout": self.timeout,
+            "max_retries": self.retry.max_retries,
+            "idempotent_sends": self.retry.idempotent_sends,
+            "region": self.region,
+        }
+        unknown = set(overrides) - set(current)
+        if unknown:
+            raise ConfigurationError(
+                f"{', '.join(sorted(unknown))}: not a client setting; use one of {', '.join(current)}"
+            )
+        return ClientConfig.resolve(**{**current, **overrides}, environ={})
 
     @classmethod
     def resolve(

@@ -28,6 +28,7 @@ __all__ = [
     "PhoneNumberError",
     "QuotaExhaustedError",
     "RateLimitError",
+    "ResponseFormatError",
     "ServerError",
     "WACloudError",
     "WaitTimeoutError",
@@ -93,6 +94,10 @@ class APIError(WACloudError):
         super().__init__(message)
 
 
+class ResponseFormatError(APIError):
+    """A 2xx answer this client cannot read (not JSON, or not the documented shape)."""
+
+
 class APIConnectionError(APIError):
     """The API could not be reached (DNS, refused connection, TLS). Nothing was processed."""
 
@@ -116,9 +121,11 @@ class AmbiguousSendError(APIError):
         idempotency_key: str,
         method: str = "",
         path: str = "",
-        cause: BaseException | None = None,
+        cause: str | None = None,
     ) -> None:
         self.idempotency_key = idempotency_key
+        # A description, not the exception: an httpx error holds the request and its X-Api-Key header,
+        # and frameworks pickle exceptions into their databases.
         self.cause = cause
         super().__init__(
             f"{message}. The send may or may not have happened: reconcile with "

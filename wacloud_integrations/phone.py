@@ -51,9 +51,9 @@ def normalize_phone(raw: str, *, region: str = DEFAULT_REGION, field: str = "to"
         if region.upper() == "ID" and text.startswith("8"):
             candidates = ["0" + text]  # an Indonesian mobile written without its trunk 0
         elif text.startswith(code):
-            # phonenumbers reads "62812…" as a national number with a 062x area code: prefer the
-            # international reading when the digits already start with the country code.
-            candidates = [f"+{text}", text]
+            # Bare digits starting with the country code are international: phonenumbers would read a
+            # short "6281234567" as a national 062x landline and make up a number nobody wrote.
+            candidates = [f"+{text}"]
         else:
             # Bare international digits (our own output for other countries) must read back as themselves.
             candidates = [f"+{text}", text]

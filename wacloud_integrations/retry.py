@@ -1,9 +1,10 @@
 """When a failed request may be tried again, and how long to wait first.
 
-Reads (and other requests that cannot do harm twice) are retried on transport errors, 408, 409, 429
-and 5xx. A send is retried only when it provably never reached the server (the connection was never
-made) or was refused with 429; after any other failure its outcome is unknown and retrying could
-deliver the message twice, unless the caller opted into idempotent retries (the server then answers a
+Reads (and other requests that cannot do harm twice) are retried on transport errors, 408, 429 and
+5xx (not 409: WACloud's conflicts, like a device that is not connected, do not pass by themselves).
+A send is retried only when it provably never reached the server (the connection was never made)
+or was refused with 429; after any other failure its outcome is unknown and retrying could deliver
+the message twice, unless the caller opted into idempotent retries (the server then answers a
 repeated ``Idempotency-Key`` with the first answer).
 """
 
@@ -21,7 +22,7 @@ __all__ = ["NEVER_SENT", "RetryPolicy", "parse_retry_after"]
 
 # Failures that happen before the request could reach the server.
 NEVER_SENT: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 @dataclass(frozen=True)

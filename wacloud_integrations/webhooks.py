@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from pydantic import ValidationError
 
-from .errors import InvalidWebhookSignatureError
+from .errors import InputError, InvalidWebhookSignatureError
 from .models.webhooks import MessageEvent, StatusEvent, UnknownEvent, WebhookEvent
 
 __all__ = ["SIGNATURE_HEADER", "parse_event", "sign", "verify_signature"]
@@ -37,7 +37,8 @@ def verify_signature(
     """Raise :class:`InvalidWebhookSignatureError` unless ``body`` was signed with ``secret``.
 
     With ``tolerance_seconds``, a delivery whose ``X-Webhook-Timestamp`` is further from now than that
-    is refused too (a replayed old delivery).
+    is refused too. The scheme (WAHA's) signs the body only, not that header, so this stops naive
+    replays at best: dedupe on the event id (``X-Webhook-Id``, ``event.id``) for real protection.
     """
     lowered = {k.lower(): v for k, v in headers.items()}
     given = lowered.get(SIGNATURE_HEADER.lower())
@@ -48,7 +49,7 @@ def verify_signature(
     algorithm = lowered.get(ALGORITHM_HEADER.lower(), "sha512").lower()
     if algorithm != "sha512":
         raise InvalidWebhookSignatureError(f"unsupported signature algorithm {algorithm!r}; expected sha512")
-    if not hmac.compare_digest(sign(body, secret), given.strip().lower()):
+    if not hmac.compare_digest(sign(body, secret).encode(), given.strip().lower().encode("utf-8", "replace")):
         raise InvalidWebhookSignatureError(
             "the signature does not match the body: wrong secret or the body "
             "was changed (verify the raw bytes, before parsing JSON)"
@@ -73,13 +74,17 @@ def parse_event(
     raw = body.encode() if isinstance(body, str) else body
     if secret is not None:
         verify_signature(raw, headers or {}, secret, tolerance_seconds=tolerance_seconds)
-    payload = json.loads(raw)
-    model = _KNOWN.get(payload.get("event", "")) if isinstance(payload, dict) else None
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        raise InputError("body", "the delivery is not JSON; reject it with 400") from None
+    if not isinstance(payload, dict):
+        return UnknownEvent(event="", data=payload)
+    name = payload.get("event")
+    model = _KNOWN.get(name) if isinstance(name, str) else None
     if model is not None:
         try:
             return model.model_validate(payload)
         except ValidationError:
             pass  # a known event in a shape we do not know yet: keep it rather than fail the receiver
-    return UnknownEvent.model_validate(
-        payload if isinstance(payload, dict) else {"event": "", "data": payload}
-    )
+    return UnknownEvent.model_validate({**payload, "event": name if isinstance(name, str) else ""})

@@ -14,10 +14,11 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
+from pydantic import ValidationError
 
 from . import errors as e
 from .config import ClientConfig
-from .logs import logger
+from .logs import logger, redact
 from .retry import NEVER_SENT, parse_retry_after
 
 T = TypeVar("T")
@@ -50,12 +51,12 @@ class Call(Generic[T]):
     path: str
     parse: Callable[[Any], T] = _identity
     params: Mapping[str, Any] | None = None
-    json: Any = None
+    json: Any = field(default=None, repr=False)  # may hold an OTP code: never in a repr or traceback
     is_send: bool = False
     safe: bool = False
     timeout: httpx.Timeout | None = None
     idempotency_key: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.method = self.method.upper()
@@ -119,7 +120,10 @@ def after_response(config: ClientConfig, call: Call[T], response: httpx.Response
         if isinstance(data, dict) and response.headers.get("idempotent-replayed") == "true":
             data = {**data, "replayed": True}
         logger.debug("%s %s -> %s (attempt %d)", call.method, call.path, response.status_code, attempt + 1)
-        return Outcome(value=call.parse(data if data is not None else body))
+        try:
+            return Outcome(value=call.parse(data if data is not None else body))
+        except (ValidationError, ValueError, TypeError, AttributeError) as exc:
+            return Outcome(error=_unreadable(call, response.status_code, exc))
     error = status_error(call, response.status_code, body, response.headers)
     retry_after = getattr(error, "retry_after", None)
     if not ok_status and config.retry.retry_status(
@@ -144,10 +148,28 @@ def after_response(config: ClientConfig, call: Call[T], response: httpx.Response
                 idempotency_key=call.idempotency_key,
                 method=call.method,
                 path=call.path,
-                cause=error,
+                cause=str(error),
             )
         )
     return Outcome(error=error)
+
+
+def _unreadable(call: Call[Any], status: int, exc: Exception) -> Exception:
+    what = f"{call.method} {call.path} answered {status} in a shape this client cannot read"
+    what += f" ({type(exc).__name__})"
+    if call.is_send and call.idempotency_key:
+        return e.AmbiguousSendError(
+            what,
+            idempotency_key=call.idempotency_key,
+            method=call.method,
+            path=call.path,
+            cause=type(exc).__name__,
+        )
+    return e.ResponseFormatError(
+        f"{what}; upgrade wacloud-integrations or report the answer's shape.",
+        method=call.method,
+        path=call.path,
+    )
 
 
 def after_exception(config: ClientConfig, call: Call[T], exc: Exception, attempt: int) -> Outcome[T]:
@@ -174,7 +196,7 @@ def after_exception(config: ClientConfig, call: Call[T], exc: Exception, attempt
                 idempotency_key=call.idempotency_key,
                 method=call.method,
                 path=call.path,
-                cause=exc,
+                cause=f"{type(exc).__name__}: {exc}",
             )
         )
     cls = e.APITimeoutError if isinstance(exc, httpx.TimeoutException) else e.APIConnectionError
@@ -204,7 +226,7 @@ def status_error(call: Call[Any], status: int, body: Any, headers: Mapping[str, 
     message = envelope.get("error") or envelope.get("message") or (body if isinstance(body, str) else "")
     if isinstance(message, dict):
         message = message.get("message") or json.dumps(message)
-    message = str(message)[:500]
+    message = redact(str(message)[:500])  # a server that echoes the key must not leak it
     code = envelope.get("code")
     field_name = envelope.get("field")
     if code == "missing_template_variables":

@@ -4,6 +4,7 @@ import httpx
 import pytest
 
 from wacloud_integrations import (
+    AmbiguousSendError,
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
@@ -17,6 +18,8 @@ from wacloud_integrations import (
     PhoneNumberError,
     QuotaExhaustedError,
     RateLimitError,
+    ResponseFormatError,
+    ServerError,
     WACloud,
 )
 
@@ -40,7 +43,7 @@ from .mock_api import BASE, Script, fail, ok, sync_client
         (fail(409, "idempotency_key_reused"), ConflictError, "idempotency_key_reused"),
         (fail(429, "rate_limited", retry_after=999), RateLimitError, "Slow down"),
         (httpx.Response(200, json={"success": False, "error": "weird"}), EnvelopeError, "weird"),
-        (httpx.Response(502, text="<html>Bad gateway</html>"), Exception, "Bad gateway"),
+        (httpx.Response(502, text="<html>Bad gateway</html>"), ServerError, "Bad gateway"),
     ],
 )
 def test_status_and_code_map_to_the_hierarchy(response, error, hint):
@@ -111,3 +114,41 @@ def test_wrong_otp_code_is_a_result_not_an_exception():
     client, _ = sync_client(Script([fail(400, "otp_invalid", "Invalid OTP code")]))
     result = client.otp.verify("0812-3456-7890", "123456")
     assert result.verified is False and result.reason == "otp_invalid"
+
+
+def test_an_unreadable_answer_is_an_api_error_and_an_unreadable_send_is_ambiguous():
+    client, _ = sync_client(Script([httpx.Response(200, text="<html>maintenance</html>")]))
+    with pytest.raises(ResponseFormatError):
+        client.account.get()
+    client, _ = sync_client(Script([httpx.Response(201, json={"success": True, "data": {}})]))
+    with pytest.raises(AmbiguousSendError):
+        client.messages.send_text("0812-3456-7890", "x")
+
+
+def test_requests_the_core_can_check_are_refused_before_sending():
+    script = Script([ok({})])
+    client, _ = sync_client(script)
+    with pytest.raises(InputError) as info:
+        client.templates.create("t", "{{a}} {{b}}", variables=["a"])
+    assert "b" in str(info.value)
+    with pytest.raises(InputError) as info:
+        client.contacts.update("6281234567890@c.us", first_name="")
+    assert info.value.field == "firstName"
+    with pytest.raises(InputError) as info:
+        client.messages.list_page(limit=500)
+    assert info.value.field == "limit"
+    assert script.requests == []
+
+
+def test_with_options_takes_the_constructors_settings(caplog):
+    client, _ = sync_client(Script([ok({})]))
+    quiet = client.with_options(max_retries=0, default_device_id="dev-2")
+    assert quiet.config.retry.max_retries == 0 and quiet.config.default_device_id == "dev-2"
+    assert client.config.retry.max_retries == 2
+    with pytest.raises(ConfigurationError):
+        client.with_options(api_kye="typo")
+    rotated = client.with_options(api_key="waha_rotated_key_abc123")
+    import logging
+
+    logging.getLogger("wacloud_integrations").warning("using %s", rotated.config.api_key)
+    assert "waha_rotated_key_abc123" not in caplog.text

@@ -21,6 +21,11 @@ def test_indonesian_forms_normalise_to_international_digits(raw):
     assert normalize_phone(raw) == "6281234567890"
 
 
+def test_too_short_international_digits_are_refused_not_reinterpreted():
+    with pytest.raises(PhoneNumberError):
+        normalize_phone("6281234567")
+
+
 def test_country_code_prefix_is_not_read_as_an_area_code():
     # phonenumbers alone reads 62812345678 as +62 62812345678 (a 062x landline): our pre-parse avoids it.
     assert normalize_phone("62812345678") == "62812345678"

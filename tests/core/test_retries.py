@@ -142,3 +142,47 @@ async def test_async_client_follows_the_same_rules():
         await client.messages.send_text("0812-3456-7890", "hi")
     assert len(script.requests) == 2 and len(slept) == 1
     await client.aclose()
+
+
+def test_conflicts_are_not_retried_even_on_reads():
+    script = Script([fail(409, "device_already_connected")])
+    client, slept = sync_client(script)
+    with pytest.raises(Exception, match="409"):
+        client.devices.pair("dev-1")
+    assert len(script.requests) == 1 and slept == []
+
+
+def test_listing_goes_on_when_the_server_caps_the_page_size():
+    pages = [ok([{"id": f"m{i}"} for i in range(50)]), ok([{"id": f"n{i}"} for i in range(20)]), ok([])]
+    script = Script(pages)
+    client, _ = sync_client(script)
+    assert len(list(client.messages.list(page_size=100))) == 70
+    assert [r.url.params["offset"] for r in script.requests] == ["0", "50", "70"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry-after": "3"}, 3.0),
+        ({"retry-after-ms": "1500", "retry-after": "9"}, 1.5),
+        ({"retry-after": "Wed, 21 Oct 2015 07:28:10 GMT"}, 10.0),
+        ({"retry-after": "soon"}, None),
+        ({}, None),
+    ],
+)
+def test_retry_after_forms(headers, expected):
+    from email.utils import parsedate_to_datetime
+
+    from wacloud_integrations.retry import parse_retry_after
+
+    now = parsedate_to_datetime("Wed, 21 Oct 2015 07:28:00 GMT").timestamp()
+    assert parse_retry_after(headers, now=now) == expected
+
+
+def test_backoff_is_capped_and_jittered():
+    from wacloud_integrations import RetryPolicy
+
+    policy = RetryPolicy()
+    delays = [policy.backoff(10) for _ in range(50)]
+    assert all(6.0 <= d <= 8.0 for d in delays) and len(set(delays)) > 1
+    assert policy.backoff(0, retry_after=120.0) <= 8.0  # an unreasonable wish falls back to backoff

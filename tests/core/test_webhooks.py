@@ -69,3 +69,17 @@ def test_old_deliveries_are_refused_when_a_tolerance_is_set():
     with pytest.raises(InvalidWebhookSignatureError):
         verify_signature(body, headers, "s3cret")
     verify_signature(body, headers, "s3cret", tolerance_seconds=None)
+
+
+def test_odd_deliveries_get_clear_errors_or_fall_back():
+    from wacloud_integrations import InputError
+
+    body, headers = delivery({"event": "message", "data": {}})
+    headers["X-Webhook-Hmac"] = "é" * 128
+    with pytest.raises(InvalidWebhookSignatureError):
+        verify_signature(body, headers, "s3cret")
+    with pytest.raises(InputError):
+        parse_event(b"not json")
+    assert isinstance(parse_event(b'["a", "list"]'), UnknownEvent)
+    assert parse_event(b'{"event": null, "data": 1}').event == ""
+    assert parse_event(b'{"event": ["x"]}').event == ""

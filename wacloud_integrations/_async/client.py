@@ -103,7 +103,7 @@ class AsyncWACloud:
             try:
                 response = await self._http.send(request)
                 await response.aread()
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
                 outcome = after_exception(self.config, call, exc, attempt)
             else:
                 outcome = after_response(self.config, call, response, attempt)
@@ -130,7 +130,5 @@ class AsyncWACloud:
         await self.aclose()
 
     def with_options(self, **overrides: Any) -> AsyncWACloud:
-        """A client with some settings changed that shares this one's connection pool."""
-        from dataclasses import replace
-
-        return type(self)(config=replace(self.config, **overrides), http_client=self._http)
+        """A client with some settings changed (the constructor's keywords) sharing this connection pool."""
+        return type(self)(config=self.config.replace(**overrides), http_client=self._http)

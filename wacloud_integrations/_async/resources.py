@@ -34,12 +34,14 @@ from ..models import (
     OTPStatusInfo,
     OTPVerification,
     PairingQR,
+    PreviewTemplateRequest,
     ProfilePicture,
     SendOTPRequest,
     SentMessage,
     SyncResult,
     Template,
     TemplatePreview,
+    UpdateContactRequest,
     UpdateTemplateRequest,
     VerifyOTPRequest,
     Webhook,
@@ -338,7 +340,9 @@ class AsyncMessages(_Resource):
         offset: int = 0,
         sort_order: str = "desc",
     ) -> list[Message]:
-        """One page of stored messages, newest first by default."""
+        """One page of stored messages (``limit`` 1 to 100), newest first by default."""
+        if not 1 <= limit <= 100:
+            raise InputError("limit", f"must be between 1 and 100, got {limit}")
         params = {
             "device_id": device_id,
             "direction": direction,
@@ -381,7 +385,8 @@ class AsyncMessages(_Resource):
                     return
                 seen += 1
                 yield item
-            if len(page) < page_size:
+            # Stop on an empty page, not a short one: a server may cap the page size below ours.
+            if not page:
                 return
             offset += len(page)
 
@@ -511,13 +516,12 @@ class AsyncTemplates(_Resource):
         description: str | None = None,
     ) -> Template:
         """Create a template; ``variables`` defaults to the placeholders in ``content``."""
-        names = list(variables) if variables is not None else extract_placeholders(content)
         body = _validated(
             CreateTemplateRequest,
             name=name,
             content=content,
             message_type=message_type,
-            variables=names,
+            variables=list(variables) if variables is not None else None,
             description=description,
         ).body()
         return await self._client.request(Call("POST", "templates", _one(Template), json=body))
@@ -561,7 +565,7 @@ class AsyncTemplates(_Resource):
 
     async def preview(self, template_id: str, variables: Mapping[str, Any]) -> TemplatePreview:
         """The text the template gives with ``variables``, rendered by the server."""
-        body = {"variables": {k: str(v) for k, v in variables.items()}}
+        body = _validated(PreviewTemplateRequest, variables=dict(variables)).body()
         return await self._client.request(
             Call(
                 "POST",
@@ -637,12 +641,12 @@ class AsyncContacts(_Resource):
         self,
         chat_id: str,
         *,
-        first_name: str | None = None,
+        first_name: str,
         last_name: str | None = None,
         device_id: str | None = None,
     ) -> Contact:
         """Change a contact's name in the device's address book."""
-        body = {k: v for k, v in (("firstName", first_name), ("lastName", last_name)) if v is not None}
+        body = _validated(UpdateContactRequest, firstName=first_name, lastName=last_name).body()
         return await self._client.request(
             Call(
                 "PUT",

@@ -1,7 +1,7 @@
 """Pydantic v2 models of every WACloud request and answer."""
 
 from .account import Account, Quota, RateLimitInfo
-from .contacts import Contact, LidCount, LidMapping, NumberExists, ProfilePicture
+from .contacts import Contact, LidCount, LidMapping, NumberExists, ProfilePicture, UpdateContactRequest
 from .devices import CreateDeviceRequest, Device, DeviceStatus, DeviceStatusInfo, PairingQR, SyncResult
 from .messages import (
     MESSAGE_TYPES,
@@ -22,7 +22,13 @@ from .messages import (
     build_message,
 )
 from .otp import OTPSent, OTPStatus, OTPStatusInfo, OTPVerification, SendOTPRequest, VerifyOTPRequest
-from .templates import CreateTemplateRequest, Template, TemplatePreview, UpdateTemplateRequest
+from .templates import (
+    CreateTemplateRequest,
+    PreviewTemplateRequest,
+    Template,
+    TemplatePreview,
+    UpdateTemplateRequest,
+)
 from .webhooks import (
     CreateWebhookRequest,
     InboundMessageData,
@@ -63,6 +69,7 @@ __all__ = [
     "OTPVerification",
     "PairingQR",
     "PollMessage",
+    "PreviewTemplateRequest",
     "ProfilePicture",
     "Quota",
     "RateLimitInfo",
@@ -77,6 +84,7 @@ __all__ = [
     "TemplatePreview",
     "TextMessage",
     "UnknownEvent",
+    "UpdateContactRequest",
     "UpdateTemplateRequest",
     "VerifyOTPRequest",
     "VideoMessage",

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ._base import APIModel
+from ._base import APIModel, RequestModel
+
+
+class UpdateContactRequest(RequestModel):
+    """Body of ``PUT /devices/{id}/contacts/{chat_id}`` (WAHA's names)."""
+
+    first_name: str = Field(alias="firstName", min_length=1, max_length=100)
+    last_name: str | None = Field(default=None, alias="lastName", max_length=100)
 
 
 class Contact(APIModel):

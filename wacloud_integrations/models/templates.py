@@ -3,21 +3,43 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from ..templating import extract_placeholders, render_template
 from ._base import APIModel, RequestModel
 
 
+def check_variables(content: str | None, variables: list[str] | None) -> list[str] | None:
+    """The declared variables: the placeholders by default; a given list must name each placeholder."""
+    if content is None:
+        return variables
+    found = extract_placeholders(content)
+    if variables is None:
+        return found
+    missing = [name for name in found if name not in variables]
+    if missing:
+        raise ValueError(f"must name every placeholder of content; missing {', '.join(missing)}")
+    return list(dict.fromkeys(variables))
+
+
 class CreateTemplateRequest(RequestModel):
-    """Body of ``POST /templates``."""
+    """Body of ``POST /templates``; ``variables`` defaults to the placeholders of ``content``."""
 
     name: str = Field(min_length=1, max_length=200)
     content: str = Field(min_length=1)
     message_type: str = "text"
     variables: list[str] | None = None
     description: str | None = None
+
+    @model_validator(mode="after")
+    def _declared(self) -> CreateTemplateRequest:
+        try:
+            self.variables = check_variables(self.content, self.variables)
+        except ValueError as exc:
+            raise ValueError(f"variables {exc}") from None
+        return self
 
 
 class UpdateTemplateRequest(RequestModel):
@@ -28,6 +50,28 @@ class UpdateTemplateRequest(RequestModel):
     message_type: str | None = None
     variables: list[str] | None = None
     description: str | None = None
+
+    @model_validator(mode="after")
+    def _declared(self) -> UpdateTemplateRequest:
+        if self.variables is not None:
+            try:
+                self.variables = check_variables(self.content, self.variables)
+            except ValueError as exc:
+                raise ValueError(f"variables {exc}") from None
+        return self
+
+
+class PreviewTemplateRequest(RequestModel):
+    """Body of ``POST /templates/{id}/preview``; values are sent as text."""
+
+    variables: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("variables", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): v if isinstance(v, str) or v is None else str(v) for k, v in value.items()}
+        return value
 
 
 class Template(APIModel):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from ..logs import get_logger
 from . import (
     routes_account,
     routes_contacts,
@@ -29,7 +29,7 @@ from .faults import FaultMiddleware, install_log_filter
 from .settings import SandboxSettings
 from .state import SandboxState
 
-log = logging.getLogger("wacloud_integrations.sandbox")
+log = get_logger("wacloud_integrations.sandbox")
 
 API_PREFIX = "/api/v1"
 

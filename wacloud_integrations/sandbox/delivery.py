@@ -13,7 +13,6 @@ import heapq
 import hmac
 import itertools
 import json
-import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,11 +20,12 @@ from typing import Any
 
 import httpx
 
+from ..logs import get_logger
 from .clock import SandboxClock
 from .settings import SandboxSettings
 from .store import Store
 
-log = logging.getLogger("wacloud_integrations.sandbox.delivery")
+log = get_logger("wacloud_integrations.sandbox.delivery")
 
 
 def sign(secret: str, body: bytes) -> str:
