@@ -19,14 +19,16 @@ $(CORE): pyproject.toml
 	$(UV) pip install -q --python .venv/bin/python -e ".[sandbox,mcp,dev]"
 	touch $@
 
+# Each framework environment asks for the newest release line explicitly: left to itself the resolver
+# prefers the newest fastapi (pulled in by the sandbox) and falls back to an older framework release.
 $(AIRFLOW): pyproject.toml $(CORE)
 	$(UV) venv -q --allow-existing --python $(PYTHON) .venv-airflow
-	$(UV) pip install -q --python .venv-airflow/bin/python -e ".[sandbox,airflow,dev]"
+	$(UV) pip install -q --python .venv-airflow/bin/python -e ".[sandbox,airflow,dev]" "apache-airflow>=3.3,<4"
 	touch $@
 
 $(PREFECT): pyproject.toml $(CORE)
 	$(UV) venv -q --allow-existing --python $(PYTHON) .venv-prefect
-	$(UV) pip install -q --python .venv-prefect/bin/python -e ".[sandbox,prefect,dev]"
+	$(UV) pip install -q --python .venv-prefect/bin/python -e ".[sandbox,prefect,dev]" "prefect>=3.9.1,<4"
 	touch $@
 
 demo: $(CORE) $(AIRFLOW) $(PREFECT)

@@ -1,0 +1,199 @@
+"""What each task does, written once as a plan (see :mod:`prefect_blocks._plans`).
+
+Plans only translate: arguments become one core client call (or a short polling loop), and the core's
+answer becomes a JSON-ready dict. Validation, phone normalisation, retries and idempotent replays all
+happen in the core. Results never hold the API key or an OTP code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import SecretStr
+
+from wacloud_integrations import InputError, Pacing, WaitTimeoutError
+from wacloud_integrations.bulk import RecipientLike
+
+from ._keys import run_key
+from ._logging import masked, run_logger
+from ._plans import Call, Pause, Plan
+from ._progress import BulkProgress
+
+__all__ = [
+    "bulk_send_plan",
+    "check_number_plan",
+    "send_message_plan",
+    "send_otp_plan",
+    "send_template_plan",
+    "verify_otp_plan",
+    "wait_for_inbound_plan",
+    "wait_for_otp_plan",
+]
+
+
+def send_plan(
+    to: str, fields: Mapping[str, Any], device_id: str | None, idempotency_key: str | None
+) -> Plan[dict[str, Any]]:
+    """Send one message; a retry of the same logical send reconciles instead of sending again."""
+    key = run_key(to, idempotency_key)
+    sent = yield Call(
+        "messages",
+        "send",
+        kwargs={
+            **fields,
+            "to": to,
+            "device_id": device_id,
+            "idempotency_key": key.key,
+            "reconcile": key.retrying and key.key is not None,
+        },
+    )
+    how = " (found already sent)" if sent.reconciled else " (replayed)" if sent.replayed else ""
+    run_logger().info("WhatsApp message %s to %s: %s%s", sent.message_id, masked(to), sent.status, how)
+    return sent.to_dict()
+
+
+def send_message_plan(
+    to: str,
+    text: str | None,
+    message: Mapping[str, Any] | None,
+    device_id: str | None,
+    idempotency_key: str | None,
+) -> Plan[dict[str, Any]]:
+    """A text (``text``) or any message type given as API fields (``message``)."""
+    if text is not None and message is not None:
+        raise InputError("message", "give text or message, not both")
+    fields = {"message_type": "text", "text": text} if text is not None else dict(message or {})
+    return (yield from send_plan(to, fields, device_id, idempotency_key))
+
+
+def send_template_plan(
+    to: str,
+    template_id: str,
+    variables: Mapping[str, Any] | None,
+    device_id: str | None,
+    idempotency_key: str | None,
+) -> Plan[dict[str, Any]]:
+    """A stored template, filled by the server with ``variables``."""
+    fields = {"template_id": template_id, "variables": dict(variables or {})}
+    return (yield from send_plan(to, fields, device_id, idempotency_key))
+
+
+def bulk_send_plan(
+    recipients: Sequence[RecipientLike],
+    *,
+    template_id: str | None,
+    text: str | None,
+    batch_key: str | None,
+    device_id: str | None,
+    concurrency: int,
+    pacing: Pacing | None,
+    progress_key: str | None,
+) -> Plan[dict[str, Any]]:
+    """The core's ``send_many``, with a batch key from the run so retries resume instead of resending."""
+    batch = batch_key or run_key("bulk").key
+    progress = BulkProgress.start(len(recipients), key=progress_key)
+    report = yield Call(
+        "messages",
+        "send_many",
+        (list(recipients),),
+        {
+            "template_id": template_id,
+            "text": text,
+            "batch_key": batch,
+            "device_id": device_id,
+            "concurrency": concurrency,
+            "pacing": pacing,
+            "progress": progress,
+        },
+    )
+    progress.finish(report.counts)
+    return report.to_dict()
+
+
+def send_otp_plan(
+    to: str,
+    template_id: str | None,
+    expiry_minutes: int,
+    device_id: str | None,
+    idempotency_key: str | None,
+) -> Plan[dict[str, Any]]:
+    """Send an OTP; a retry reuses the key, so the server answers with the first OTP, not a new code."""
+    key = run_key(to, idempotency_key)
+    sent = yield Call(
+        "otp",
+        "send",
+        (to,),
+        {
+            "device_id": device_id,
+            "template_id": template_id,
+            "expiry_minutes": expiry_minutes,
+            "idempotency_key": key.key,
+        },
+    )
+    run_logger().info("OTP %s sent to %s", sent.otp_id, masked(to))
+    return sent.to_dict()
+
+
+def verify_otp_plan(phone_number: str, code: str | SecretStr, otp_id: str | None) -> Plan[dict[str, Any]]:
+    """Check a code; a wrong or expired one is ``verified: False`` with a ``reason``, not an error."""
+    secret = code.get_secret_value() if isinstance(code, SecretStr) else str(code)
+    result = yield Call("otp", "verify", (phone_number, secret), {"otp_id": otp_id})
+    run_logger().info(
+        "OTP check for %s: %s", masked(phone_number), "verified" if result.verified else result.reason
+    )
+    return result.to_dict()
+
+
+def wait_for_otp_plan(otp_id: str, timeout: float, poll_interval: float) -> Plan[dict[str, Any]]:
+    """Poll the OTP's status until it is verified or expired."""
+    info = yield Call(
+        "otp", "wait_until_verified", (otp_id,), {"timeout": timeout, "poll_interval": poll_interval}
+    )
+    run_logger().info("OTP %s is %s", otp_id, info.status)
+    return info.to_dict()
+
+
+def wait_for_inbound_plan(
+    from_: str,
+    *,
+    since: datetime | None,
+    contains: str | None,
+    device_id: str | None,
+    timeout: float,
+    poll_interval: float,
+) -> Plan[dict[str, Any]]:
+    """Poll stored inbound messages from ``from_`` until one (containing ``contains``) arrives."""
+    start = since or datetime.now(timezone.utc)
+    deadline = time.monotonic() + timeout
+    offset = 0  # messages already looked at, oldest first, so each poll only reads new ones
+    while True:
+        page = yield Call(
+            "messages",
+            "list_page",
+            kwargs={
+                "device_id": device_id,
+                "direction": "inbound",
+                "phone": from_,
+                "since": start,
+                "limit": 100,
+                "offset": offset,
+                "sort_order": "asc",
+            },
+        )
+        for message in page:
+            if contains is None or contains.casefold() in (message.body or "").casefold():
+                run_logger().info("WhatsApp message %s received from %s", message.id, masked(from_))
+                return message.to_dict()
+        offset += len(page)
+        if time.monotonic() + poll_interval > deadline:
+            raise WaitTimeoutError(f"no message from {masked(from_)} after {timeout:.0f}s")
+        yield Pause(poll_interval)
+
+
+def check_number_plan(phone: str, device_id: str | None) -> Plan[dict[str, Any]]:
+    """Whether WhatsApp knows ``phone``."""
+    result = yield Call("contacts", "check_exists", (phone,), {"device_id": device_id})
+    return result.to_dict()

@@ -1,0 +1,104 @@
+"""One implementation per task, driven by a sync or an async client.
+
+A task's work is written once as a *plan*: a generator that yields :class:`Call` (a core client
+method to call) or :class:`Pause` (a wait) and receives the call's result. :func:`run_plan` drives it
+with the sync ``WACloud`` client, :func:`arun_plan` with ``AsyncWACloud``; the core gives both the same
+surface, so the sync task and its async twin differ only in the driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from .credentials import WACloudCredentials
+
+__all__ = ["Call", "CredentialsLike", "Pause", "Plan", "arun_plan", "run_plan"]
+
+R = TypeVar("R")
+CredentialsLike = WACloudCredentials | str
+"""A credentials block, or the name of a saved one (handy as a deployment parameter)."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """Call ``client.<resource>.<method>(*args, **kwargs)``."""
+
+    resource: str
+    method: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def target(self, client: Any) -> Any:
+        """The bound client method."""
+        return getattr(getattr(client, self.resource), self.method)
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Wait ``seconds`` (with the client's own sleep)."""
+
+    seconds: float
+
+
+Step = Call | Pause
+Plan = Generator[Step, Any, R]
+
+
+def _checked(name: str, block: Any) -> WACloudCredentials:
+    if not isinstance(block, WACloudCredentials):
+        raise TypeError(f"block {name!r} is a {type(block).__name__}, not WACloudCredentials")
+    return block
+
+
+def _credentials(credentials: CredentialsLike) -> WACloudCredentials:
+    if isinstance(credentials, WACloudCredentials):
+        return credentials
+    return _checked(credentials, WACloudCredentials.load(credentials, _sync=True))  # type: ignore[call-arg]
+
+
+async def _acredentials(credentials: CredentialsLike) -> WACloudCredentials:
+    if isinstance(credentials, WACloudCredentials):
+        return credentials
+    return _checked(credentials, await WACloudCredentials.aload(credentials))
+
+
+def run_plan(credentials: CredentialsLike, plan: Plan[R]) -> R:
+    """Run ``plan`` with a sync client built from ``credentials``."""
+    with _credentials(credentials).get_client() as client:
+        try:
+            step = next(plan)
+            while True:
+                try:
+                    if isinstance(step, Pause):
+                        client.sleep(step.seconds)
+                        reply = None
+                    else:
+                        reply = step.target(client)(*step.args, **step.kwargs)
+                except Exception as exc:
+                    step = plan.throw(exc)  # the plan decides: handle it or let it propagate
+                else:
+                    step = plan.send(reply)
+        except StopIteration as done:
+            return done.value
+
+
+async def arun_plan(credentials: CredentialsLike, plan: Plan[R]) -> R:
+    """Run ``plan`` with an async client built from ``credentials``."""
+    async with (await _acredentials(credentials)).get_async_client() as client:
+        try:
+            step = next(plan)
+            while True:
+                try:
+                    if isinstance(step, Pause):
+                        await client.sleep(step.seconds)
+                        reply = None
+                    else:
+                        reply = await step.target(client)(*step.args, **step.kwargs)
+                except Exception as exc:
+                    step = plan.throw(exc)
+                else:
+                    step = plan.send(reply)
+        except StopIteration as done:
+            return done.value

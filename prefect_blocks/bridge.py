@@ -1,0 +1,175 @@
+"""``wacloud-prefect-bridge``: a small receiver that turns WACloud webhook deliveries into Prefect events.
+
+Prefect webhooks are a Prefect Cloud feature; on a self-hosted server this bridge takes their place.
+It verifies each delivery's HMAC signature with the core (``parse_event``), answers 401 to anything
+unsigned, tampered with or stale, and emits:
+
+- ``wacloud.message.received`` for an inbound message, on resource ``wacloud.contact.<number>``;
+- ``wacloud.message.status`` for a status change, on resource ``wacloud.message.<message_id>``.
+
+Both name the device as a related resource (role ``device``). Event ids derive from the delivery's
+``X-Webhook-Id``, so a redelivered webhook is the same event, and the bridge skips one it has just
+emitted. Automations and deployment triggers then react to these events (``match`` on the resource,
+``{{ event.payload.body }}`` in parameters).
+
+Run it with ``WACLOUD_WEBHOOK_SECRET`` set (the secret never goes on the command line, where ``ps``
+would show it) and ``PREFECT_API_URL`` pointing at the server::
+
+    wacloud-prefect-bridge --host 0.0.0.0 --port 8787 --path /wacloud/webhook
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from prefect.events import emit_event
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from wacloud_integrations import InvalidWebhookSignatureError, parse_event
+from wacloud_integrations.models import MessageEvent, StatusEvent, WebhookEvent
+
+from ._logging import masked, run_logger
+
+__all__ = ["RECEIVED", "STATUS", "create_app", "event_for", "main"]
+
+RECEIVED = "wacloud.message.received"
+STATUS = "wacloud.message.status"
+SECRET_ENV = "WACLOUD_WEBHOOK_SECRET"
+_SEEN_LIMIT = 10_000
+Emit = Callable[..., Any]
+
+
+def _digits(chat_id: str | None) -> str:
+    return (chat_id or "").split("@", 1)[0]
+
+
+def event_for(event: WebhookEvent, delivery_id: str | None = None) -> dict[str, Any] | None:
+    """The Prefect event (``emit_event`` arguments) for a WACloud webhook event; ``None`` to ignore it."""
+    related = [
+        {"prefect.resource.id": f"wacloud.device.{event.device_id}", "prefect.resource.role": "device"}
+    ]
+    source = delivery_id or event.id or uuid.uuid4().hex
+    event_id = uuid.uuid5(uuid.NAMESPACE_URL, f"wacloud-webhook:{source}")
+    if isinstance(event, MessageEvent):
+        data = event.data
+        sender = _digits(data.from_)
+        return {
+            "event": RECEIVED,
+            "resource": {"prefect.resource.id": f"wacloud.contact.{sender}", "prefect.resource.name": sender},
+            "related": related,
+            "payload": {
+                "message_id": data.message_id,
+                "from": sender,
+                "to": _digits(data.to),
+                "body": data.body,
+                "message_type": data.message_type,
+                "timestamp": data.timestamp,
+                "device_id": event.device_id,
+            },
+            "id": event_id,
+        }
+    if isinstance(event, StatusEvent):
+        status = event.data
+        recipient = _digits(status.to)
+        return {
+            "event": STATUS,
+            "resource": {
+                "prefect.resource.id": f"wacloud.message.{status.message_id}",
+                "prefect.resource.name": status.status or "unknown",
+            },
+            "related": [
+                *related,
+                {"prefect.resource.id": f"wacloud.contact.{recipient}", "prefect.resource.role": "contact"},
+            ],
+            "payload": {
+                "message_id": status.message_id,
+                "whatsapp_message_id": status.whatsapp_message_id,
+                "to": recipient,
+                "status": status.status,
+                "ack": status.ack,
+                "timestamp": status.timestamp,
+                "device_id": event.device_id,
+            },
+            "id": event_id,
+        }
+    return None
+
+
+def create_app(
+    secret: str,
+    *,
+    path: str = "/wacloud/webhook",
+    emit: Emit = emit_event,
+    tolerance_seconds: float | None = 300,
+) -> Starlette:
+    """The ASGI app: ``POST path`` receives deliveries, ``GET /healthz`` answers ``ok``."""
+    if not secret:
+        raise ValueError(f"the webhook secret is empty; set {SECRET_ENV}")
+    seen: OrderedDict[str, None] = OrderedDict()
+    logger = run_logger()
+
+    async def receive(request: Request) -> JSONResponse:
+        raw = await request.body()
+        try:
+            event = parse_event(raw, request.headers, secret=secret, tolerance_seconds=tolerance_seconds)
+        except InvalidWebhookSignatureError as exc:
+            logger.warning("WACloud webhook refused: %s", exc)
+            return JSONResponse({"ok": False, "error": str(exc)}, status_code=401)
+        except ValueError:
+            return JSONResponse({"ok": False, "error": "the body is not JSON"}, status_code=400)
+        delivery = request.headers.get("x-webhook-id") or event.id
+        spec = event_for(event, delivery)
+        if spec is None:
+            return JSONResponse({"ok": True, "ignored": event.event})
+        if delivery and delivery in seen:
+            return JSONResponse({"ok": True, "event": spec["event"], "duplicate": True})
+        emit(**spec)
+        if delivery:
+            seen[delivery] = None
+            while len(seen) > _SEEN_LIMIT:
+                seen.popitem(last=False)
+        who = spec["payload"].get("from") or spec["payload"].get("to") or ""
+        logger.info("WACloud %s for %s emitted as %s", event.event, masked(who), spec["event"])
+        return JSONResponse({"ok": True, "event": spec["event"], "id": str(spec["id"])})
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True})
+
+    return Starlette(routes=[Route(path, receive, methods=["POST"]), Route("/healthz", health)])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line entry point: serve the bridge with uvicorn until stopped."""
+    parser = argparse.ArgumentParser(
+        prog="wacloud-prefect-bridge",
+        description="Receive WACloud webhooks, verify their signatures and emit Prefect events. "
+        f"The webhook secret is read from ${SECRET_ENV}.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8787, help="port to listen on (default 8787)")
+    parser.add_argument("--path", default="/wacloud/webhook", help="webhook path (default /wacloud/webhook)")
+    parser.add_argument(
+        "--tolerance", type=float, default=300, help="refuse deliveries older than this many seconds"
+    )
+    args = parser.parse_args(argv)
+    secret = os.environ.get(SECRET_ENV, "")
+    if not secret:
+        parser.error(f"set {SECRET_ENV} to the webhook's signing secret (shown when it was created)")
+    import uvicorn
+
+    uvicorn.run(
+        create_app(secret, path=args.path, tolerance_seconds=args.tolerance), host=args.host, port=args.port
+    )
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,75 @@
+"""``WACloudCredentials``: the API key and connection settings, stored once as a Prefect block."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from prefect.blocks.abstract import CredentialsBlock
+from pydantic import Field, HttpUrl, SecretStr
+
+from wacloud_integrations import DEFAULT_BASE_URL, AsyncWACloud, WACloud
+
+LOGO_URL = "https://upload.wikimedia.org/wikipedia/commons/thumb/6/6b/WhatsApp.svg/512px-WhatsApp.svg.png"
+DOCUMENTATION_URL = "https://app.wacloud.id"
+
+
+class WACloudCredentials(CredentialsBlock):
+    """Credentials for the WACloud WhatsApp API; ``get_client()`` gives the core client.
+
+    The API key is a secret: it is masked in the UI, in ``repr`` and in every serialised form, and is
+    only read when a client is built.
+
+    Example:
+        Load stored credentials and send a message:
+        ```python
+        from prefect_blocks import WACloudCredentials
+
+        wacloud_credentials_block = WACloudCredentials.load("BLOCK_NAME")
+        with wacloud_credentials_block.get_client() as client:
+            client.messages.send_text("6281234567890", "Halo!")
+        ```
+    """
+
+    _block_type_name: ClassVar[str] = "WACloud Credentials"
+    _block_type_slug: ClassVar[str] = "wacloud-credentials"
+    _logo_url: ClassVar[HttpUrl] = HttpUrl(LOGO_URL)
+    _documentation_url: ClassVar[HttpUrl] = HttpUrl(DOCUMENTATION_URL)
+
+    api_key: SecretStr = Field(
+        default=...,
+        title="API key",
+        description="The WACloud API key (created in the WACloud dashboard; starts with waha_).",
+    )
+    base_url: str = Field(
+        default=DEFAULT_BASE_URL,
+        title="Base URL",
+        description="The API's base URL, ending in /api/v1 (change it for the sandbox or a proxy).",
+    )
+    default_device_id: str | None = Field(
+        default=None,
+        title="Default device ID",
+        description="The device (paired WhatsApp number) that sends when a task names none.",
+    )
+    timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds to wait for one API answer before the request counts as failed.",
+    )
+
+    def get_client(self) -> WACloud:
+        """A new sync core client; close it (``with ... as client:``) when done."""
+        return WACloud(
+            self.api_key.get_secret_value(),
+            base_url=self.base_url,
+            default_device_id=self.default_device_id,
+            timeout=self.timeout,
+        )
+
+    def get_async_client(self) -> AsyncWACloud:
+        """A new async core client; close it (``async with ... as client:``) when done."""
+        return AsyncWACloud(
+            self.api_key.get_secret_value(),
+            base_url=self.base_url,
+            default_device_id=self.default_device_id,
+            timeout=self.timeout,
+        )

@@ -1,0 +1,84 @@
+"""Blocks: Prefect's block standards, stable slugs, save/load round trips, registration, clients."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from prefect.blocks.core import Block
+from prefect.settings import PREFECT_API_URL
+from prefect.testing.standard_test_suites import BlockStandardTestSuite
+
+from prefect_blocks import WACloudCredentials, WACloudNotification, __version__
+from wacloud_integrations import AsyncWACloud, WACloud
+
+
+@pytest.mark.parametrize("block", [WACloudCredentials, WACloudNotification])
+class TestBlockStandards(BlockStandardTestSuite):
+    @pytest.fixture
+    def block(self, block):  # type: ignore[override]
+        return block
+
+    def test_has_a_valid_image(self, block) -> None:
+        # Prefect's check downloads the logo; this suite runs offline, so check the URL's form only.
+        assert str(block._logo_url).startswith("https://") and str(block._logo_url).endswith(".png")
+
+
+def test_slugs_capabilities_and_schema_version():
+    assert WACloudCredentials.get_block_type_slug() == "wacloud-credentials"
+    assert WACloudNotification.get_block_type_slug() == "wacloud-notification"
+    assert "notify" in WACloudNotification.get_block_capabilities()
+    assert WACloudCredentials.get_block_schema_version() == __version__
+
+
+def test_credentials_round_trip(sandbox):
+    original = WACloudCredentials(
+        api_key=sandbox.api_key, base_url=sandbox.base_url, default_device_id=sandbox.device_id, timeout=12.5
+    )
+    original.save("round-trip", overwrite=True)
+    loaded = WACloudCredentials.load("round-trip")
+    assert loaded.api_key.get_secret_value() == sandbox.api_key
+    assert (loaded.base_url, loaded.default_device_id, loaded.timeout) == (
+        sandbox.base_url,
+        sandbox.device_id,
+        12.5,
+    )
+    by_slug = Block.load("wacloud-credentials/round-trip")
+    assert isinstance(by_slug, WACloudCredentials)
+    assert by_slug.api_key.get_secret_value() == sandbox.api_key
+
+
+def test_notification_round_trip_keeps_the_nested_credentials(credentials):
+    WACloudNotification(credentials=credentials, recipients=["6281300099991"], template_id="t-1").save(
+        "ops-round-trip", overwrite=True
+    )
+    loaded = WACloudNotification.load("ops-round-trip")
+    assert loaded.recipients == ["6281300099991"] and loaded.template_id == "t-1"
+    assert loaded.credentials.api_key.get_secret_value() == credentials.api_key.get_secret_value()
+
+
+def test_clients_are_the_core_clients(sandbox, credentials):
+    with credentials.get_client() as client:
+        assert isinstance(client, WACloud)
+        assert client.config.base_url.rstrip("/") == sandbox.base_url.rstrip("/")
+        assert client.config.default_device_id == sandbox.device_id
+        assert client.devices.status(sandbox.device_id).status == "connected"
+    client_async = credentials.get_async_client()
+    assert isinstance(client_async, AsyncWACloud)
+
+
+def test_prefect_block_register_cli():
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
+    prefect_cli = Path(sys.executable).with_name("prefect")
+    done = subprocess.run(
+        [str(prefect_cli), "block", "register", "-m", "prefect_blocks"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "Successfully registered 2 blocks" in " ".join(done.stdout.split())

@@ -1,0 +1,149 @@
+"""The API key and OTP codes appear in no log, task result, persisted result, artifact, flow-run
+parameter or block repr — checked on the real stores: the server's logs and artifacts, the result
+files on disk and, for the key, every byte of the Prefect test server's database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from pathlib import Path
+
+import pytest
+from prefect import flow
+from prefect.client.orchestration import get_client
+from prefect.exceptions import FailedRun
+from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, PREFECT_SERVER_DATABASE_CONNECTION_URL
+
+from prefect_blocks import WACloudCredentials, WACloudNotification
+from prefect_blocks import tasks as t
+from prefect_blocks.flows import broadcast, otp_verification
+from wacloud_integrations import AuthenticationError
+
+from .conftest import TEMPLATE_ID, new_phone
+from .helpers import flow_run_logs
+
+WRONG_KEY = "waha_wrongKEYthatMustNeverLeak4711"
+MALFORMED_CODE = "98765x4321"
+
+
+def _persisted(task):
+    return task.with_options(persist_result=True)
+
+
+async def _artifacts_and_params(flow_run_id):
+    async with get_client() as client:
+        artifacts = await client.read_artifacts()
+        run = await client.read_flow_run(flow_run_id)
+        children = await client.read_flow_runs()
+    return artifacts, run.parameters, [c.parameters for c in children]
+
+
+def _database_bytes() -> bytes:
+    url = PREFECT_SERVER_DATABASE_CONNECTION_URL.value()
+    path = Path(url.split(":///", 1)[1])
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+def _storage_text() -> str:
+    root = Path(PREFECT_LOCAL_STORAGE_PATH.value())
+    return "\n".join(p.read_text(errors="replace") for p in root.rglob("*") if p.is_file())
+
+
+def test_no_secret_reaches_prefect(credentials, ctl, sandbox, caplog):
+    caplog.set_level(logging.DEBUG)
+    key = credentials.api_key.get_secret_value()
+    phone, other = new_phone(), new_phone()
+    codes: list[str] = []
+    wrong = WACloudCredentials(
+        api_key=WRONG_KEY, base_url=sandbox.base_url, default_device_id=sandbox.device_id
+    )
+
+    @flow(persist_result=True, log_prints=True)
+    def everything(credentials: WACloudCredentials, wrong_credentials: WACloudCredentials) -> dict:
+        otp = _persisted(t.send_otp)(credentials, phone)
+        codes.append(ctl.last_code(phone))
+        checked = _persisted(t.verify_otp)(credentials, phone, codes[-1], otp_id=otp["otp_id"])
+        print(f"verification result: {checked}")
+        status = _persisted(t.wait_for_otp_verification)(credentials, otp["otp_id"], timeout=10)
+        sent = _persisted(t.send_message)(credentials, phone, "hello")
+        bulk = _persisted(t.bulk_send)(credentials, [phone, "12"], text="Hi {{name}}", concurrency=1)
+        report = broadcast(
+            credentials, [{"to": other, "variables": {"name": "a", "order_id": 1, "amount": 2}}], TEMPLATE_ID
+        )
+        WACloudNotification(credentials=credentials, recipients=[phone]).notify("alert")
+        try:
+            _persisted(t.verify_otp)(credentials, phone, MALFORMED_CODE)
+        except Exception as exc:
+            print(f"malformed code refused: {exc!r}")
+        _persisted(t.check_number)(wrong_credentials, phone)  # 401: the run fails here
+        return {
+            "otp": otp,
+            "checked": checked,
+            "status": status,
+            "sent": sent,
+            "bulk": bulk,
+            "report": report,
+        }
+
+    state = everything(credentials, wrong, return_state=True)
+    assert state.is_failed()
+    with pytest.raises((AuthenticationError, FailedRun)):
+        state.result()
+    otp_flow_result = otp_verification.with_options(persist_result=True)
+    thread_free_code = _otp_flow_with_code(otp_flow_result, credentials, ctl)
+    codes.append(thread_free_code)
+    assert all(c and len(c) == 6 for c in codes)
+
+    flow_run_id = state.state_details.flow_run_id
+    logs = "\n".join(flow_run_logs(flow_run_id))
+    assert "verification result" in logs and "malformed code refused" in logs  # the logs were read
+    assert "AuthenticationError" in logs
+    artifacts, params, all_params = asyncio.run(_artifacts_and_params(flow_run_id))
+    assert artifacts and params
+    surfaces = {
+        "logs": logs,
+        "persisted results": _storage_text(),
+        "artifacts": repr([(a.key, a.description, a.data) for a in artifacts]),
+        "flow-run parameters": repr(params) + repr(all_params),
+        "captured log records": "\n".join(r.getMessage() for r in caplog.records),
+        "block reprs": " ".join(
+            [
+                repr(credentials),
+                str(credentials),
+                credentials.model_dump_json(),
+                repr(WACloudNotification(credentials=credentials, recipients=[phone])),
+                repr(credentials.get_client()),
+            ]
+        ),
+    }
+    assert surfaces["persisted results"], "results were persisted and are checked"
+    for name, text in surfaces.items():
+        for secret in (key, WRONG_KEY, MALFORMED_CODE):
+            assert secret not in text, f"{secret[:6]}… leaked into {name}"
+        for code in codes:
+            assert not re.search(rf"(?<!\d){code}(?!\d)", text), f"an OTP code leaked into {name}"
+    database = _database_bytes()
+    assert b"prefect" in database.lower()
+    for secret in (key, WRONG_KEY, MALFORMED_CODE):
+        assert secret.encode() not in database, f"{secret[:6]}… is stored in the Prefect database"
+
+
+def _otp_flow_with_code(otp_flow, credentials, ctl) -> str:
+    """Run the OTP flow while the 'user' verifies the code; return the code."""
+    import threading
+
+    from .test_flows_otp import _until
+
+    phone = new_phone()
+    box: dict = {}
+    thread = threading.Thread(
+        target=lambda: box.update(result=otp_flow(credentials, phone, poll_interval=0.2))
+    )
+    thread.start()
+    code = _until(lambda: ctl.last_code(phone))
+    with credentials.get_client() as app:
+        app.otp.verify(phone, code)
+    thread.join(90)
+    assert box["result"]["verified"] is True
+    return code

@@ -1,0 +1,177 @@
+"""Every task, from a sync flow and from an async flow (sync tasks and async twins), against the sandbox."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from prefect.exceptions import FailedRun
+
+from prefect_blocks import tasks as t
+from wacloud_integrations import InputError, MissingTemplateVariableError, WaitTimeoutError
+
+from .conftest import TEMPLATE_ID, new_phone
+from .helpers import MODES, bodies, run_mode
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_send_message_text(mode, credentials, ctl, phone):
+    text = f"Halo from {mode}"
+    result = run_mode(
+        mode,
+        lambda: t.send_message(credentials, phone, text),
+        lambda: t.asend_message(credentials, phone, text),
+    )
+    assert result["status"] == "sent" and result["message_id"]
+    assert result["reconciled"] is False
+    assert bodies(ctl.inbox(phone)) == [text]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_send_message_any_type_and_bad_field(mode, credentials, ctl, phone):
+    poll = {"message_type": "poll", "poll_name": "Lunch?", "poll_options": ["Yes", "No"]}
+    result = run_mode(
+        mode,
+        lambda: t.send_message(credentials, phone, message=poll),
+        lambda: t.asend_message(credentials, phone, message=poll),
+    )
+    assert result["status"] == "sent"
+    assert len(ctl.inbox(phone)) == 1
+    bad = {"message_type": "poll", "poll_name": "Lunch?", "poll_options": ["only one"]}
+    with pytest.raises(InputError) as caught:
+        run_mode(
+            mode,
+            lambda: t.send_message(credentials, phone, message=bad),
+            lambda: t.asend_message(credentials, phone, message=bad),
+        )
+    assert caught.value.field == "poll_options"
+    assert len(ctl.inbox(phone)) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_send_template_message(mode, credentials, ctl, phone):
+    variables = {"name": "Ani", "order_id": "A-42", "amount": "150.000"}
+    result = run_mode(
+        mode,
+        lambda: t.send_template_message(credentials, phone, TEMPLATE_ID, variables),
+        lambda: t.asend_template_message(credentials, phone, TEMPLATE_ID, variables),
+    )
+    assert result["status"] == "sent"
+    (body,) = bodies(ctl.inbox(phone))
+    assert "Ani" in body and "A-42" in body and "150.000" in body
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_send_template_missing_variable_fails_without_sending(mode, credentials, ctl, phone):
+    with pytest.raises(MissingTemplateVariableError):
+        run_mode(
+            mode,
+            lambda: t.send_template_message(credentials, phone, TEMPLATE_ID, {"name": "Ani"}),
+            lambda: t.asend_template_message(credentials, phone, TEMPLATE_ID, {"name": "Ani"}),
+        )
+    assert ctl.inbox(phone) == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_bulk_send(mode, credentials, ctl):
+    good = [new_phone() for _ in range(3)]
+    recipients = [
+        {"to": p, "variables": {"name": f"N{i}", "order_id": i, "amount": 10}} for i, p in enumerate(good)
+    ]
+    recipients.append({"to": "12", "variables": {"name": "x", "order_id": 1, "amount": 1}})
+    result = run_mode(
+        mode,
+        lambda: t.bulk_send(credentials, recipients, template_id=TEMPLATE_ID, concurrency=2),
+        lambda: t.abulk_send(credentials, recipients, template_id=TEMPLATE_ID, concurrency=2),
+    )
+    assert (result["total"], result["sent"], result["failed"]) == (4, 3, 1)
+    assert [r["to"] for r in result["failed_recipients"]] == ["12"]
+    for i, p in enumerate(good):
+        (body,) = bodies(ctl.inbox(p))
+        assert f"N{i}" in body
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_otp_send_verify_and_wait(mode, credentials, ctl, phone):
+    def sync_body():
+        sent = t.send_otp(credentials, phone)
+        code = ctl.last_code(phone)
+        wrong = "000000" if code != "000000" else "111111"
+        refused = t.verify_otp(credentials, phone, wrong, otp_id=sent["otp_id"])
+        accepted = t.verify_otp(credentials, phone, code, otp_id=sent["otp_id"])
+        status = t.wait_for_otp_verification(credentials, sent["otp_id"], timeout=30, poll_interval=0.2)
+        return sent, refused, accepted, status, code
+
+    async def async_body():
+        sent = await t.asend_otp(credentials, phone)
+        code = ctl.last_code(phone)
+        wrong = "000000" if code != "000000" else "111111"
+        refused = await t.averify_otp(credentials, phone, wrong, otp_id=sent["otp_id"])
+        accepted = await t.averify_otp(credentials, phone, code, otp_id=sent["otp_id"])
+        status = await t.await_for_otp_verification(
+            credentials, sent["otp_id"], timeout=30, poll_interval=0.2
+        )
+        return sent, refused, accepted, status, code
+
+    sent, refused, accepted, status, code = run_mode(mode, sync_body, async_body)
+    assert code and len(code) == 6
+    assert sent["otp_id"] and code not in repr(sent)
+    assert refused["verified"] is False and refused["reason"] == "otp_invalid"
+    assert accepted["verified"] is True and code not in repr(accepted)
+    assert status["status"] == "verified"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_wait_for_inbound_message(mode, credentials, ctl, sandbox, phone):
+    since = datetime.now(timezone.utc)
+    ctl.inbound(sandbox.device_id, phone, "unrelated chatter")
+    ctl.inbound(sandbox.device_id, phone, "YES please")
+    kwargs = {"since": since, "contains": "yes", "timeout": 30, "poll_interval": 0.2}
+    message = run_mode(
+        mode,
+        lambda: t.wait_for_inbound_message(credentials, phone, **kwargs),
+        lambda: t.await_for_inbound_message(credentials, phone, **kwargs),
+    )
+    assert message["body"] == "YES please" and message["direction"] == "inbound"
+
+
+def test_wait_for_inbound_message_times_out(credentials, phone):
+    with pytest.raises(WaitTimeoutError):
+        run_mode(
+            "sync-flow",
+            lambda: t.wait_for_inbound_message(credentials, phone, timeout=0.5, poll_interval=0.2),
+            lambda: None,  # type: ignore[arg-type,return-value]
+        )
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_check_number(mode, credentials, phone):
+    known, unknown = run_mode(
+        mode,
+        lambda: (t.check_number(credentials, phone), t.check_number(credentials, "6281300990000")),
+        lambda: _both(t.acheck_number(credentials, phone), t.acheck_number(credentials, "6281300990000")),
+    )
+    assert known["numberExists"] is True and known["phone"] == phone
+    assert unknown["numberExists"] is False
+
+
+async def _both(first, second):
+    return await first, await second
+
+
+def test_credentials_by_saved_block_name(credentials, ctl, phone):
+    credentials.save("tasks-by-name", overwrite=True)
+    result = run_mode(
+        "async-flow",
+        lambda: None,
+        lambda: t.asend_message("tasks-by-name", phone, "by name"),
+    )
+    assert result["status"] == "sent"
+    assert run_mode("sync-flow", lambda: t.check_number("tasks-by-name", phone), lambda: None)["numberExists"]
+    assert bodies(ctl.inbox(phone)) == ["by name"]
+
+
+def test_failed_task_fails_the_flow_not_silently(credentials, ctl, phone):
+    with pytest.raises((InputError, FailedRun)):
+        run_mode("sync-tasks-in-async-flow", lambda: t.send_message(credentials, phone), lambda: None)
+    assert ctl.inbox(phone) == []
