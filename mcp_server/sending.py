@@ -7,7 +7,6 @@ policy again, sends once with a derived idempotency key, and never retries an un
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -18,6 +17,7 @@ from mcp.server.mcpserver.resolve import AcceptedElicitation
 from pydantic import BaseModel
 
 from wacloud_integrations import AmbiguousSendError, WACloudError
+from wacloud_integrations.logs import get_logger
 
 from .app import App
 from .errors import to_tool_error
@@ -27,7 +27,7 @@ from .untrusted import visible
 
 __all__ = ["PreparedSend", "deliver", "gate"]
 
-log = logging.getLogger("mcp_server")
+log = get_logger("mcp_server")
 R = TypeVar("R", bound=BaseModel)
 Status = Literal["sent", "already_sent", "duplicate_suppressed", "dry_run"]
 
@@ -47,8 +47,8 @@ class PreparedSend:
 
     @property
     def recipient(self) -> str:
-        """``to`` for the core: with ``+``, because the core reads bare digits as a national number of its
-        region, so its own output for a non-Indonesian number would not parse again."""
+        """``to`` for the core, with ``+``: in region ID bare digits starting with 8 read as an Indonesian
+        mobile, so a Japanese +81 number only round-trips with its plus."""
         return "+" + self.to
 
     @property

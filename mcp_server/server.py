@@ -20,6 +20,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 
 from wacloud_integrations import ConfigurationError, RedactingFilter, RetryPolicy, __version__
+from wacloud_integrations.logs import get_logger
 
 from . import tools_contacts as contacts
 from . import tools_otp as otp
@@ -35,7 +36,7 @@ from .untrusted import NOTICE
 
 __all__ = ["TOOLS", "build_server", "main"]
 
-log = logging.getLogger("mcp_server")
+log = get_logger("mcp_server")
 
 # (function, title, annotations), in the order hosts list them.
 TOOLS: list[tuple[Callable[..., Any], str, ToolAnnotations]] = [

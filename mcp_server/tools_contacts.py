@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from wacloud_integrations.models import Contact
@@ -81,8 +80,8 @@ async def check_number(phone: Phone, device_id: DeviceId = None, *, ctx: Context
 
 async def update_contact(
     contact_id: ContactId,
-    first_name: Annotated[str | None, Field(description="New first name.")] = None,
-    last_name: Annotated[str | None, Field(description="New last name.")] = None,
+    first_name: Annotated[str, Field(description="New first name.")],
+    last_name: Annotated[str | None, Field(description="New last name (optional).")] = None,
     device_id: DeviceId = None,
     *,
     ctx: Context,
@@ -90,8 +89,6 @@ async def update_contact(
     """Rename a contact in the device's address book (overwrites the name). Only when the user asked."""
     app = app_of(ctx)
     app.policy.require_writable("update_contact")
-    if first_name is None and last_name is None:
-        raise ToolError("Invalid input: first_name: give first_name, last_name or both.")
     device = await app.device(device_id)
     with api_errors(not_found="contact_id"):
         contact = await app.client.contacts.update(

@@ -186,7 +186,7 @@ async def test_otp_tools(make, ctl):
         ("get_device_status", {"device_id": "no-such-device"}, "device_id:"),
         ("list_messages", {"phone": "not a phone"}, "phone:"),
         ("check_number", {"phone": "12"}, "phone:"),
-        ("update_contact", {"contact_id": PHONE}, "first_name:"),
+        ("update_contact", {"contact_id": PHONE}, "first_name"),
     ],
 )
 async def test_input_errors_name_the_field(make, ctl, tool, arguments, field):
