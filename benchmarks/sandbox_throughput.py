@@ -1,20 +1,25 @@
-"""POST /messages throughput of the sandbox, server in a child process, httpx client here.
+"""POST /messages throughput of the sandbox, server in a child process, load generated here.
 
-    .venv/bin/python -m benchmarks.sandbox_throughput [--seconds 8] [--concurrency 16]
+    .venv/bin/python -m benchmarks.sandbox_throughput [--seconds 8] [--concurrency 16] [--client raw|httpx]
 
 Three cases: an empty store, 10,000 stored messages, and 100 registered webhooks (all pointed at a
-local receiver, so every ack fires 100 real deliveries). Bounded: about a minute in all.
+local receiver, so every ack fires 100 real deliveries). Bounded: under a minute in all.
+
+The default load is a minimal HTTP/1.1 client (one keep-alive connection per request in flight), so
+the figures are the server's: with 16 requests in flight, an httpx ``AsyncClient`` spends more CPU
+than the sandbox and becomes the limit (``--client httpx`` shows it).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 
 import httpx
 
@@ -25,26 +30,52 @@ DEVICE = "550e8400-e29b-41d4-a716-446655440000"
 BODY = {"device_id": DEVICE, "to": "6281234567890", "message_type": "text", "text": "benchmark"}
 
 
-async def _send_for(
-    client: httpx.AsyncClient, seconds: float, concurrency: int
-) -> tuple[int, list[float], int]:
-    """Send from ``concurrency`` workers for ``seconds``; returns (ok, latencies, errors)."""
+Post = Callable[[], Awaitable[int]]  # sends BODY once, returns the status
+
+
+async def _send_for(posters: list[Post], seconds: float) -> tuple[int, list[float], int]:
+    """Send from one worker per poster for ``seconds``; returns (ok, latencies, errors)."""
     deadline = time.perf_counter() + seconds
     latencies: list[float] = []
     errors = 0
 
-    async def worker() -> None:
+    async def worker(post: Post) -> None:
         nonlocal errors
         while time.perf_counter() < deadline:
             started = time.perf_counter()
-            r = await client.post("/messages", json=BODY)
-            if r.status_code == 201:
+            if await post() == 201:
                 latencies.append(time.perf_counter() - started)
             else:
                 errors += 1
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker(post) for post in posters))
     return len(latencies), latencies, errors
+
+
+@asynccontextmanager
+async def raw_poster(host: str, port: int) -> AsyncIterator[Post]:
+    """One keep-alive connection that sends the same POST /messages (the server answers with a length)."""
+    raw = json.dumps(BODY).encode()
+    request = (
+        f"POST /api/v1/messages HTTP/1.1\r\nHost: {host}:{port}\r\nX-Api-Key: {KEY}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(raw)}\r\n\r\n"
+    ).encode() + raw
+    reader, writer = await asyncio.open_connection(host, port)
+
+    async def post() -> int:
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        length = next(
+            int(line.split(b":")[1]) for line in lines if line.lower().startswith(b"content-length:")
+        )
+        await reader.readexactly(length)
+        return int(lines[0].split()[1])
+
+    try:
+        yield post
+    finally:
+        writer.close()
 
 
 async def _fill(client: httpx.AsyncClient, total: int, concurrency: int) -> None:
@@ -108,7 +139,9 @@ def receiver() -> Iterator[tuple[str, list[int]]]:
         thread.join(10)
 
 
-async def main(seconds: float, concurrency: int) -> list[tuple[str, float, float, float, int, str]]:
+async def main(
+    seconds: float, concurrency: int, client_kind: str
+) -> list[tuple[str, float, float, float, int, str]]:
     rows = []
     # The receiver outlives the sandbox, so no delivery is cut off mid-request.
     with (
@@ -116,14 +149,28 @@ async def main(seconds: float, concurrency: int) -> list[tuple[str, float, float
         SandboxProcess(api_keys=[KEY], seed=True, args=["--quota", "100000000", "--no-access-log"]) as sb,
     ):
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        async with httpx.AsyncClient(
-            base_url=sb.base_url, headers={"X-Api-Key": KEY}, limits=limits, timeout=30
-        ) as client:
-            await _send_for(client, 1.0, concurrency)  # warm-up
+        async with (
+            httpx.AsyncClient(
+                base_url=sb.base_url, headers={"X-Api-Key": KEY}, limits=limits, timeout=30
+            ) as client,
+            AsyncExitStack() as stack,
+        ):
+            if client_kind == "raw":
+                port = int(sb.info["port"])
+                posters = [
+                    await stack.enter_async_context(raw_poster("127.0.0.1", port)) for _ in range(concurrency)
+                ]
+            else:
+
+                async def post() -> int:
+                    return (await client.post("/messages", json=BODY)).status_code
+
+                posters = [post] * concurrency
+            await _send_for(posters, 1.0)  # warm-up
             await client.post(sb.root_url + "/_sandbox/reset")
 
             async def case(name: str, note: str = "") -> None:
-                ok, lat, errors = await _send_for(client, seconds, concurrency)
+                ok, lat, errors = await _send_for(posters, seconds)
                 lat.sort()
                 p50 = statistics.median(lat) * 1000
                 p99 = lat[int(len(lat) * 0.99) - 1] * 1000
@@ -144,11 +191,14 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per case")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
+    parser.add_argument(
+        "--client", choices=["raw", "httpx"], default="raw", help="load generator (default raw)"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
-    results = asyncio.run(main(args.seconds, args.concurrency))
+    results = asyncio.run(main(args.seconds, args.concurrency, args.client))
     print(
-        f"\nPOST /messages, sandbox in a child process, httpx concurrency {args.concurrency}, "
+        f"\nPOST /messages, sandbox in a child process, {args.client} client, {args.concurrency} in flight, "
         f"{args.seconds:g} s per case"
     )
     print(f"{'case':<32} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  note")

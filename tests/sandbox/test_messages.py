@@ -168,4 +168,5 @@ def test_docs_list_example_with_empty_sections_is_accepted(api) -> None:
             message={"title": "Judul", "description": "Deskripsi", "button": "Pilih", "sections": []},
         ),
     )
-    assert r.status_code == 201
+    assert r.status_code == 201, r.text
+    assert api.get("/messages").json()["data"][0]["content"]["message"]["sections"] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -9,7 +10,7 @@ import httpx
 
 from wacloud_integrations.sandbox import SandboxProcess, SandboxServer
 
-from .conftest import DEVICE, KEY, send_text
+from .conftest import DEVICE, KEY, TEMPLATE, send_text
 
 
 def test_import_is_cheap() -> None:
@@ -19,6 +20,38 @@ def test_import_is_cheap() -> None:
         "print(bad); raise SystemExit(1 if bad else 0)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+BODY_ROUTES = [  # every route whose body is a core request model, and the field a bad body names
+    ("POST", "/api/v1/devices", "name"),
+    ("POST", "/api/v1/messages/otp", "device_id"),
+    ("POST", "/api/v1/messages/verify-otp", "phone_number"),
+    ("POST", "/api/v1/templates", "name"),
+    ("PUT", f"/api/v1/templates/{TEMPLATE}", "vars"),
+    ("POST", f"/api/v1/templates/{TEMPLATE}/preview", "vars"),
+    ("POST", "/api/v1/webhooks", "url"),
+    ("PUT", "/api/v1/devices/default/contacts/6281234567890", "firstName"),
+]
+WARNING_FREE = """if True:
+    import json, sys
+    from fastapi.testclient import TestClient
+    from wacloud_integrations.sandbox import SandboxSettings, create_app
+    with TestClient(create_app(SandboxSettings(api_keys=["k"], seed=True))) as client:
+        for method, path, field in json.loads(sys.argv[1]):
+            r = client.request(method, path, json={"vars": {}}, headers={"X-Api-Key": "k"})
+            assert (r.status_code, r.json().get("field")) == (400, field), (path, r.text)
+"""
+
+
+def test_core_request_models_validate_bodies_without_warnings() -> None:
+    # Under -W error, a pydantic warning on a first request (a deferred schema built late) is a 500.
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", WARNING_FREE, json.dumps(BODY_ROUTES)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -57,6 +90,57 @@ def test_cli_subprocess_prints_url_and_key_and_serves() -> None:
             assert ctl.health() == {"status": "ok"}
 
 
+def test_cli_faults_apply_per_route_and_a_429_burst_to_every_route() -> None:
+    args = [
+        "--fault",
+        "POST /api/v1/messages fail_next=1 error_status=503",
+        "--fault",
+        "GET /api/v1/account rate_limit_next=2 retry_after=7",
+        "--rate-limit-next",
+        "1",
+        "--retry-after",
+        "3",
+    ]
+    with (
+        SandboxProcess(api_keys=[KEY], seed=True, args=args) as proc,
+        httpx.Client(base_url=proc.base_url, headers={"X-Api-Key": KEY}) as api,
+    ):
+        first = api.get("/templates")  # the burst: the first /api/v1 request, whatever the route
+        assert first.status_code == 429 and first.headers["Retry-After"] == "3"
+        assert api.get("/templates").status_code == 200
+        for _ in range(2):
+            r = api.get("/account")
+            assert r.status_code == 429 and r.headers["Retry-After"] == "7"
+            assert r.json()["code"] == "rate_limited"
+        assert api.get("/account").status_code == 200
+        assert api.get("/messages").status_code == 200  # GET: the POST rule does not apply
+        r = send_text(api)
+        assert r.status_code == 503 and r.json()["code"] == "service_unavailable"
+        assert send_text(api).status_code == 201
+        assert api.get("/messages").json()["meta"]["total"] == 1
+        with proc.control as ctl:
+            assert [(f["method"], f["path"]) for f in ctl.faults()] == [
+                ("*", "/api/v1"),
+                ("POST", "/api/v1/messages"),
+                ("GET", "/api/v1/account"),
+            ]
+
+
+def test_cli_refuses_a_bad_fault_rule() -> None:
+    for rule, says in [
+        ("POST /api/v1/messages drop_rat=0.1", "drop_rat"),
+        ("GET /api/v1/account rate_limit_next=many", "rate_limit_next"),
+        ("POST /a /b fail_next=1", "METHOD PATH"),
+    ]:
+        result = subprocess.run(
+            [sys.executable, "-m", "wacloud_integrations.sandbox", "serve", "--port", "0", "--fault", rule],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2 and says in result.stderr, result.stderr
+
+
 def test_cli_help_and_module_entry() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "wacloud_integrations.sandbox", "serve", "--help"],
@@ -74,6 +158,9 @@ def test_cli_help_and_module_entry() -> None:
         "--rate-limit",
         "--latency-ms",
         "--drop-rate",
+        "--fault",
+        "--rate-limit-next",
+        "--retry-after",
     ):
         assert flag in result.stdout
 

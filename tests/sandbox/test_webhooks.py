@@ -7,9 +7,12 @@ import hmac
 import json
 import threading
 
+import httpx
+
+from wacloud_integrations.sandbox import SandboxServer
 from wacloud_integrations.webhooks import verify_signature
 
-from .conftest import DEVICE, send_text, wait_for
+from .conftest import DEVICE, KEY, send_text, wait_for
 
 SECRET = "s3cret"
 
@@ -86,14 +89,37 @@ def test_status_events_follow_acks(api, ctl, receiver) -> None:
 def test_event_filtering_by_event_and_device(api, ctl, receiver) -> None:
     other = api.post("/devices", json={"name": "Other"}).json()["data"]["id"]
     ctl.scan(other)
-    register(api, receiver.url, events=["message"], device_id=other)
+    hooks = {
+        "other's messages": register(api, receiver.url, events=["message"], device_id=other)["id"],
+        "all messages": register(api, receiver.url, events=["message"])["id"],
+        "seeded's statuses": register(api, receiver.url, events=["status"], device_id=DEVICE)["id"],
+        "other's statuses": register(api, receiver.url, events=["status"], device_id=other)["id"],
+    }
     ctl.inbound(DEVICE, "6281234567890", "to the seeded device")
     ctl.inbound(other, "6281234567890", "to the other device")
-    wait_for(lambda: receiver.requests, what="one event")
-    send_text(api)
-    ctl.advance_clock(5)  # status events: not subscribed
-    wait_for(lambda: len(ctl.webhook_deliveries()) >= 1, what="the delivery log")
-    assert [r["json"]["data"]["body"] for r in receiver.requests] == ["to the other device"]
+    send_text(api)  # from the seeded device
+    ctl.advance_clock(5)  # its delivered and read status events are queued before this answers
+    wait_for(
+        lambda: len(ctl.webhook_deliveries()) >= 5 and ctl.pending_deliveries() == 0,
+        what="the five expected deliveries and an idle queue",
+    )
+    log = ctl.webhook_deliveries()
+    assert len(log) == len(receiver.requests) == 5 and all(d["ok"] for d in log)
+    # What each event was about: the message's text or the status it reports.
+    about = {
+        r["json"]["id"]: r["json"]["data"].get("body") or r["json"]["data"]["status"]
+        for r in receiver.requests
+    }
+    got = {
+        name: sorted(about[d["event_id"]] for d in log if d["webhook_id"] == hid)
+        for name, hid in hooks.items()
+    }
+    assert got == {
+        "other's messages": ["to the other device"],
+        "all messages": ["to the other device", "to the seeded device"],
+        "seeded's statuses": ["delivered", "read"],
+        "other's statuses": [],
+    }
 
 
 def test_failed_delivery_is_retried_with_the_same_event_id(api, ctl, receiver) -> None:
@@ -146,3 +172,29 @@ def test_a_hanging_receiver_does_not_slow_the_api(api, ctl, receiver) -> None:
         lambda: any(r["json"]["data"].get("message_id") == msg["id"] for r in receiver.requests),
         what="the held delivery",
     )
+
+
+def test_a_full_queue_logs_each_dropped_delivery(receiver) -> None:
+    receiver.gate = threading.Event()  # the one worker holds its first delivery until the gate opens
+    with (
+        SandboxServer(api_keys=[KEY], seed=True, webhook_workers=1, webhook_queue_size=1) as sb,
+        httpx.Client(base_url=sb.base_url, headers={"X-Api-Key": KEY}) as api,
+    ):
+        ctl = sb.control
+        hooks = {register(api, receiver.url, events=["message"])["id"] for _ in range(2)}
+        ctl.inbound(DEVICE, "6281234567890", "one")  # one delivery fills the queue, the other is dropped
+        receiver.started.wait(timeout=10)  # the worker took the queued one: the queue is empty again
+        ctl.inbound(DEVICE, "6281234567890", "two")  # the same again
+        dropped = ctl.webhook_deliveries()
+        assert len(dropped) == 2 and len({d["event_id"] for d in dropped}) == 2
+        assert all(
+            not d["ok"] and d["request_id"] is None and d["error"] == "dropped: delivery queue full"
+            for d in dropped
+        )
+        receiver.gate.set()
+        wait_for(lambda: ctl.pending_deliveries() == 0, what="an idle queue")
+        log = ctl.webhook_deliveries()
+        assert sorted(d["ok"] for d in log) == [False, False, True, True]
+        for event_id in {d["event_id"] for d in log}:  # each event: one webhook served, one dropped
+            assert {d["webhook_id"] for d in log if d["event_id"] == event_id} == hooks
+        assert sorted(r["json"]["data"]["body"] for r in receiver.requests) == ["one", "two"]

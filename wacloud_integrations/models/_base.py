@@ -21,7 +21,8 @@ class APIModel(BaseModel):
 class RequestModel(BaseModel):
     """A model of a request body; a misspelt field is an error before anything is sent."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
+    # Built at import (few, and FastAPI needs them built when the sandbox uses them as bodies).
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     def body(self) -> dict[str, Any]:
         """The JSON body, with unset optional fields left out."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from ..templating import extract_placeholders, render_template
 from ._base import APIModel, RequestModel
@@ -30,16 +30,13 @@ class CreateTemplateRequest(RequestModel):
     name: str = Field(min_length=1, max_length=200)
     content: str = Field(min_length=1)
     message_type: str = "text"
-    variables: list[str] | None = None
+    variables: list[str] | None = Field(default=None, validate_default=True)
     description: str | None = None
 
-    @model_validator(mode="after")
-    def _declared(self) -> CreateTemplateRequest:
-        try:
-            self.variables = check_variables(self.content, self.variables)
-        except ValueError as exc:
-            raise ValueError(f"variables {exc}") from None
-        return self
+    @field_validator("variables")
+    @classmethod
+    def _declared(cls, variables: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        return check_variables(info.data.get("content"), variables)
 
 
 class UpdateTemplateRequest(RequestModel):
@@ -51,14 +48,10 @@ class UpdateTemplateRequest(RequestModel):
     variables: list[str] | None = None
     description: str | None = None
 
-    @model_validator(mode="after")
-    def _declared(self) -> UpdateTemplateRequest:
-        if self.variables is not None:
-            try:
-                self.variables = check_variables(self.content, self.variables)
-            except ValueError as exc:
-                raise ValueError(f"variables {exc}") from None
-        return self
+    @field_validator("variables")
+    @classmethod
+    def _declared(cls, variables: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        return check_variables(info.data.get("content"), variables) if variables is not None else None
 
 
 class PreviewTemplateRequest(RequestModel):

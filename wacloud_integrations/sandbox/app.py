@@ -24,7 +24,7 @@ from . import (
     routes_webhooks,
     world,
 )
-from .envelope import STATUS_CODES, ApiError
+from .envelope import STATUS_CODES, ApiError, validation
 from .faults import FaultMiddleware, install_log_filter
 from .settings import SandboxSettings
 from .state import SandboxState
@@ -32,18 +32,21 @@ from .state import SandboxState
 log = get_logger("wacloud_integrations.sandbox")
 
 API_PREFIX = "/api/v1"
+TICK_BATCH = 10  # acks per step of the ticker; the API is served between steps
 
 
-def _field_of(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc]
-    if parts and parts[0] in ("body", "query", "path", "header"):
-        parts = parts[1:]
-    # Positions inside unparseable JSON are not fields.
-    return (
-        ".".join(parts)
-        if parts and not (loc[0] == "body" and isinstance(loc[-1], int) and len(loc) == 2)
-        else "body"
-    )
+def field_error(exc: RequestValidationError) -> ApiError:
+    """The first problem of a request as a 400 naming its field (``body`` for the body as a whole).
+
+    Not the core's ``input_error_from``: FastAPI hands over error dicts located under ``body``/``query``/
+    ``path`` rather than a ``ValidationError``, and the core words its errors for message sends.
+    """
+    err = exc.errors()[0]
+    parts = [str(p) for p in err["loc"][1:]]  # after "body", "query", "path" or "header"
+    message = "is required" if err["type"] == "missing" else str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "json_invalid":  # its location is a position in the text, not a field
+        parts, message = [], "is not valid JSON"
+    return validation(".".join(parts) or "body", message)
 
 
 async def _ticker(state: SandboxState) -> None:
@@ -51,7 +54,8 @@ async def _ticker(state: SandboxState) -> None:
     while True:
         await asyncio.sleep(state.settings.tick_interval)
         try:
-            world.advance_acks(state)
+            while world.advance_acks(state, limit=TICK_BATCH) == TICK_BATCH:
+                await asyncio.sleep(0)  # a burst of due acks (each with its events) must not stall the API
             state.dispatcher.process_due_retries()
         except Exception:
             log.exception("sandbox tick failed")
@@ -90,14 +94,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        err = exc.errors()[0]
-        field = _field_of(tuple(err.get("loc", ())))
-        if err.get("type") == "json_invalid":
-            field = "body"
-        message = "is required" if err.get("type") == "missing" else str(err.get("msg", "is invalid"))
-        return ApiError(
-            400, "validation_error", f"{field}: {message.removeprefix('Value error, ')}", field=field
-        ).response()
+        return field_error(exc).response()
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

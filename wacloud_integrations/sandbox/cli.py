@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .settings import DEFAULT_API_KEY, DEFAULT_QUOTA, SEED_DEVICE_ID, SandboxSettings
 
@@ -16,6 +17,29 @@ def _ack_delays(text: str) -> tuple[float, float]:
     if len(parts) != 2 or min(parts) < 0:
         raise argparse.ArgumentTypeError("give two non-negative seconds, e.g. 1,3")
     return parts[0], parts[1]
+
+
+def _fault(text: str) -> dict[str, Any]:
+    """``'[METHOD] [PATH] key=value …'``: a fault rule with the control API's fields."""
+    from pydantic import ValidationError
+
+    from .schemas import FaultRequest
+
+    words = text.split()
+    where = [w for w in words if "=" not in w]
+    if len(where) > 2:
+        raise argparse.ArgumentTypeError(f"{text!r}: give METHOD PATH then key=value pairs")
+    spec: dict[str, Any] = dict(w.split("=", 1) for w in words if "=" in w)
+    if where:
+        spec["path"] = where[-1]
+    if len(where) == 2:
+        spec["method"] = where[0]
+    try:
+        return FaultRequest.model_validate(spec).model_dump()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = ".".join(str(p) for p in err["loc"])
+        raise argparse.ArgumentTypeError(f"{text!r}: {name}: {err['msg']}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DELIVERED,READ",
         help="seconds until delivered and read (default 1,3)",
     )
+    serve.add_argument(
+        "--fault",
+        type=_fault,
+        action="append",
+        dest="faults",
+        default=[],
+        metavar="'[METHOD] [PATH] KEY=VALUE…'",
+        help="a fault rule on the routes under PATH, as POST /_sandbox/faults takes it, e.g. "
+        "'POST /api/v1/messages drop_rate=0.1' or 'GET /api/v1/account rate_limit_next=3 retry_after=7'; "
+        "repeatable. Keys: latency_ms, error_rate, error_status, fail_next, rate_limit_next, retry_after, "
+        "drop_next, drop_rate",
+    )
     serve.add_argument("--latency-ms", type=int, default=0, help="added to every /api/v1 request")
     serve.add_argument("--error-rate", type=float, default=0.0, help="share of /api/v1 requests that fail")
     serve.add_argument("--error-status", type=int, default=500, help="status of those failures (default 500)")
@@ -55,6 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="share of /api/v1 requests processed whose answer is lost",
+    )
+    serve.add_argument(
+        "--rate-limit-next",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the first N /api/v1 requests get 429 rate_limited (a burst)",
+    )
+    serve.add_argument(
+        "--retry-after", type=int, default=1, metavar="S", help="Retry-After of those 429s (default 1)"
     )
     serve.add_argument("--webhook-timeout", type=float, default=5.0, help="seconds to wait for a receiver")
     serve.add_argument(
@@ -84,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         error_rate=args.error_rate,
         error_status=args.error_status,
         drop_rate=args.drop_rate,
+        rate_limit_next=args.rate_limit_next,
+        retry_after=args.retry_after,
+        faults=args.faults,
         webhook_timeout=args.webhook_timeout,
     )
 

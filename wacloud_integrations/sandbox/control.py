@@ -118,6 +118,13 @@ class SandboxControl:
         """Move the sandbox clock forward; due acks and webhook retries happen before this returns."""
         return self._call("POST", "/clock/advance", json={"seconds": seconds})
 
+    def pending_deliveries(self) -> int:
+        """Webhook deliveries queued, in flight or waiting for a retry (all accounts); 0 when all are done.
+
+        Events are queued before the call that causes them answers, so after that call, waiting for 0
+        waits for every delivery it caused."""
+        return int(self._call("GET", "/webhook-deliveries/pending")["pending"])
+
     def webhook_deliveries(self, event_id: str | None = None) -> list[dict[str, Any]]:
         """Every webhook delivery attempt of this account, oldest first."""
         params = {"event_id": event_id} if event_id else None

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import heapq
-import hmac
 import itertools
 import json
 import time
@@ -21,16 +19,12 @@ from typing import Any
 import httpx
 
 from ..logs import get_logger
+from ..webhooks import sign
 from .clock import SandboxClock
 from .settings import SandboxSettings
 from .store import Store
 
 log = get_logger("wacloud_integrations.sandbox.delivery")
-
-
-def sign(secret: str, body: bytes) -> str:
-    """Hex HMAC-SHA512 of the raw body: the ``X-Webhook-Hmac`` header."""
-    return hmac.new(secret.encode(), body, hashlib.sha512).hexdigest()
 
 
 @dataclass
@@ -94,15 +88,11 @@ class WebhookDispatcher:
     def emit(self, account: str, event: str, device_id: str | None, data: dict[str, Any]) -> int:
         """Queue ``event`` for every webhook of the account that wants it; returns how many."""
         hooks = self.store.all(
-            "SELECT id, url, secret, events, device_id FROM webhooks WHERE account = ? ORDER BY created_at",
-            (account,),
+            "SELECT id, url, secret FROM webhooks WHERE account = ? AND (device_id IS NULL OR device_id = ?) "
+            "AND EXISTS (SELECT 1 FROM json_each(events) WHERE value = ?) ORDER BY created_at",
+            (account, device_id, event),
         )
-        targets = [
-            h
-            for h in hooks
-            if event in json.loads(h["events"]) and (h["device_id"] is None or h["device_id"] == device_id)
-        ]
-        if not targets:
+        if not hooks:
             return 0
         event_id = "evt_" + uuid.uuid4().hex
         payload = {
@@ -113,27 +103,33 @@ class WebhookDispatcher:
             "data": data,
         }
         body = json.dumps(payload, separators=(",", ":")).encode()
-        for hook in targets:
-            self._enqueue(Job(account, hook["id"], hook["url"], hook["secret"], event_id, event, body))
-        return len(targets)
+        self._enqueue([Job(account, h["id"], h["url"], h["secret"], event_id, event, body) for h in hooks])
+        return len(hooks)
 
-    def _enqueue(self, job: Job) -> None:
+    def _enqueue(self, jobs: list[Job]) -> None:
         if self._queue is None:
             return
-        try:
-            self._queue.put_nowait(job)
-        except asyncio.QueueFull:
-            self._log(job, None, False, "dropped: delivery queue full", 0.0, str(uuid.uuid4()), None)
+        dropped = []
+        for job in jobs:
+            try:
+                self._queue.put_nowait(job)
+            except asyncio.QueueFull:
+                dropped.append(job)
+        if dropped:  # logged in one statement: under a flood, one row at a time would stall the API
+            rows = [
+                self._row(job, None, False, "dropped: delivery queue full", 0.0, None, None)
+                for job in dropped
+            ]
+            self.store.insert_many("deliveries", rows)
 
     def process_due_retries(self) -> int:
         """Queue the retries whose backoff has passed on the sandbox clock."""
         now = self.clock.now()
-        due = 0
+        due = []
         while self._retries and self._retries[0][0] <= now:
-            _, _, job = heapq.heappop(self._retries)
-            self._enqueue(job)
-            due += 1
-        return due
+            due.append(heapq.heappop(self._retries)[2])
+        self._enqueue(due)
+        return len(due)
 
     def pending(self) -> int:
         """Jobs queued, being sent, or waiting for a retry."""
@@ -163,7 +159,7 @@ class WebhookDispatcher:
             "X-Webhook-Request-Id": request_id,
             # Wall time, not the sandbox clock: receivers check it against their own clock.
             "X-Webhook-Timestamp": str(int(time.time() * 1000)),
-            "X-Webhook-Hmac": sign(job.secret, job.body),
+            "X-Webhook-Hmac": sign(job.body, job.secret),
             "X-Webhook-Hmac-Algorithm": "sha512",
         }
         started = time.perf_counter()
@@ -194,33 +190,33 @@ class WebhookDispatcher:
                 job.attempt + 1,
             )
             heapq.heappush(self._retries, (next_retry, next(self._counter), retry))
-        self._log(job, status, ok, error, duration_ms, request_id, next_retry)
+        self.store.insert(
+            "deliveries", self._row(job, status, ok, error, duration_ms, request_id, next_retry)
+        )
 
-    def _log(
+    def _row(
         self,
         job: Job,
         status: int | None,
         ok: bool,
         error: str | None,
         duration_ms: float,
-        request_id: str,
+        request_id: str | None,
         next_retry: float | None,
-    ) -> None:
-        self.store.insert(
-            "deliveries",
-            {
-                "account": job.account,
-                "webhook_id": job.webhook_id,
-                "event_id": job.event_id,
-                "event": job.event,
-                "url": job.url,
-                "attempt": job.attempt,
-                "request_id": request_id,
-                "status_code": status,
-                "ok": int(ok),
-                "error": error,
-                "duration_ms": round(duration_ms, 1),
-                "at": self.clock.now(),
-                "next_retry_at": next_retry,
-            },
-        )
+    ) -> dict[str, Any]:
+        """A row of the delivery log (``request_id`` is None when no request was made)."""
+        return {
+            "account": job.account,
+            "webhook_id": job.webhook_id,
+            "event_id": job.event_id,
+            "event": job.event,
+            "url": job.url,
+            "attempt": job.attempt,
+            "request_id": request_id,
+            "status_code": status,
+            "ok": int(ok),
+            "error": error,
+            "duration_ms": round(duration_ms, 1),
+            "at": self.clock.now(),
+            "next_retry_at": next_retry,
+        }

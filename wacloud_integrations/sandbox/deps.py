@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader
-from pydantic import BaseModel, ValidationError
 
 from ..errors import PhoneNumberError
-from ..models.messages import input_error_from
 from ..phone import normalize_phone
 from .envelope import ApiError
 from .state import Account, SandboxState
 
 api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="Your sandbox API key")
-M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass
@@ -67,15 +64,6 @@ async def json_body(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ApiError(400, "validation_error", "body: must be a JSON object", field="body")
     return data
-
-
-def parse(model: type[M], data: Any) -> M:
-    """Validate ``data`` into ``model``; the first problem becomes a 400 naming its field."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        err = input_error_from(exc)
-        raise ApiError(400, "validation_error", str(err), field=err.field) from None
 
 
 def phone(raw: str, field: str) -> str:

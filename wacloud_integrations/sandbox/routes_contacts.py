@@ -9,7 +9,6 @@ import contextlib
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse
 
 from ..errors import PhoneNumberError
@@ -17,18 +16,18 @@ from ..phone import normalize_phone
 from . import world
 from .deps import Ctx, api_ctx
 from .envelope import ApiError, not_found, ok
-from .schemas import Contact, Envelope, LidCount, LidMapping, NumberExists, ProfilePicture, responses
+from .schemas import (
+    Contact,
+    Envelope,
+    LidCount,
+    LidMapping,
+    NumberExists,
+    ProfilePicture,
+    UpdateContactRequest,
+    responses,
+)
 
 router = APIRouter(tags=["contacts"])
-
-
-class ContactUpdate(BaseModel):
-    """Body of ``PUT /devices/{id}/contacts/{chat_id}``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    firstName: str = Field(min_length=1, max_length=100)
-    lastName: str | None = Field(default=None, max_length=100)
 
 
 def number_of(raw: str, field: str) -> str:
@@ -111,11 +110,11 @@ async def get_contact(device_id: str, contact_id: str, ctx: Ctx = Depends(api_ct
 
 @router.put("/devices/{device_id}/contacts/{contact_id}", responses=responses(200, Envelope[Contact]))
 async def update_contact(
-    device_id: str, contact_id: str, body: ContactUpdate, ctx: Ctx = Depends(api_ctx)
+    device_id: str, contact_id: str, body: UpdateContactRequest, ctx: Ctx = Depends(api_ctx)
 ) -> JSONResponse:
     """Save a contact's name in the device's address book (adding the number when it is new)."""
     device = world.get_device(ctx.state, ctx.account, device_id, alias=True)
-    name = " ".join(p for p in (body.firstName.strip(), (body.lastName or "").strip()) if p)
+    name = " ".join(p for p in (body.first_name.strip(), (body.last_name or "").strip()) if p)
     row = _find(ctx, device["id"], contact_id)
     if row is None:
         if contact_id.strip().endswith("@lid"):
@@ -125,7 +124,7 @@ async def update_contact(
         ctx.state.store.execute(
             "UPDATE contacts SET name = ?, short_name = ?, is_my_contact = 1 WHERE account = ? "
             "AND device_id = ? AND id = ?",
-            (name, body.firstName.strip(), ctx.account.id, device["id"], row["id"]),
+            (name, body.first_name.strip(), ctx.account.id, device["id"], row["id"]),
         )
     return ok(
         world.contact_out(_contact(ctx, device["id"], row["id"] if row else contact_id)),

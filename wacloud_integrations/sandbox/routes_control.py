@@ -115,6 +115,12 @@ async def read_clock(ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
     return ok({"now": iso(ctx.state.clock.now()), "offset_seconds": ctx.state.clock.offset})
 
 
+@router.get("/webhook-deliveries/pending")
+async def pending_deliveries(ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
+    """Deliveries queued, in flight or waiting for a retry, of every account: 0 once all are done."""
+    return ok({"pending": ctx.state.dispatcher.pending()})
+
+
 @router.get("/webhook-deliveries")
 async def webhook_deliveries(
     ctx: Ctx = Depends(control_ctx), limit: int = Query(1000, ge=1, le=100_000), event_id: str | None = None

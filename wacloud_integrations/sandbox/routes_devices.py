@@ -12,7 +12,7 @@ from .clock import iso
 from .deps import Ctx, api_ctx, phone
 from .envelope import ApiError, ok
 from .qr import pairing_text, png_data_uri
-from .schemas import CreateDeviceBody, Device, DeviceStatusInfo, Envelope, PairingQR, SyncResult, responses
+from .schemas import CreateDeviceRequest, Device, DeviceStatusInfo, Envelope, PairingQR, SyncResult, responses
 
 router = APIRouter(tags=["devices"])
 
@@ -30,7 +30,7 @@ async def list_devices(
 
 
 @router.post("/devices", status_code=201, responses=responses(201, Envelope[Device]))
-async def create_device(body: CreateDeviceBody, ctx: Ctx = Depends(api_ctx)) -> JSONResponse:
+async def create_device(body: CreateDeviceRequest, ctx: Ctx = Depends(api_ctx)) -> JSONResponse:
     """A new device, in ``pairing`` until its QR code is scanned."""
     number = phone(body.phone_number, "phone_number") if body.phone_number else None
     row = world.create_device(ctx.state, ctx.account, body.name, number)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -22,25 +21,12 @@ from .schemas import Envelope, MessagePage, SentMessage, responses
 router = APIRouter(tags=["messages"])
 
 SEND_SCHEMA = TypeAdapter(SendMessageRequest).json_schema(ref_template="#/components/schemas/{model}")
-_LIST_PLACEHOLDER = [{"title": "-", "rows": [{"title": "-"}]}]
 
 
 def validate_send(data: dict[str, Any]) -> Any:
-    """The typed send body, or 400 naming the bad field.
-
-    The vendor's own list example sends ``"sections": []``; the core model wants at least one
-    section, so an empty list is checked with a stand-in section and accepted as written.
-    """
-    probe = data
-    if (
-        data.get("message_type") == "list"
-        and isinstance(data.get("message"), dict)
-        and data["message"].get("sections") == []
-    ):
-        probe = copy.deepcopy(data)
-        probe["message"]["sections"] = _LIST_PLACEHOLDER
+    """The typed send body, or 400 naming the bad field."""
     try:
-        return build_message(probe)
+        return build_message(data)
     except InputError as exc:
         raise ApiError(400, "validation_error", str(exc), field=exc.field) from None
 
@@ -82,8 +68,6 @@ async def send_message(
     to = phone(msg.to, "to")
     device = world.get_device(ctx.state, ctx.account, msg.device_id)
     content = {k: v for k, v in msg.body().items() if k not in ("device_id", "to", "message_type")}
-    if msg.message_type == "list":
-        content["message"] = data["message"]  # as sent (sections may be empty, see validate_send)
     template_id = None
     if isinstance(msg, TemplateMessage):
         template = ctx.state.store.one(

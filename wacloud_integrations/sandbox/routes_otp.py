@@ -21,7 +21,15 @@ from . import idempotency, world
 from .clock import iso
 from .deps import Ctx, api_ctx, json_body, phone
 from .envelope import ApiError, envelope, not_found, ok
-from .schemas import Envelope, OTPSent, OTPStatusInfo, OTPVerified, SendOTPBody, VerifyOTPBody, responses
+from .schemas import (
+    Envelope,
+    OTPSent,
+    OTPStatusInfo,
+    OTPVerified,
+    SendOTPRequest,
+    VerifyOTPRequest,
+    responses,
+)
 
 router = APIRouter(tags=["otp"])
 
@@ -56,7 +64,7 @@ def _otp_text(template: dict[str, Any] | None, values: dict[str, str]) -> str:
 @router.post("/messages/otp", responses=responses(200, Envelope[OTPSent]))
 async def send_otp(
     request: Request,
-    body: SendOTPBody,
+    body: SendOTPRequest,
     ctx: Ctx = Depends(api_ctx),
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> JSONResponse:
@@ -134,7 +142,7 @@ def _status(ctx: Ctx, row: dict[str, Any]) -> str:
 
 
 @router.post("/messages/verify-otp", responses=responses(200, Envelope[OTPVerified]))
-async def verify_otp(body: VerifyOTPBody, ctx: Ctx = Depends(api_ctx)) -> JSONResponse:
+async def verify_otp(body: VerifyOTPRequest, ctx: Ctx = Depends(api_ctx)) -> JSONResponse:
     """Check a code against the newest OTP of the number (or ``otp_id``)."""
     number = phone(body.phone_number, "phone_number")
     if body.otp_id is not None:

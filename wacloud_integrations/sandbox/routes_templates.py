@@ -7,33 +7,26 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse
 
 from ..errors import MissingTemplateVariableError
-from ..templating import extract_placeholders, render_template
+from ..models.templates import check_variables
+from ..templating import render_template
 from .clock import iso
 from .deps import Ctx, api_ctx
 from .envelope import ApiError, not_found, ok, validation
 from .schemas import (
-    CreateTemplateBody,
+    CreateTemplateRequest,
     Deleted,
     Envelope,
+    PreviewTemplateRequest,
     Template,
     TemplatePreview,
-    UpdateTemplateBody,
+    UpdateTemplateRequest,
     responses,
 )
 
 router = APIRouter(tags=["templates"])
-
-
-class PreviewRequest(BaseModel):
-    """Body of ``POST /templates/{id}/preview``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    variables: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
 
 
 def template_out(row: dict[str, Any]) -> dict[str, Any]:
@@ -50,17 +43,6 @@ def template_out(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _variables(content: str, given: list[str] | None) -> list[str]:
-    """The declared variables: the placeholders by default; a given list must name each placeholder."""
-    found = extract_placeholders(content)
-    if given is None:
-        return found
-    missing = [name for name in found if name not in given]
-    if missing:
-        raise validation("variables", f"must name every placeholder of content; missing {', '.join(missing)}")
-    return list(dict.fromkeys(given))
-
-
 def _get(ctx: Ctx, template_id: str) -> dict[str, Any]:
     row = ctx.state.store.one(
         "SELECT * FROM templates WHERE account = ? AND id = ?", (ctx.account.id, template_id)
@@ -71,7 +53,7 @@ def _get(ctx: Ctx, template_id: str) -> dict[str, Any]:
 
 
 @router.post("/templates", status_code=201, responses=responses(201, Envelope[Template]))
-async def create_template(body: CreateTemplateBody, ctx: Ctx = Depends(api_ctx)) -> JSONResponse:
+async def create_template(body: CreateTemplateRequest, ctx: Ctx = Depends(api_ctx)) -> JSONResponse:
     """Store a template; ``variables`` default to its placeholders."""
     now = ctx.state.clock.now()
     row = {
@@ -80,7 +62,7 @@ async def create_template(body: CreateTemplateBody, ctx: Ctx = Depends(api_ctx))
         "name": body.name,
         "content": body.content,
         "message_type": body.message_type,
-        "variables": json.dumps(_variables(body.content, body.variables)),
+        "variables": json.dumps(body.variables),  # the core model fills in and checks them
         "description": body.description,
         "created_at": now,
         "updated_at": now,
@@ -106,15 +88,20 @@ async def get_template(template_id: str, ctx: Ctx = Depends(api_ctx)) -> JSONRes
 
 @router.put("/templates/{template_id}", responses=responses(200, Envelope[Template]))
 async def update_template(
-    template_id: str, body: UpdateTemplateBody, ctx: Ctx = Depends(api_ctx)
+    template_id: str, body: UpdateTemplateRequest, ctx: Ctx = Depends(api_ctx)
 ) -> JSONResponse:
     """Change any of ``name``, ``content``, ``message_type``, ``variables``, ``description``."""
     row = _get(ctx, template_id)
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     row.update({k: v for k, v in changes.items() if k != "variables"})
     if "content" in changes or "variables" in changes:
-        # New content without a list: its placeholders become the variables again.
-        row["variables"] = json.dumps(_variables(row["content"], changes.get("variables")))
+        # Checked against the stored content when only ``variables`` is sent; new content without a list
+        # makes its placeholders the variables again.
+        try:
+            variables = check_variables(row["content"], changes.get("variables"))
+        except ValueError as exc:
+            raise validation("variables", str(exc)) from None
+        row["variables"] = json.dumps(variables)
     row["updated_at"] = ctx.state.clock.now()
     ctx.state.store.execute(
         "UPDATE templates SET name = ?, content = ?, message_type = ?, variables = ?, description = ?, "
@@ -145,7 +132,7 @@ async def delete_template(template_id: str, ctx: Ctx = Depends(api_ctx)) -> JSON
 
 @router.post("/templates/{template_id}/preview", responses=responses(200, Envelope[TemplatePreview]))
 async def preview_template(
-    template_id: str, body: PreviewRequest, ctx: Ctx = Depends(api_ctx)
+    template_id: str, body: PreviewTemplateRequest, ctx: Ctx = Depends(api_ctx)
 ) -> JSONResponse:
     """Render a template without sending it; missing variables are refused, extra ones ignored."""
     row = _get(ctx, template_id)

@@ -14,7 +14,7 @@ from . import world
 from .clock import iso
 from .deps import Ctx, api_ctx
 from .envelope import not_found, ok
-from .schemas import CreateWebhookBody, Deleted, Envelope, Webhook, responses
+from .schemas import CreateWebhookRequest, Deleted, Envelope, Webhook, responses
 
 router = APIRouter(tags=["webhooks"])
 
@@ -32,7 +32,7 @@ def webhook_out(row: dict[str, Any], *, with_secret: bool = False) -> dict[str, 
 
 
 @router.post("/webhooks", status_code=201, responses=responses(201, Envelope[Webhook]))
-async def create_webhook(body: CreateWebhookBody, ctx: Ctx = Depends(api_ctx)) -> JSONResponse:
+async def create_webhook(body: CreateWebhookRequest, ctx: Ctx = Depends(api_ctx)) -> JSONResponse:
     """Register a receiver; without ``secret`` one is made (shown only here)."""
     if body.device_id is not None:
         world.get_device(ctx.state, ctx.account, body.device_id)

@@ -24,12 +24,14 @@ from ..models import (
     OTPSent,
     OTPStatusInfo,
     PairingQR,
+    PreviewTemplateRequest,
     ProfilePicture,
     SendOTPRequest,
     SentMessage,
     SyncResult,
     Template,
     TemplatePreview,
+    UpdateContactRequest,
     UpdateTemplateRequest,
     VerifyOTPRequest,
     Webhook,
@@ -37,45 +39,7 @@ from ..models import (
 
 T = TypeVar("T")
 
-# The core's request models defer building their schema (cheap imports); FastAPI needs it built, or
-# pydantic warns (UnsupportedFieldAttributeWarning) on the first request. These are the same models, built.
-_BUILT = ConfigDict(defer_build=False)
-
-
-class CreateDeviceBody(CreateDeviceRequest):
-    """Body of ``POST /devices``."""
-
-    model_config = _BUILT
-
-
-class SendOTPBody(SendOTPRequest):
-    """Body of ``POST /messages/otp``."""
-
-    model_config = _BUILT
-
-
-class VerifyOTPBody(VerifyOTPRequest):
-    """Body of ``POST /messages/verify-otp``."""
-
-    model_config = _BUILT
-
-
-class CreateTemplateBody(CreateTemplateRequest):
-    """Body of ``POST /templates``."""
-
-    model_config = _BUILT
-
-
-class UpdateTemplateBody(UpdateTemplateRequest):
-    """Body of ``PUT /templates/{id}``."""
-
-    model_config = _BUILT
-
-
-class CreateWebhookBody(CreateWebhookRequest):
-    """Body of ``POST /webhooks``."""
-
-    model_config = _BUILT
+# Routes take the core's request models as they are (import them from here).
 
 
 class Envelope(BaseModel, Generic[T]):
@@ -199,6 +163,9 @@ __all__ = [
     "Account",
     "ClockAdvance",
     "Contact",
+    "CreateDeviceRequest",
+    "CreateTemplateRequest",
+    "CreateWebhookRequest",
     "Deleted",
     "Device",
     "DeviceStatusInfo",
@@ -215,12 +182,17 @@ __all__ = [
     "OTPStatusInfo",
     "OTPVerified",
     "PairingQR",
+    "PreviewTemplateRequest",
     "ProfilePicture",
     "ScanRequest",
+    "SendOTPRequest",
     "SentMessage",
     "SyncResult",
     "Template",
     "TemplatePreview",
+    "UpdateContactRequest",
+    "UpdateTemplateRequest",
+    "VerifyOTPRequest",
     "Webhook",
     "responses",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 DEFAULT_API_KEY = "waha_sandbox_key"
 DEFAULT_QUOTA = 10_000
@@ -18,8 +19,10 @@ class SandboxSettings:
     ``db`` is ``":memory:"`` or a SQLite file path (data survives a restart). Each key in ``api_keys`` is
     its own account. ``quota`` is messages per account per month; ``rate_limit_per_minute`` is requests
     per key per minute on ``/api/v1`` (0 = off). ``ack_delays`` are the seconds, on the sandbox clock,
-    after which a sent message becomes delivered and read. The ``fault_*``/``latency_ms`` values install
-    a server-wide fault on every ``/api/v1`` route.
+    after which a sent message becomes delivered and read. ``latency_ms``, ``error_rate``, ``error_status``,
+    ``drop_rate``, ``rate_limit_next`` and ``retry_after`` install one server-wide fault on every ``/api/v1``
+    route; ``faults`` adds server-wide rules with the control API's fields (``{"method": "POST", "path":
+    "/api/v1/messages", "drop_rate": 0.1}``).
     """
 
     api_keys: list[str] = field(default_factory=lambda: [DEFAULT_API_KEY])
@@ -32,6 +35,9 @@ class SandboxSettings:
     error_rate: float = 0.0
     error_status: int = 500
     drop_rate: float = 0.0
+    rate_limit_next: int = 0
+    retry_after: int = 1
+    faults: list[dict[str, Any]] = field(default_factory=list)
     qr_ttl_seconds: int = 120
     otp_max_attempts: int = 5
     idempotency_ttl_seconds: int = 24 * 3600

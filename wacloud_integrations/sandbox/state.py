@@ -72,7 +72,7 @@ class SandboxState:
         self.limiter = RateLimiter(settings.rate_limit_per_minute, self.clock)
         self.faults = FaultRegistry()
         self.dispatcher = WebhookDispatcher(self.store, self.clock, settings)
-        if settings.latency_ms or settings.error_rate or settings.drop_rate:
+        if settings.latency_ms or settings.error_rate or settings.drop_rate or settings.rate_limit_next:
             self.faults.add(
                 None,
                 {
@@ -82,8 +82,12 @@ class SandboxState:
                     "error_rate": settings.error_rate,
                     "error_status": settings.error_status,
                     "drop_rate": settings.drop_rate,
+                    "rate_limit_next": settings.rate_limit_next,
+                    "retry_after": settings.retry_after,
                 },
             )
+        for spec in settings.faults:
+            self.faults.add(None, spec)
 
     def account_for_key(self, key: str | None) -> Account | None:
         """The account of an API key, or ``None`` for a missing or unknown key."""

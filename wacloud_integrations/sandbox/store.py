@@ -132,6 +132,15 @@ class Store:
         marks = ", ".join("?" for _ in values)
         self.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(values.values()))
 
+    def insert_many(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """Insert rows that have the same columns, in one statement and one transaction."""
+        cols = ", ".join(rows[0])
+        marks = ", ".join("?" for _ in rows[0])
+        with self.transaction():
+            self._conn.executemany(
+                f"INSERT INTO {table} ({cols}) VALUES ({marks})", [list(r.values()) for r in rows]
+            )
+
     def get_meta(self, key: str) -> str | None:
         """A value from the meta table."""
         value = self.scalar("SELECT value FROM meta WHERE key = ?", (key,))

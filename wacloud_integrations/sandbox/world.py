@@ -298,44 +298,49 @@ def sent_answer(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def advance_acks(state: SandboxState) -> int:
-    """Move every due ack one or more steps forward and emit ``status`` events; returns the steps made."""
+def advance_acks(state: SandboxState, limit: int | None = None) -> int:
+    """Move due acks one step forward and emit their ``status`` events; returns the steps made.
+
+    Every due step, or at most ``limit`` (the ticker's small batches between which the API is served).
+    """
     steps = 0
     delivered_after, read_after = state.settings.ack_delays
-    while True:
+    while limit is None or steps < limit:
         now = state.clock.now()
         rows = state.store.all(
             "SELECT * FROM messages WHERE next_ack_at IS NOT NULL AND next_ack_at <= ? "
-            "ORDER BY next_ack_at, seq LIMIT 500",
-            (now,),
+            "ORDER BY next_ack_at, seq LIMIT ?",
+            (now, 500 if limit is None else limit - steps),
         )
         if not rows:
-            return steps
-        for row in rows:
-            if row["ack"] == 1 and not on_whatsapp(row["to_"]):
-                ack, next_at = -1, None
-            elif row["ack"] == 1:
-                ack, next_at = 2, row["created_at"] + max(read_after, delivered_after)
-            else:
-                ack, next_at = 3, None
-            state.store.execute(
-                "UPDATE messages SET ack = ?, status = ?, next_ack_at = ?, updated_at = ? WHERE seq = ?",
-                (ack, ACK_STATUS[ack], next_at, now, row["seq"]),
-            )
-            state.dispatcher.emit(
-                row["account"],
-                "status",
-                row["device_id"],
-                {
-                    "message_id": row["id"],
-                    "whatsapp_message_id": row["whatsapp_message_id"],
-                    "to": row["to_"],
-                    "status": ACK_STATUS[ack],
-                    "ack": ack,
-                    "timestamp": int(now),
-                },
-            )
-            steps += 1
+            break
+        with state.store.transaction():
+            for row in rows:
+                if row["ack"] == 1 and not on_whatsapp(row["to_"]):
+                    ack, next_at = -1, None
+                elif row["ack"] == 1:
+                    ack, next_at = 2, row["created_at"] + max(read_after, delivered_after)
+                else:
+                    ack, next_at = 3, None
+                state.store.execute(
+                    "UPDATE messages SET ack = ?, status = ?, next_ack_at = ?, updated_at = ? WHERE seq = ?",
+                    (ack, ACK_STATUS[ack], next_at, now, row["seq"]),
+                )
+                state.dispatcher.emit(
+                    row["account"],
+                    "status",
+                    row["device_id"],
+                    {
+                        "message_id": row["id"],
+                        "whatsapp_message_id": row["whatsapp_message_id"],
+                        "to": row["to_"],
+                        "status": ACK_STATUS[ack],
+                        "ack": ack,
+                        "timestamp": int(now),
+                    },
+                )
+        steps += len(rows)
+    return steps
 
 
 def receive_inbound(
