@@ -1,0 +1,80 @@
+"""What the operators, sensors and notifier share: task identity, idempotency keys, error translation.
+
+Only Airflow and the standard library are imported at module level; the core is imported where it is
+used, so parsing a DAG that uses the provider stays cheap.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowFailException
+
+NAMESPACE = "airflow"
+
+
+def task_identity(context: Mapping[str, Any]) -> tuple[str, str, str, int] | None:
+    """``(dag_id, run_id, task_id, map_index)`` of the running task, or None outside a task run."""
+    ti = context.get("ti")
+    if ti is None:
+        return None
+    map_index = getattr(ti, "map_index", -1)
+    return (ti.dag_id, ti.run_id, ti.task_id, -1 if map_index is None else int(map_index))
+
+
+def try_number(context: Mapping[str, Any]) -> int:
+    """The task instance's try number (1 outside a task run)."""
+    ti = context.get("ti")
+    return int(getattr(ti, "try_number", 1) or 1) if ti is not None else 1
+
+
+def send_key(context: Mapping[str, Any], *parts: object) -> str | None:
+    """The idempotency key of one send by this task instance: equal on every try of it.
+
+    None outside a task run (``op.execute({})``): the client then makes a fresh key per call.
+    """
+    identity = task_identity(context)
+    if identity is None:
+        return None
+    from wacloud_integrations import derive_key
+
+    return derive_key(NAMESPACE, *identity, *parts)
+
+
+@contextmanager
+def bad_input_fails_task(what: str) -> Iterator[None]:
+    """Turn the core's argument errors into a failure that is not retried (a retry cannot fix them)."""
+    from wacloud_integrations import ConfigurationError, InputError
+
+    try:
+        yield
+    except (InputError, ConfigurationError) as exc:
+        raise AirflowFailException(f"{what}: {exc}") from None
+
+
+def as_mapping(value: Any, field: str) -> dict[str, Any]:
+    """A rendered template field that must be a dict: a dict, or its JSON / Python-literal text."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, str):
+        for parse in (json.loads, ast.literal_eval):
+            try:
+                parsed = parse(value)
+            except (ValueError, SyntaxError):
+                continue
+            if isinstance(parsed, Mapping):
+                return dict(parsed)
+    raise AirflowFailException(f"{field}: expected a dict (or its JSON), got {type(value).__name__}")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors a wait survives: the API was unreachable, slow, rate limiting or failing (5xx)."""
+    from wacloud_integrations import APIConnectionError, RateLimitError, ServerError
+
+    return isinstance(exc, APIConnectionError | RateLimitError | ServerError)

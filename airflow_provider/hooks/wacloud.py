@@ -1,0 +1,170 @@
+"""``WACloudHook``: an Airflow connection turned into the core's sync or async client.
+
+The connection: host = API base URL (empty = the public service), password = API key, extra =
+``device_id``, ``timeout``, ``webhook_secret``. Nothing here talks to the network until a client is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowException
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+    from wacloud_integrations import AsyncWACloud, ClientConfig, WACloud
+
+__all__ = ["WACloudHook"]
+
+
+class WACloudHook(BaseHook):
+    """Interact with WACloud (WhatsApp) through an Airflow connection of type ``wacloud``.
+
+    :param wacloud_conn_id: The connection id; ``wacloud_default`` unless given.
+    :param device_id: A device to use instead of the connection's default device.
+
+    >>> client = WACloudHook().get_conn()          # the core's sync ``WACloud`` client
+    >>> client.messages.send_text("0812-3456-7890", "Halo!")
+    """
+
+    conn_name_attr = "wacloud_conn_id"
+    default_conn_name = "wacloud_default"
+    conn_type = "wacloud"
+    hook_name = "WACloud (WhatsApp)"
+
+    def __init__(
+        self, wacloud_conn_id: str = default_conn_name, *, device_id: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.wacloud_conn_id = wacloud_conn_id
+        self.device_id = device_id
+
+    # -- connection -> client configuration ------------------------------------------------------
+
+    def _config(self, conn: Connection, extra: dict[str, Any]) -> ClientConfig:
+        from wacloud_integrations import ClientConfig, WACloudError
+
+        if not conn.password:
+            raise AirflowException(
+                f"connection {self.wacloud_conn_id!r} has no API key: put the WACloud key in its "
+                "Password field (never in an operator argument)"
+            )
+        timeout = extra.get("timeout")
+        try:
+            # environ={} keeps the connection the only source: no silent WACLOUD_* fallback on a worker.
+            return ClientConfig.resolve(
+                api_key=conn.password,
+                base_url=_base_url(conn),
+                default_device_id=self.device_id or extra.get("device_id") or None,
+                timeout=float(timeout) if timeout not in (None, "") else None,
+                environ={},
+            )
+        except (WACloudError, ValueError) as exc:
+            raise AirflowException(f"connection {self.wacloud_conn_id!r}: {exc}") from None
+
+    @cached_property
+    def client_config(self) -> ClientConfig:
+        """The core client configuration read from the connection (sync)."""
+        conn = self.get_connection(self.wacloud_conn_id)
+        return self._config(conn, conn.extra_dejson)
+
+    async def aclient_config(self) -> ClientConfig:
+        """The same configuration, reading the connection without blocking the event loop."""
+        conn, extra = await _aconnection(self.wacloud_conn_id)
+        return self._config(conn, extra)
+
+    @cached_property
+    def webhook_secret(self) -> str | None:
+        """The connection's webhook signing secret, if any (masked in logs by its key name)."""
+        secret = self.get_connection(self.wacloud_conn_id).extra_dejson.get("webhook_secret")
+        return str(secret) if secret else None
+
+    # -- clients ---------------------------------------------------------------------------------
+
+    def get_conn(self) -> WACloud:
+        """The core's sync client (one per hook); close it with :meth:`close` or let the task end."""
+        return self._client
+
+    @cached_property
+    def _client(self) -> WACloud:
+        from wacloud_integrations import WACloud
+
+        return WACloud(config=self.client_config)
+
+    async def get_async_conn(self) -> AsyncWACloud:
+        """A new core async client; the caller closes it (``async with await hook.get_async_conn()``)."""
+        from wacloud_integrations import AsyncWACloud
+
+        return AsyncWACloud(config=await self.aclient_config())
+
+    def close(self) -> None:
+        """Close the sync client's connection pool if one was opened."""
+        if "_client" in self.__dict__:
+            self.__dict__.pop("_client").close()
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the key and URL with ``GET /account`` (the UI's Test button)."""
+        from wacloud_integrations import WACloudError
+
+        try:
+            account = self.get_conn().account.get()
+        except (WACloudError, AirflowException) as exc:
+            return False, str(exc)
+        finally:
+            self.close()
+        name = account.name or account.email or account.id or "unknown"
+        return True, f"Connected to WACloud as {name}"
+
+    # -- UI (Airflow 3.1 reads these; 3.2+ reads the declarative provider info) -------------------
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Hidden and relabelled fields of the connection form."""
+        from airflow_provider.get_provider_info import UI_FIELD_BEHAVIOUR
+
+        return {
+            "hidden_fields": UI_FIELD_BEHAVIOUR["hidden-fields"],
+            "relabeling": UI_FIELD_BEHAVIOUR["relabeling"],
+            "placeholders": UI_FIELD_BEHAVIOUR["placeholders"],
+        }
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Extra fields of the connection form (wtforms is imported here only, as the UI needs it)."""
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+        from wtforms import FloatField, PasswordField, StringField
+
+        return {
+            "device_id": StringField("Default device id", widget=BS3TextFieldWidget()),
+            "timeout": FloatField("Timeout (seconds)", widget=BS3TextFieldWidget()),
+            "webhook_secret": PasswordField("Webhook secret", widget=BS3PasswordFieldWidget()),
+        }
+
+
+def _base_url(conn: Connection) -> str | None:
+    """``host`` as the base URL: a full URL is used as is; a bare host (URI-style connection) gets https."""
+    host = (conn.host or "").strip()
+    if not host:
+        return None
+    if "://" in host:
+        return host
+    port = f":{conn.port}" if conn.port else ""
+    path = f"/{conn.schema.strip('/')}" if conn.schema else "/api/v1"
+    return f"https://{host}{port}{path}"
+
+
+async def _aconnection(conn_id: str) -> tuple[Connection, dict[str, Any]]:
+    """The connection and its extra, read asynchronously (a sync read on the loop can deadlock)."""
+    from airflow.sdk import Connection
+
+    if hasattr(Connection, "aextra_dejson"):  # Airflow 3.3.2+: masking is async too
+        conn = await BaseHook.aget_connection(conn_id)
+        return conn, await conn.aextra_dejson()
+    # Older 3.x: the sync path in a worker thread, where blocking on the supervisor is safe.
+    conn = await asyncio.to_thread(BaseHook.get_connection, conn_id)
+    extra = await asyncio.to_thread(lambda: conn.extra_dejson)
+    return conn, extra

@@ -1,0 +1,408 @@
+"""Operators that send WhatsApp messages and OTPs through WACloud.
+
+Every send is exactly-once per task instance: the idempotency key is derived from (dag, run, task,
+map index, recipient), so each try of a task uses the same key, and a retry (try 2+) first looks the
+message up (``reconcile=True``) instead of sending again. Results are plain dicts (XCom-safe).
+Arguments are validated by the core at the start of ``execute``, before any request; a bad argument
+fails the task without retries (``AirflowFailException``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from airflow_provider._common import as_mapping, bad_input_fails_task, send_key, task_identity, try_number
+from airflow_provider.hooks.wacloud import WACloudHook
+
+if TYPE_CHECKING:
+    import jinja2
+    from airflow.sdk import Context
+
+    from wacloud_integrations import WACloud
+    from wacloud_integrations.models import SentMessage
+
+__all__ = [
+    "WACloudBulkSendOperator",
+    "WACloudSendMessageOperator",
+    "WACloudSendOTPOperator",
+    "WACloudSendTemplateOperator",
+    "WACloudVerifyOTPOperator",
+]
+
+
+def _tail(phone: str) -> str:
+    """A phone number for logs: enough to recognise, not the whole (personal) number."""
+    return "…" + phone[-4:]
+
+
+class _WACloudOperator(BaseOperator):
+    """Connection handling shared by every operator; no network until ``execute``."""
+
+    def __init__(
+        self,
+        *,
+        wacloud_conn_id: str = WACloudHook.default_conn_name,
+        device_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.wacloud_conn_id = wacloud_conn_id
+        self.device_id = device_id
+
+    @cached_property
+    def hook(self) -> WACloudHook:
+        """The hook for ``wacloud_conn_id`` (built lazily, after templates are rendered)."""
+        return WACloudHook(self.wacloud_conn_id, device_id=self.device_id or None)
+
+    def _phone(self, client: WACloud, value: Any, field: str = "to") -> str:
+        from wacloud_integrations import normalize_phone
+
+        return normalize_phone(str(value or ""), region=client.config.region, field=field)
+
+
+class _SendOperator(_WACloudOperator):
+    """One message to one recipient, exactly once per task instance."""
+
+    def __init__(self, *, to: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.to = to
+
+    def message_fields(self) -> dict[str, Any]:
+        """``message_type`` and that type's fields, from the rendered arguments."""
+        raise NotImplementedError
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Send the message; return the send result as a plain dict."""
+        client = self.hook.get_conn()
+        try:
+            with bad_input_fails_task(self.task_id):
+                phone = self._phone(client, self.to)
+                fields = self.message_fields()
+                sent = self._send(client, context, phone, fields)
+        finally:
+            self.hook.close()
+        note = " (already sent by an earlier try; not sent again)" if sent.reconciled or sent.replayed else ""
+        self.log.info("WhatsApp message %s to %s: %s%s", sent.message_id, _tail(phone), sent.status, note)
+        return sent.to_dict()
+
+    def _send(self, client: WACloud, context: Context, phone: str, fields: dict[str, Any]) -> SentMessage:
+        from wacloud_integrations import AmbiguousSendError
+
+        for reserved in ("to", "device_id"):
+            if reserved in fields:
+                raise AirflowFailException(f"{self.task_id}: give {reserved!r} as an argument, not in fields")
+        key = send_key(context, phone)
+        # A retry may follow a send whose answer was lost: look it up instead of sending again.
+        reconcile = key is not None and try_number(context) > 1
+        try:
+            return client.messages.send(idempotency_key=key, reconcile=reconcile, to=phone, **fields)
+        except AmbiguousSendError:
+            self.log.warning(
+                "The answer to the send was lost; the message may have gone out. A retry of this task "
+                "looks it up by its idempotency key and does not send it twice."
+            )
+            raise
+
+
+class WACloudSendMessageOperator(_SendOperator):
+    """Send any WhatsApp message type: ``message_type`` plus that type's fields.
+
+    :param to: The recipient in any common form (``0812…``, ``+62 812…``, ``62812…``, ``…@c.us``).
+    :param message_type: ``text`` (default), ``image``, ``video``, ``document``, ``poll``, ``list``
+        or ``template``.
+    :param text: The text of a ``text`` message.
+    :param fields: The other fields of the type, as the API names them, e.g.
+        ``{"image_url": …, "caption": …}``; templated recursively.
+    :param device_id: The sending device; the connection's default device otherwise.
+    :param wacloud_conn_id: The Airflow connection (``wacloud_default``).
+
+    Returns ``{"message_id", "whatsapp_message_id", "status", "ack", "to", "replayed", "reconciled"}``.
+
+    >>> WACloudSendMessageOperator(task_id="hello", to="{{ params.phone }}", text="Run {{ ds }} done")
+    """
+
+    template_fields: Sequence[str] = ("to", "message_type", "text", "fields", "device_id", "wacloud_conn_id")
+    template_fields_renderers = {"fields": "json"}
+
+    def __init__(
+        self,
+        *,
+        to: str,
+        message_type: str = "text",
+        text: str | None = None,
+        fields: Mapping[str, Any] | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(to=to, **kwargs)
+        self.message_type = message_type
+        self.text = text
+        self.fields = fields
+        if not isinstance(message_type, str) or not message_type.strip():
+            raise ValueError(f"{self.task_id}: message_type must be a non-empty string like 'text'")
+
+    def message_fields(self) -> dict[str, Any]:
+        """``message_type``, ``text`` (when given) and ``fields``; the core checks them all."""
+        body = {"message_type": self.message_type.strip(), **as_mapping(self.fields, "fields")}
+        if self.text is not None:
+            body["text"] = self.text
+        return body
+
+
+class WACloudSendTemplateOperator(_SendOperator):
+    """Send a stored template; the server fills ``variables`` and refuses a missing one.
+
+    :param to: The recipient.
+    :param template_id: The template's id.
+    :param variables: ``{name: value}`` for the template's placeholders; templated, may be an XComArg
+        (``task.output``) or a Jinja expression rendering a dict.
+
+    >>> WACloudSendTemplateOperator(task_id="confirm", to=order["phone"], template_id=TPL,
+    ...                             variables=load_order.output)
+    """
+
+    template_fields: Sequence[str] = ("to", "template_id", "variables", "device_id", "wacloud_conn_id")
+    template_fields_renderers = {"variables": "json"}
+
+    def __init__(
+        self, *, to: str, template_id: str, variables: Mapping[str, Any] | str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(to=to, **kwargs)
+        self.template_id = template_id
+        self.variables = variables
+
+    def message_fields(self) -> dict[str, Any]:
+        """A template send body."""
+        return {
+            "message_type": "template",
+            "template_id": self.template_id,
+            "variables": as_mapping(self.variables, "variables"),
+        }
+
+
+class WACloudBulkSendOperator(_WACloudOperator):
+    """Send a template or a ``{{placeholder}}`` text to many recipients (the core's ``send_many``).
+
+    :param recipients: Numbers or ``{"to": …, "variables": {…}}`` dicts; templated (an XComArg works),
+        and ``expand(recipients=chunks)`` maps one task per chunk for very large sends.
+    :param recipients_callable: Instead of ``recipients``: ``f(context) -> recipients``.
+    :param template_id: A stored template (exactly one of ``template_id`` and ``text``).
+    :param text: A text with ``{{placeholders}}`` filled per recipient.
+    :param concurrency: Sends in flight at once.
+    :param pacing: ``{"min_interval": s, "jitter": s, "daily_cap": n}`` per device, or a ``Pacing``.
+    :param max_failure_ratio: Fail the task when more than this share of recipients failed (0.1 = 10%).
+        None (default): per-recipient failures never fail the task; they are reported.
+
+    Returns ``{"batch_key", "total", "sent", "failed", "skipped", "unknown", "failed_recipients": […]}``.
+    A retried task sends nobody twice: the batch key is derived from the task instance and the server
+    answers a repeated recipient key with the first answer (counted as ``skipped``).
+    """
+
+    template_fields: Sequence[str] = ("recipients", "template_id", "text", "device_id", "wacloud_conn_id")
+    template_fields_renderers = {"recipients": "json"}
+
+    def __init__(
+        self,
+        *,
+        recipients: Sequence[Any] | str | None = None,
+        recipients_callable: Callable[[Context], Sequence[Any]] | None = None,
+        template_id: str | None = None,
+        text: str | None = None,
+        concurrency: int = 8,
+        pacing: Mapping[str, Any] | Any | None = None,
+        max_failure_ratio: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.recipients = recipients
+        self.recipients_callable = recipients_callable
+        self.template_id = template_id
+        self.text = text
+        self.concurrency = concurrency
+        self.pacing = pacing
+        self.max_failure_ratio = max_failure_ratio
+        problems = []
+        if (recipients is None) == (recipients_callable is None):
+            problems.append("give exactly one of recipients and recipients_callable")
+        if (template_id is None) == (text is None):
+            problems.append("give exactly one of template_id and text")
+        if not isinstance(concurrency, int) or concurrency < 1:
+            problems.append("concurrency must be an integer of at least 1")
+        if max_failure_ratio is not None and not 0 <= max_failure_ratio <= 1:
+            problems.append("max_failure_ratio must be between 0 and 1")
+        if problems:
+            raise ValueError(f"{self.task_id}: " + "; ".join(problems))
+
+    def _recipients(self, context: Context) -> list[Any]:
+        value = self.recipients_callable(context) if self.recipients_callable else self.recipients
+        if isinstance(value, str):
+            import ast
+            import json
+
+            try:
+                value = json.loads(value)
+            except ValueError:
+                value = ast.literal_eval(value)
+        if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+            raise AirflowFailException(
+                f"{self.task_id}: recipients must be a list, got {type(value).__name__}"
+            )
+        return list(value)
+
+    def _pacing(self) -> Any:
+        from wacloud_integrations import Pacing
+
+        if self.pacing is None or isinstance(self.pacing, Pacing):
+            return self.pacing
+        try:
+            return Pacing(**dict(self.pacing))
+        except TypeError as exc:
+            raise AirflowFailException(f"{self.task_id}: pacing: {exc}") from None
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Send to every recipient; return the report as a plain dict."""
+        from wacloud_integrations import derive_key
+        from wacloud_integrations.bulk import run_send_many
+
+        recipients = self._recipients(context)
+        identity = task_identity(context)
+        batch_key = derive_key("airflow", *identity) if identity else None
+        client = self.hook.get_conn()
+        try:
+            with bad_input_fails_task(self.task_id):
+                report = run_send_many(
+                    client,
+                    recipients,
+                    template_id=self.template_id,
+                    text=self.text,
+                    batch_key=batch_key,
+                    concurrency=self.concurrency,
+                    pacing=self._pacing(),
+                )
+        finally:
+            self.hook.close()
+        result = report.to_dict()
+        self.log.info(
+            "Bulk batch %s: %d recipients, %d sent, %d failed, %d skipped, %d unknown",
+            result["batch_key"],
+            result["total"],
+            result["sent"],
+            result["failed"],
+            result["skipped"],
+            result["unknown"],
+        )
+        bad = result["failed"] + result["unknown"]
+        if (
+            self.max_failure_ratio is not None
+            and result["total"]
+            and bad / result["total"] > self.max_failure_ratio
+        ):
+            raise AirflowException(
+                f"{bad} of {result['total']} recipients failed, more than max_failure_ratio="
+                f"{self.max_failure_ratio}; a retry sends only to those not yet sent"
+            )
+        return result
+
+
+class WACloudSendOTPOperator(_WACloudOperator):
+    """Send a one-time password; returns ``{"otp_id", "expires_at", "to"}`` and never the code.
+
+    :param to: The recipient.
+    :param expiry_minutes: 1 to 60 (default 10).
+    :param template_id: A template for the OTP text (variables ``code``, ``otp``, ``expiry_minutes``).
+
+    A retried task sends no second code: the same idempotency key gets the first answer back.
+    """
+
+    template_fields: Sequence[str] = ("to", "template_id", "device_id", "wacloud_conn_id")
+
+    def __init__(
+        self, *, to: str, expiry_minutes: int = 10, template_id: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.to = to
+        self.expiry_minutes = expiry_minutes
+        self.template_id = template_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Send the code; return its id, expiry and recipient."""
+        client = self.hook.get_conn()
+        try:
+            with bad_input_fails_task(self.task_id):
+                phone = self._phone(client, self.to)
+                sent = client.otp.send(
+                    phone,
+                    expiry_minutes=self.expiry_minutes,
+                    template_id=self.template_id or None,
+                    idempotency_key=send_key(context, "otp", phone),
+                )
+        finally:
+            self.hook.close()
+        self.log.info("OTP %s sent to %s", sent.otp_id, _tail(phone))
+        return {
+            "otp_id": sent.otp_id,
+            "expires_at": sent.expires_at.isoformat() if sent.expires_at else None,
+            "to": sent.to or phone,
+        }
+
+
+class WACloudVerifyOTPOperator(_WACloudOperator):
+    """Check a code the user typed.
+
+    :param phone_number: The number the OTP went to.
+    :param code: The code; masked in logs and in the rendered-template view as soon as it is rendered.
+    :param otp_id: Check this OTP rather than the number's newest pending one.
+    :param fail_on_unverified: Fail the task (without retries) on a wrong or expired code (default);
+        with False, return ``verified: False`` and the reason for a downstream branch.
+
+    Returns ``{"verified", "otp_id", "reason"}``; never the code.
+    """
+
+    template_fields: Sequence[str] = ("phone_number", "code", "otp_id", "wacloud_conn_id")
+
+    def __init__(
+        self,
+        *,
+        phone_number: str,
+        code: str,
+        otp_id: str | None = None,
+        fail_on_unverified: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.phone_number = phone_number
+        self.code = code
+        self.otp_id = otp_id
+        self.fail_on_unverified = fail_on_unverified
+
+    def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:
+        """Render, then register the code as a secret before the rendered fields are stored or logged."""
+        super().render_template_fields(context, jinja_env)
+        _mask(self.code)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Verify the code; a wrong code is an outcome, not an API error."""
+        _mask(self.code)  # also when execute() is called directly, without rendering
+        client = self.hook.get_conn()
+        try:
+            with bad_input_fails_task(self.task_id):
+                phone = self._phone(client, self.phone_number, "phone_number")
+                result = client.otp.verify(phone, str(self.code), otp_id=self.otp_id or None)
+        finally:
+            self.hook.close()
+        outcome = {"verified": result.verified, "otp_id": result.otp_id, "reason": result.reason}
+        self.log.info("OTP %s for %s: %s", result.otp_id, _tail(phone), result.reason or "verified")
+        if not result.verified and self.fail_on_unverified:
+            raise AirflowFailException(f"OTP not verified ({result.reason}) for {_tail(phone)}")
+        return outcome
+
+
+def _mask(code: Any) -> None:
+    if code not in (None, ""):
+        from airflow.sdk.log import mask_secret
+
+        mask_secret(str(code))

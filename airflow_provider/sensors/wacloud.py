@@ -1,0 +1,257 @@
+"""Sensors: an OTP verified, an inbound message, a device connected. Each runs in ``poke`` or
+``reschedule`` mode, or deferrable (``deferrable=True``; the default is ``[operators] default_deferrable``)
+where the wait moves to the triggerer and holds no worker slot.
+
+Deferrable sensors poke once first (no deferral when the condition already holds), then defer with the
+sensor's ``timeout``. A transient API error (unreachable, 5xx, 429) never ends a wait in any mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from airflow_provider._common import is_transient
+from airflow_provider._inbound import InboundCursor, InboundFilter, message_payload, query
+from airflow_provider.hooks.wacloud import WACloudHook
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+    from airflow.triggers.base import BaseTrigger
+
+    from wacloud_integrations import WACloud
+
+__all__ = ["WACloudDeviceConnectedSensor", "WACloudInboundMessageSensor", "WACloudOTPVerifiedSensor"]
+
+
+# Covers the first poke's own duration, which Airflow does not record (see _cursor).
+RESCHEDULE_MARGIN = timedelta(seconds=2)
+
+
+def _default_deferrable() -> bool:
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+class _WACloudSensor(BaseSensorOperator):
+    """Connection handling, transient-error tolerance and the defer/resume plumbing."""
+
+    def __init__(
+        self,
+        *,
+        wacloud_conn_id: str = WACloudHook.default_conn_name,
+        device_id: str | None = None,
+        deferrable: bool | None = None,
+        poke_interval: timedelta | float = 5.0,
+        timeout: timedelta | float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
+        self.wacloud_conn_id = wacloud_conn_id
+        self.device_id = device_id
+        self.deferrable = _default_deferrable() if deferrable is None else deferrable
+
+    @cached_property
+    def hook(self) -> WACloudHook:
+        """The hook for ``wacloud_conn_id``."""
+        return WACloudHook(self.wacloud_conn_id, device_id=self.device_id or None)
+
+    def check(self, client: WACloud, context: Context) -> Any:
+        """One look: the XCom value when done, None while waiting; raises when the wait cannot succeed."""
+        raise NotImplementedError
+
+    def trigger(self, context: Context) -> BaseTrigger:
+        """The trigger that waits in the triggerer."""
+        raise NotImplementedError
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        """One check; transient API errors count as "not yet"."""
+        try:
+            value = self.check(self.hook.get_conn(), context)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            self.log.warning("WACloud check failed, will try again: %s", exc)
+            return False
+        finally:
+            self.hook.close()
+        return PokeReturnValue(is_done=value is not None, xcom_value=value)
+
+    def execute(self, context: Context) -> Any:
+        """Poke/reschedule as usual, or poke once and defer."""
+        if not self.deferrable:
+            return super().execute(context)
+        result = self.poke(context)
+        if isinstance(result, PokeReturnValue) and result.is_done:
+            return result.xcom_value
+        self.defer(
+            trigger=self.trigger(context),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume after the trigger fired: the XCom value, or the reason the wait failed."""
+        if not event or event.get("status") == "error":
+            raise AirflowException(f"WACloud wait failed: {(event or {}).get('message', 'no event')}")
+        return self.result_from_event(event)
+
+    def result_from_event(self, event: dict[str, Any]) -> Any:
+        """The XCom value for a trigger event."""
+        return event
+
+
+class WACloudOTPVerifiedSensor(_WACloudSensor):
+    """Wait until an OTP is verified; fail at once (no retry) when it expires.
+
+    :param otp_id: The OTP, usually ``"{{ ti.xcom_pull('send_otp')['otp_id'] }}"``.
+    :param poke_interval: Seconds between checks (default 5).
+    :param timeout: Seconds to wait in all (default 15 minutes: an OTP lives at most 60).
+
+    Returns ``{"status": "verified", "otp_id", "verified_at"}``.
+    """
+
+    template_fields: Sequence[str] = ("otp_id", "wacloud_conn_id")
+
+    def __init__(self, *, otp_id: str, timeout: timedelta | float | None = 900, **kwargs: Any) -> None:
+        super().__init__(timeout=timeout, **kwargs)
+        self.otp_id = otp_id
+
+    def check(self, client: WACloud, context: Context) -> Any:
+        """Verified: done; expired: fail without retry; pending: wait."""
+        info = client.otp.status(str(self.otp_id))
+        return self.result_from_event(
+            {
+                "status": info.status,
+                "otp_id": self.otp_id,
+                "verified_at": info.verified_at.isoformat() if info.verified_at else None,
+            }
+        )
+
+    def result_from_event(self, event: dict[str, Any]) -> Any:
+        """``verified`` gives the XCom value; ``expired`` fails the task."""
+        if event.get("status") == "expired":
+            raise AirflowFailException(f"OTP {event.get('otp_id')} expired before it was verified")
+        if event.get("status") != "verified":
+            return None
+        return {"status": "verified", "otp_id": event.get("otp_id"), "verified_at": event.get("verified_at")}
+
+    def trigger(self, context: Context) -> BaseTrigger:
+        """A :class:`WACloudOTPVerifiedTrigger` polling every ``poke_interval``."""
+        from airflow_provider.triggers.wacloud import WACloudOTPVerifiedTrigger
+
+        return WACloudOTPVerifiedTrigger(
+            otp_id=str(self.otp_id),
+            wacloud_conn_id=self.wacloud_conn_id,
+            device_id=self.device_id,
+            poll_interval=self.poke_interval,
+        )
+
+
+class WACloudDeviceConnectedSensor(_WACloudSensor):
+    """Wait until a device (the connection's default unless ``device_id``) is connected to WhatsApp.
+
+    Returns ``{"status": "connected", "device_id"}``.
+    """
+
+    template_fields: Sequence[str] = ("device_id", "wacloud_conn_id")
+
+    def check(self, client: WACloud, context: Context) -> Any:
+        """Connected: done."""
+        device = self.device_id or client.config.default_device_id
+        if not device:
+            raise AirflowFailException("device_id: none given and the connection has no default device")
+        info = client.devices.status(device)
+        return {"status": "connected", "device_id": device} if info.status == "connected" else None
+
+    def trigger(self, context: Context) -> BaseTrigger:
+        """A :class:`WACloudDeviceConnectedTrigger`."""
+        from airflow_provider.triggers.wacloud import WACloudDeviceConnectedTrigger
+
+        return WACloudDeviceConnectedTrigger(
+            device_id=self.device_id, wacloud_conn_id=self.wacloud_conn_id, poll_interval=self.poke_interval
+        )
+
+
+class WACloudInboundMessageSensor(_WACloudSensor):
+    """Wait for a WhatsApp message to a device received after the sensor started.
+
+    :param device_id: The receiving device (the connection's default; None there = any device).
+    :param from_number: Only from this number (any common form).
+    :param contains: Only bodies containing this text (case-insensitive).
+    :param pattern: Only bodies matching this regular expression (``re.search``).
+
+    Returns the message: ``{"id", "device_id", "from", "to", "body", "message_type", "created_at"}``.
+    "Started" is the first try's start on the worker's clock (kept across reschedules and deferral).
+    """
+
+    template_fields: Sequence[str] = ("device_id", "from_number", "contains", "pattern", "wacloud_conn_id")
+
+    def __init__(
+        self,
+        *,
+        from_number: str | None = None,
+        contains: str | None = None,
+        pattern: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.from_number = from_number
+        self.contains = contains
+        self.pattern = pattern
+        if pattern and "{{" not in pattern:
+            InboundFilter(pattern=pattern)  # a bad regex fails at parse time
+
+    def _cursor(self, client: WACloud, context: Context) -> InboundCursor:
+        """Where this wait started, kept for the rest of the execution (and handed to the trigger).
+
+        Poke and deferrable modes start just past the newest stored message (the API's clock). In
+        reschedule mode nothing survives between pokes: Airflow records the first reschedule when the
+        first poke *ended*, so the start is taken as that time minus a small margin (worker clock).
+        """
+        if "_inbound_cursor" not in self.__dict__:
+            if self.reschedule and context.get("ti") is not None:
+                first = context["ti"].get_first_reschedule_date(context)
+                start = first - RESCHEDULE_MARGIN if first else datetime.now(timezone.utc)
+                cursor = InboundCursor(start)
+            else:
+                query_args = query(client, self.device_id, self.from_number)
+                cursor = InboundCursor.after(client.messages.list_page(**query_args, limit=1))
+            self.__dict__["_inbound_cursor"] = cursor
+        found: InboundCursor = self.__dict__["_inbound_cursor"]
+        return found
+
+    def check(self, client: WACloud, context: Context) -> Any:
+        """The oldest matching message received since the sensor started, if any."""
+        wanted = InboundFilter(self.contains or None, self.pattern or None)
+        cursor = self._cursor(client, context)
+        listing = client.messages.list(
+            **query(client, self.device_id, self.from_number), since=cursor.since, sort_order="asc"
+        )
+        for message in cursor.take(listing):
+            if wanted.matches(message):
+                return message_payload(message)
+        return None
+
+    def trigger(self, context: Context) -> BaseTrigger:
+        """A :class:`WACloudInboundMessageTrigger` continuing from where the first poke read up to."""
+        from airflow_provider.triggers.wacloud import WACloudInboundMessageTrigger
+
+        cursor = self.__dict__.get("_inbound_cursor") or InboundCursor(datetime.now(timezone.utc))
+        return WACloudInboundMessageTrigger(
+            **cursor.to_kwargs(),
+            device_id=self.device_id,
+            from_number=self.from_number,
+            contains=self.contains,
+            pattern=self.pattern,
+            wacloud_conn_id=self.wacloud_conn_id,
+            poll_interval=self.poke_interval,
+        )
+
+    def result_from_event(self, event: dict[str, Any]) -> Any:
+        """The matched message."""
+        return event.get("message")

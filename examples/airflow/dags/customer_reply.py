@@ -1,0 +1,39 @@
+"""Ask a customer to confirm on WhatsApp, then wait for the reply (reschedule mode: the worker slot is
+released between checks). The sensor returns the reply message for the next task."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import DAG, Param, task
+
+from airflow_provider.operators.wacloud import WACloudSendMessageOperator
+from airflow_provider.sensors.wacloud import WACloudInboundMessageSensor
+
+with DAG(
+    dag_id="wacloud_customer_reply",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    params={"phone": Param("0812-3456-7401", type="string")},
+    tags=["wacloud", "example"],
+) as dag:
+    ask = WACloudSendMessageOperator(
+        task_id="ask", to="{{ params.phone }}", text="Delivery tomorrow 09:00-12:00. Reply YA to confirm."
+    )
+    reply = WACloudInboundMessageSensor(
+        task_id="wait_for_reply",
+        from_number="{{ params.phone }}",
+        pattern=r"(?i)^\s*ya\b",
+        mode="reschedule",
+        poke_interval=1.0,
+        timeout=3600,
+    )
+
+    @task
+    def record(message: dict) -> str:
+        """What the customer answered."""
+        return f"confirmed by {message['from']}: {message['body']}"
+
+    ask >> reply
+    record(reply.output)

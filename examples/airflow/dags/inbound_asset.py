@@ -1,0 +1,36 @@
+"""Event-driven: a DAG run for every inbound WhatsApp message containing "STOP" (an ``AssetWatcher``).
+
+The triggerer polls with ``WACloudInboundMessageEventTrigger``; each matching message becomes an asset
+event whose ``extra`` carries the message, and the DAG unsubscribes the sender.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import DAG, Asset, AssetWatcher, task
+
+from airflow_provider.triggers.wacloud import WACloudInboundMessageEventTrigger
+
+stop_requests = Asset(
+    "wacloud_stop_requests",
+    watchers=[
+        AssetWatcher(
+            name="wacloud_stop_watcher",
+            trigger=WACloudInboundMessageEventTrigger(contains="STOP", poll_interval=10),
+        )
+    ],
+)
+
+with DAG(dag_id="wacloud_unsubscribe_on_stop", schedule=[stop_requests], tags=["wacloud", "example"]) as dag:
+
+    @task
+    def unsubscribe(triggering_asset_events: Any = None) -> list[str]:
+        """The senders of the messages that triggered this run."""
+        senders = []
+        for events in (triggering_asset_events or {}).values():
+            for event in events:
+                senders.append(event.extra.get("payload", event.extra).get("message", {}).get("from"))
+        return [s for s in senders if s]
+
+    unsubscribe()

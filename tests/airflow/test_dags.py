@@ -1,0 +1,207 @@
+"""The example DAGs run with ``dag.test()`` on a throwaway SQLite DB against the sandbox over HTTP,
+through Airflow's real task runner (in-process Execution API, triggers run inline).
+
+Also: the exactly-once proof (a dropped answer, a retried task, one message), reschedule mode, and
+secret-leak checks over task logs, captured output, XCom, rendered templates and trigger rows.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from examples.airflow._user import SimulatedUser, trigger_waiting
+from tests.airflow.conftest import CAPTURED, KEY
+from wacloud_integrations import WACloud
+
+pytestmark = pytest.mark.usefixtures("airflow_db")
+CODES: list[str] = []  # every OTP code seen in this module, for the leak checks
+
+
+def _db(airflow_home: str) -> sqlite3.Connection:
+    return sqlite3.connect(Path(airflow_home) / "airflow.db")
+
+
+def xcom(airflow_home: str, dag_id: str, task_id: str) -> list[Any]:
+    """The ``return_value`` XComs of a task of the newest run, by map index."""
+    with _db(airflow_home) as db:
+        rows = db.execute(
+            "SELECT map_index, value FROM xcom WHERE dag_id=? AND task_id=? AND key='return_value' AND "
+            "run_id=(SELECT run_id FROM dag_run WHERE dag_id=? ORDER BY id DESC LIMIT 1) ORDER BY map_index",
+            (dag_id, task_id, dag_id),
+        ).fetchall()
+    return [json.loads(value) for _, value in rows]
+
+
+def states(run: Any) -> dict[str, Any]:
+    return {(ti.task_id, ti.map_index): (ti.state, ti.try_number) for ti in run.get_task_instances()}
+
+
+@contextmanager
+def after_first_pending(cls: type, method: str = "check") -> Iterator[threading.Event]:
+    """An event set once ``cls.method`` has answered "not yet" (None): the wait has really started."""
+    event = threading.Event()
+    original = getattr(cls, method)
+
+    def spy(self, *args):
+        result = original(self, *args)
+        if result is None:
+            event.set()
+        return result
+
+    setattr(cls, method, spy)
+    try:
+        yield event
+    finally:
+        setattr(cls, method, original)
+
+
+def test_otp_dag_waits_deferred_until_the_user_verifies(sandbox, ctl):
+    from examples.airflow.dags.otp_verification import dag
+
+    phone = "6281234567002"
+    with WACloud(KEY, base_url=sandbox.base_url) as app, trigger_waiting() as waiting:
+        user = SimulatedUser(
+            waiting,
+            phone=phone,
+            read_code=lambda p: CODES.append(ctl.last_code(p)) or CODES[-1],
+            verify=lambda p, code: app.otp.verify(p, code),
+        )
+        user.start()
+        run = dag.test(run_conf={"phone": "0812-3456-7002"})
+        user.join(timeout=60)
+    assert user.error is None and user.result.verified
+    assert run.state == "success"
+    assert waiting.is_set()  # the sensor deferred and its trigger saw "pending" before verification
+    (sent,) = xcom(sandbox_home(), "wacloud_otp_verification", "send_otp")
+    assert set(sent) == {"otp_id", "expires_at", "to"}
+    (verified,) = xcom(sandbox_home(), "wacloud_otp_verification", "wait_for_verification")
+    assert verified["status"] == "verified" and verified["otp_id"] == sent["otp_id"]
+    bodies = [m["body"] for m in ctl.inbox(phone)]
+    assert len(bodies) == 2 and bodies[1] == "Your number is verified. Welcome aboard!"
+
+
+def test_a_retried_send_after_a_lost_answer_delivers_exactly_once(sandbox, ctl):
+    from examples.airflow.dags.send_with_retries import dag
+
+    phone = "6281234567301"
+    ctl.set_fault(method="POST", path="/api/v1/messages", drop_next=1)
+    run = dag.test(run_conf={"phone": phone})
+    assert run.state == "success"
+    _state, tries = states(run)[("payment_reminder", -1)]
+    assert tries == 2  # try 1 lost the answer and failed; try 2 reconciled
+    assert len(ctl.inbox(phone)) == 1
+    (result,) = xcom(sandbox_home(), "wacloud_send_with_retries", "payment_reminder")
+    assert result["reconciled"] is True
+
+
+def test_order_confirmation_sends_the_template_from_the_query_row(sandbox, ctl):
+    from examples.airflow.dags.order_confirmation import dag
+
+    run = dag.test(run_conf={"order_id": "INV-1001"})
+    assert run.state == "success"
+    (message,) = ctl.inbox("6281234567001")
+    assert (
+        message["body"] == "Halo Budi Santoso, pesanan Anda #INV-1001 telah dikonfirmasi. Total: Rp 250,000"
+    )
+
+
+def test_bulk_broadcast_with_mapping_survives_a_bad_number(sandbox, ctl):
+    from examples.airflow.dags.bulk_broadcast import dag
+
+    run = dag.test()
+    assert run.state == "success"
+    assert sorted(k for k in states(run) if k[0] == "broadcast") == [("broadcast", i) for i in range(3)]
+    (summary,) = xcom(sandbox_home(), "wacloud_bulk_broadcast", "summarize")
+    assert (summary["total"], summary["sent"], summary["failed"]) == (5, 4, 1)
+    assert summary["failed_recipients"][0]["to"] == "12345"
+    for number in ("6281234567101", "6281234567102", "6281234567104", "6281234567105"):
+        assert len(ctl.inbox(number)) == 1
+
+
+def test_failure_callback_notifies_on_call(sandbox, ctl):
+    from examples.airflow.dags.failure_alert import dag
+
+    run = dag.test()
+    assert run.state == "failed"
+    for number in ("6281234567201", "6281234567202"):
+        (alert,) = ctl.inbox(number)
+        assert alert["body"] == "Airflow: wacloud_failure_alert.load_warehouse failed (try 1)."
+
+
+def test_verify_dag_masks_the_code_in_rendered_fields(sandbox, ctl, phone):
+    from examples.airflow.dags.verify_code import dag
+
+    with WACloud(KEY, base_url=sandbox.base_url, default_device_id=sandbox.device_id) as app:
+        app.otp.send(phone)
+    code = ctl.last_code(phone)
+    CODES.append(code)
+    run = dag.test(run_conf={"phone": phone, "code": code})
+    assert run.state == "success"
+    with _db(sandbox_home()) as db:
+        (rendered,) = db.execute(
+            "SELECT rendered_fields FROM rendered_task_instance_fields WHERE dag_id='wacloud_verify_code'"
+        ).fetchone()
+    assert json.loads(rendered)["code"] == "***"
+    (result,) = xcom(sandbox_home(), "wacloud_verify_code", "verify")
+    assert result["verified"] is True
+
+
+def test_reply_sensor_in_reschedule_mode_releases_the_slot_between_pokes(sandbox, ctl, phone):
+    from airflow_provider.sensors.wacloud import WACloudInboundMessageSensor
+    from examples.airflow.dags.customer_reply import dag
+
+    with after_first_pending(WACloudInboundMessageSensor) as waiting:
+        customer = threading.Thread(
+            target=lambda: waiting.wait(60) and ctl.inbound(sandbox.device_id, phone, "Ya, boleh"),
+            daemon=True,
+        )
+        customer.start()
+        run = dag.test(run_conf={"phone": phone})
+        customer.join(timeout=60)
+    assert run.state == "success"
+    assert waiting.is_set()
+    (answer,) = xcom(sandbox_home(), "wacloud_customer_reply", "record")
+    assert answer == f"confirmed by {phone}: Ya, boleh"
+    with _db(sandbox_home()) as db:
+        (reschedules,) = db.execute(
+            "SELECT COUNT(*) FROM task_reschedule JOIN task_instance "
+            "ON task_instance.id = task_reschedule.ti_id "
+            "WHERE task_instance.dag_id = 'wacloud_customer_reply'"
+        ).fetchone()
+    assert reschedules >= 1
+
+
+def sandbox_home() -> str:
+    import os
+
+    return os.environ["AIRFLOW_HOME"]
+
+
+def test_no_secret_reaches_logs_xcom_rendered_fields_or_triggers(sandbox):
+    """Runs last in this module: scans everything the DAG runs above left behind."""
+    home = Path(sandbox_home())
+    codes = [c for c in CODES if c]
+    assert len(codes) == 2, "the OTP tests above must have run"
+    # dag.test() logs tasks to the console: pytest captured it per test (conftest collects the reports).
+    logs = "\n".join(p.read_text(errors="replace") for p in home.rglob("*.log")) + "\n".join(CAPTURED)
+    # The scan covers the task logs: our operators' own lines are in there.
+    assert "OTP " in logs and "WhatsApp message" in logs and "[DAG TEST]" in logs
+    with _db(str(home)) as db:
+        dump = "\n".join(db.iterdump())
+        stored = "\n".join(
+            str(row)
+            for table in ("xcom", "rendered_task_instance_fields", "trigger", "task_instance")
+            for row in db.execute(f"SELECT * FROM {table}")
+        )
+    assert KEY not in logs and KEY not in dump
+    for code in codes:
+        assert code not in stored, "an OTP code reached XCom, rendered fields, triggers or TI rows"
+        assert code not in logs

@@ -1,0 +1,135 @@
+"""WACloudHook: connection parsing (env-var connections, no metadata DB), clients, test_connection."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from airflow.sdk.exceptions import AirflowException, AirflowNotFoundException
+
+from airflow_provider.get_provider_info import get_provider_info
+from airflow_provider.hooks.wacloud import WACloudHook
+from tests.airflow.conftest import KEY
+
+
+def _conn(monkeypatch, conn_id: str = "wa_test", **fields) -> str:
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "wacloud", **fields}))
+    return conn_id
+
+
+def test_json_connection_gives_the_client_configuration(monkeypatch):
+    conn_id = _conn(
+        monkeypatch,
+        host="http://127.0.0.1:9/api/v1",
+        password=KEY,
+        extra={"device_id": "dev-1", "timeout": "7", "webhook_secret": "whsec_0123456789"},
+    )
+    hook = WACloudHook(conn_id)
+    config = hook.client_config
+    assert config.base_url == "http://127.0.0.1:9/api/v1/"
+    assert config.default_device_id == "dev-1"
+    assert config.timeout.read == 7.0
+    assert hook.webhook_secret == "whsec_0123456789"
+    assert KEY not in repr(hook.get_conn())
+
+
+def test_empty_host_means_the_public_service_and_device_argument_wins(monkeypatch):
+    conn_id = _conn(monkeypatch, password=KEY, extra={"device_id": "from-conn"})
+    config = WACloudHook(conn_id, device_id="from-task").client_config
+    assert config.base_url == "https://app.wacloud.id/api/v1/"
+    assert config.default_device_id == "from-task"
+
+
+def test_uri_connection_with_a_bare_host(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_WA_URI", f"wacloud://:{KEY}@api.example.test:8443/api/v1?device_id=d9")
+    config = WACloudHook("wa_uri").client_config
+    assert config.base_url == "https://api.example.test:8443/api/v1/"
+    assert config.default_device_id == "d9"
+
+
+def test_missing_key_is_a_clear_error_and_the_environment_is_not_used(monkeypatch):
+    monkeypatch.setenv("WACLOUD_API_KEY", "waha_from_environment_0001")
+    conn_id = _conn(monkeypatch, host="http://127.0.0.1:9/api/v1")
+    with pytest.raises(AirflowException, match=r"no API key.*Password field"):
+        WACloudHook(conn_id).get_conn()
+
+
+def test_unknown_connection(monkeypatch):
+    with pytest.raises(AirflowNotFoundException):
+        WACloudHook("does_not_exist").get_conn()
+
+
+def test_test_connection_against_the_sandbox(sandbox):
+    ok, message = WACloudHook().test_connection()
+    assert ok, message
+    assert "Sandbox Account" in message
+
+
+def test_test_connection_with_a_wrong_key_reports_without_the_key(monkeypatch, sandbox):
+    wrong = "waha_wrong_key_0123456789"
+    conn_id = _conn(monkeypatch, host=sandbox.base_url, password=wrong)
+    ok, message = WACloudHook(conn_id).test_connection()
+    assert not ok
+    assert "401" in message
+    assert wrong not in message
+
+
+async def test_async_client_reads_the_connection_on_the_event_loop(sandbox):
+    async with await WACloudHook().get_async_conn() as client:
+        account = await client.account.get()
+    assert account.plan == "sandbox"
+
+
+def test_provider_info_declares_the_connection_type_and_every_module():
+    info = get_provider_info()
+    (conn,) = info["connection-types"]
+    assert conn["connection-type"] == WACloudHook.conn_type == "wacloud"
+    assert conn["hook-class-name"] == "airflow_provider.hooks.wacloud.WACloudHook"
+    assert conn["conn-fields"]["webhook_secret"]["schema"]["format"] == "password"
+    assert set(conn["conn-fields"]) == {"device_id", "timeout", "webhook_secret"}
+    import importlib
+
+    for kind in ("hooks", "operators", "sensors", "triggers"):
+        for module in info[kind][0]["python-modules"]:
+            importlib.import_module(module)
+    for path in info["notifications"]:
+        module, _, name = path.rpartition(".")
+        assert getattr(importlib.import_module(module), name)
+
+
+def test_airflow_discovers_the_provider_through_its_entry_point():
+    from airflow.providers_manager import ProvidersManager
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+
+    assert "wacloud-integrations" in ProvidersManager().providers
+    hook = ProvidersManagerTaskRuntime().hooks["wacloud"]
+    assert hook.hook_class_name == "airflow_provider.hooks.wacloud.WACloudHook"
+
+
+def test_ui_field_behaviour_for_airflow_3_1():
+    behaviour = WACloudHook.get_ui_field_behaviour()
+    assert behaviour["relabeling"]["password"] == "API key"
+    assert "login" in behaviour["hidden_fields"]
+
+
+def test_parsing_a_dag_with_the_provider_loads_no_client_and_opens_no_connection():
+    """DAG files import the provider and build tasks: the core client stays unloaded, nothing connects."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import socket, sys\n"
+        "def refuse(*a, **k): raise AssertionError('network at parse time')\n"
+        "socket.socket.connect = refuse\n"
+        "from airflow_provider.operators.wacloud import WACloudSendMessageOperator\n"
+        "from airflow_provider.sensors.wacloud import WACloudOTPVerifiedSensor\n"
+        "from airflow_provider.notifications.wacloud import WACloudNotifier\n"
+        "WACloudSendMessageOperator(task_id='a', to='0812', text='hi')\n"
+        "WACloudOTPVerifiedSensor(task_id='b', otp_id='o', deferrable=True)\n"
+        "WACloudNotifier(to='0812', text='x')\n"
+        "assert 'wacloud_integrations' not in sys.modules, 'core imported at parse time'\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith("ok")

@@ -1,0 +1,213 @@
+"""Operators against the sandbox over HTTP, called the way the task runner calls them."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from airflow_provider.operators.wacloud import (
+    WACloudBulkSendOperator,
+    WACloudSendMessageOperator,
+    WACloudSendOTPOperator,
+    WACloudSendTemplateOperator,
+    WACloudVerifyOTPOperator,
+)
+from tests.airflow.conftest import KEY
+from wacloud_integrations import AmbiguousSendError
+
+TEMPLATE_ID = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
+
+
+def ti_context(task_id: str, try_number: int = 1, map_index: int = -1) -> dict:
+    """The identity fields the operators read from ``context["ti"]``."""
+    ti = SimpleNamespace(
+        dag_id="unit", run_id="manual__1", task_id=task_id, map_index=map_index, try_number=try_number
+    )
+    return {"ti": ti}
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """A connection to a closed port: any request would fail with a connection error, not a field error."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_WA_OFFLINE",
+        json.dumps(
+            {
+                "conn_type": "wacloud",
+                "host": "http://127.0.0.1:9/api/v1",
+                "password": KEY,
+                "extra": {"device_id": "dev-1"},
+            }
+        ),
+    )
+    return "wa_offline"
+
+
+def test_text_message_is_delivered_and_returned_as_a_plain_dict(ctl, phone):
+    result = WACloudSendMessageOperator(task_id="t", to=phone, text="Halo dari Airflow").execute({})
+    assert set(result) >= {"message_id", "status", "to", "reconciled", "replayed"}
+    assert result["to"] == phone and result["status"] == "sent"
+    assert [m["body"] for m in ctl.inbox(phone)] == ["Halo dari Airflow"]
+    json.dumps(result)  # XCom-safe
+
+
+def test_other_message_types_take_their_fields(ctl, phone):
+    WACloudSendMessageOperator(
+        task_id="img",
+        to="+" + phone,
+        message_type="image",
+        fields={"image_url": "https://example.com/a.png", "caption": "Struk"},
+    ).execute({})
+    WACloudSendMessageOperator(
+        task_id="poll",
+        to=phone,
+        message_type="poll",
+        fields='{"poll_name": "Kapan?", "poll_options": ["Pagi", "Sore"]}',
+    ).execute({})
+    assert len(ctl.inbox(phone)) == 2
+
+
+def test_template_with_variables_from_a_rendered_string(ctl, phone):
+    op = WACloudSendTemplateOperator(
+        task_id="tpl",
+        to=phone,
+        template_id=TEMPLATE_ID,
+        variables="{'name': 'Budi', 'order_id': 'INV-9', 'amount': '5,000'}",
+    )
+    op.execute({})
+    (message,) = ctl.inbox(phone)
+    assert "Halo Budi" in message["body"] and "#INV-9" in message["body"]
+
+
+def test_missing_template_variable_fails_without_retry(ctl, phone):
+    op = WACloudSendTemplateOperator(
+        task_id="tpl", to=phone, template_id=TEMPLATE_ID, variables={"name": "B"}
+    )
+    with pytest.raises(AirflowFailException, match="variables"):
+        op.execute({})
+    assert ctl.inbox(phone) == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"to": "081234567890", "text": None}, "text"),
+        ({"to": "081234567890", "message_type": "sticker", "text": "x"}, "message_type"),
+        ({"to": "12345", "text": "x"}, "to"),
+        (
+            {"to": "081234567890", "message_type": "image", "fields": {"image_url": "file:///etc/passwd"}},
+            "image_url",
+        ),
+        ({"to": "081234567890", "text": "x", "fields": {"to": "0812"}}, "to"),
+    ],
+)
+def test_bad_arguments_fail_at_the_start_of_execute_before_any_request(offline, kwargs, field):
+    op = WACloudSendMessageOperator(task_id="bad", wacloud_conn_id=offline, **kwargs)
+    with pytest.raises(AirflowFailException) as err:
+        op.execute({})
+    assert f"{field}" in str(err.value)
+    assert "could not reach" not in str(err.value)
+
+
+def test_bad_arguments_fail_at_parse_time():
+    with pytest.raises(ValueError, match="message_type"):
+        WACloudSendMessageOperator(task_id="x", to="0812", message_type=" ")
+    with pytest.raises(ValueError, match="exactly one of recipients and recipients_callable"):
+        WACloudBulkSendOperator(task_id="b", text="hi")
+    with pytest.raises(ValueError, match=r"template_id and text.*max_failure_ratio"):
+        WACloudBulkSendOperator(task_id="b", recipients=[], max_failure_ratio=2)
+    with pytest.raises(TypeError, match="api_key"):
+        WACloudSendMessageOperator(task_id="x", to="0812", text="hi", api_key=KEY)
+
+
+def test_a_retry_after_a_lost_answer_reconciles_instead_of_resending(ctl, phone):
+    op = WACloudSendMessageOperator(task_id="remind", to=phone, text="Bayar INV-7")
+    ctl.set_fault(method="POST", path="/api/v1/messages", drop_next=1)
+    with pytest.raises(AmbiguousSendError):
+        op.execute(ti_context("remind", try_number=1))
+    result = op.execute(ti_context("remind", try_number=2))
+    assert result["reconciled"] is True
+    assert len(ctl.inbox(phone)) == 1
+
+
+def test_the_key_differs_per_map_index_and_recipient(ctl, phone):
+    op = WACloudSendMessageOperator(task_id="m", to=phone, text="same text")
+    first = op.execute(ti_context("m", map_index=0))
+    second = op.execute(ti_context("m", map_index=1))
+    again = op.execute(ti_context("m", map_index=0))
+    assert first["message_id"] != second["message_id"]
+    assert again["message_id"] == first["message_id"] and again["replayed"]
+    assert len(ctl.inbox(phone)) == 2
+
+
+def test_otp_send_returns_only_id_expiry_and_recipient(ctl, phone):
+    result = WACloudSendOTPOperator(task_id="otp", to=phone).execute(ti_context("otp"))
+    assert set(result) == {"otp_id", "expires_at", "to"}
+    code = ctl.last_code(phone)
+    assert code and code not in json.dumps(result)
+    again = WACloudSendOTPOperator(task_id="otp", to=phone).execute(ti_context("otp", try_number=2))
+    assert again["otp_id"] == result["otp_id"]
+    assert len(ctl.inbox(phone)) == 1
+
+
+def test_verify_right_and_wrong_codes(ctl, phone):
+    sent = WACloudSendOTPOperator(task_id="otp", to=phone).execute({})
+    code = ctl.last_code(phone)
+    wrong = "000000" if code != "000000" else "111111"
+    with pytest.raises(AirflowFailException, match="otp_invalid"):
+        WACloudVerifyOTPOperator(task_id="v", phone_number=phone, code=wrong).execute({})
+    outcome = WACloudVerifyOTPOperator(
+        task_id="v", phone_number=phone, code=wrong, fail_on_unverified=False
+    ).execute({})
+    assert outcome == {"verified": False, "otp_id": None, "reason": "otp_invalid"}
+    ok = WACloudVerifyOTPOperator(task_id="v", phone_number=phone, code=code, otp_id=sent["otp_id"]).execute(
+        {}
+    )
+    assert ok["verified"] is True and ok["otp_id"] == sent["otp_id"]
+    assert code not in json.dumps(ok)
+
+
+def test_verify_masks_the_rendered_code():
+    from airflow.sdk.log import redact
+
+    op = WACloudVerifyOTPOperator(task_id="v", phone_number="0812", code="{{ params.code }}")
+    op.render_template_fields({"params": {"code": "493817"}})
+    assert op.code == "493817"
+    assert redact("the user typed 493817") == "the user typed ***"
+
+
+def test_bulk_reports_a_bad_number_without_failing(ctl, phone):
+    other = "62818" + phone[5:]
+    op = WACloudBulkSendOperator(
+        task_id="bulk",
+        recipients=[
+            {"to": phone, "variables": {"name": "A", "order_id": "1", "amount": "1"}},
+            {"to": "12345", "variables": {"name": "B", "order_id": "2", "amount": "2"}},
+            {"to": other, "variables": {"name": "C", "order_id": "3", "amount": "3"}},
+        ],
+        template_id=TEMPLATE_ID,
+        pacing={"min_interval": 0.0},
+    )
+    result = op.execute(ti_context("bulk"))
+    assert (result["total"], result["sent"], result["failed"]) == (3, 2, 1)
+    assert result["failed_recipients"][0]["to"] == "12345"
+    assert len(ctl.inbox(phone)) == 1 and len(ctl.inbox(other)) == 1
+    json.dumps(result)
+    rerun = op.execute(ti_context("bulk", try_number=2))
+    assert (rerun["sent"], rerun["skipped"]) == (0, 2)
+    assert len(ctl.inbox(phone)) == 1
+
+
+def test_bulk_failure_ratio_and_callable_recipients(ctl, phone):
+    op = WACloudBulkSendOperator(
+        task_id="bulk",
+        recipients_callable=lambda context: ["12345", phone],
+        text="Promo",
+        max_failure_ratio=0.25,
+    )
+    with pytest.raises(AirflowException, match="1 of 2 recipients failed"):
+        op.execute({})
+    assert [m["body"] for m in ctl.inbox(phone)] == ["Promo"]

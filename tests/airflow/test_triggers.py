@@ -1,0 +1,124 @@
+"""Triggers: serialization round trips, and their async generators run against the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+
+import pytest
+from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+
+from airflow_provider.triggers import wacloud as triggers
+from airflow_provider.triggers.wacloud import (
+    WACloudDeviceConnectedTrigger,
+    WACloudInboundMessageEventTrigger,
+    WACloudInboundMessageTrigger,
+    WACloudOTPVerifiedTrigger,
+)
+from tests.airflow.conftest import KEY
+from wacloud_integrations import WACloud
+
+
+@pytest.fixture
+def client(sandbox):
+    with WACloud(KEY, base_url=sandbox.base_url, default_device_id=sandbox.device_id) as wa:
+        yield wa
+
+
+@pytest.mark.parametrize(
+    "trigger",
+    [
+        WACloudOTPVerifiedTrigger(otp_id="otp-1", poll_interval=2),
+        WACloudDeviceConnectedTrigger(device_id="dev", wacloud_conn_id="other"),
+        WACloudInboundMessageTrigger(since="2026-01-01T00:00:00+00:00", seen=["m1"], pattern="^Y"),
+        WACloudInboundMessageEventTrigger(contains="STOP", device_id="dev"),
+    ],
+    ids=lambda t: type(t).__name__,
+)
+def test_serialize_round_trip(trigger):
+    classpath, kwargs = trigger.serialize()
+    module, _, name = classpath.rpartition(".")
+    rebuilt = getattr(importlib.import_module(module), name)(**kwargs)
+    assert rebuilt.serialize() == (classpath, kwargs)
+    assert all(isinstance(v, str | int | float | list | type(None)) for v in kwargs.values())
+
+
+def test_the_inbound_event_trigger_can_watch_an_asset():
+    from airflow.sdk import Asset, AssetWatcher
+
+    trigger = WACloudInboundMessageEventTrigger(contains="STOP")
+    assert isinstance(trigger, BaseEventTrigger)
+    Asset("wa", watchers=[AssetWatcher(name="wa", trigger=trigger)])
+
+
+async def test_otp_trigger_fires_verified_and_survives_transient_errors(ctl, client, phone):
+    sent = client.otp.send(phone)
+    client.otp.verify(phone, ctl.last_code(phone))
+    used = client.account.get().quota.used
+    # More 5xx answers than the client's own retries: the trigger sees errors and keeps polling.
+    ctl.set_fault(method="GET", path=f"/api/v1/messages/otp/{sent.otp_id}/status", fail_next=4)
+    trigger = WACloudOTPVerifiedTrigger(otp_id=sent.otp_id, poll_interval=0.01)
+    event = await trigger.run().asend(None)
+    assert event.payload["status"] == "verified" and event.payload["otp_id"] == sent.otp_id
+    assert ctl.faults()[0]["fail_next"] == 0
+    assert client.account.get().quota.used == used  # a trigger never sends
+
+
+async def test_otp_trigger_reports_expiry(ctl, client, phone):
+    sent = client.otp.send(phone, expiry_minutes=1)
+    ctl.advance_clock(120)
+    event = await WACloudOTPVerifiedTrigger(otp_id=sent.otp_id, poll_interval=0.01).run().asend(None)
+    assert event == TriggerEvent({"status": "expired", "otp_id": sent.otp_id, "verified_at": None})
+
+
+async def test_a_permanent_error_ends_the_wait_with_an_error_event(sandbox):
+    event = await WACloudOTPVerifiedTrigger(otp_id="no-such-otp", poll_interval=0.01).run().asend(None)
+    assert event.payload["status"] == "error" and "NotFoundError" in event.payload["message"]
+    event = await WACloudOTPVerifiedTrigger(otp_id="x", wacloud_conn_id="missing").run().asend(None)
+    assert event.payload["status"] == "error" and "missing" in event.payload["message"]
+
+
+async def test_device_trigger(ctl, sandbox):
+    event = await WACloudDeviceConnectedTrigger(poll_interval=0.01).run().asend(None)
+    assert event.payload == {"status": "connected", "device_id": sandbox.device_id}
+
+
+async def test_inbound_trigger_matches_only_new_messages_that_fit(ctl, sandbox, phone):
+    old = ctl.inbound(sandbox.device_id, phone, "YA, saya setuju")  # before the wait started: ignored
+    ctl.inbound(sandbox.device_id, phone, "tidak")  # does not match
+    ctl.inbound(sandbox.device_id, "6281399999999", "YA dari orang lain")  # another sender
+    wanted = ctl.inbound(sandbox.device_id, phone, "Ya, lanjut")
+    trigger = WACloudInboundMessageTrigger(
+        since=old["created_at"],
+        seen=[old["id"]],
+        from_number="0" + phone[2:],
+        pattern=r"(?i)^ya\b",
+        poll_interval=0.01,
+    )
+    event = await trigger.run().asend(None)
+    assert event.payload["status"] == "matched"
+    assert event.payload["message"]["id"] == wanted["id"]
+    assert event.payload["message"]["body"] == "Ya, lanjut"
+
+
+async def test_event_trigger_yields_every_new_matching_message(ctl, sandbox, phone, monkeypatch):
+    ctl.inbound(sandbox.device_id, phone, "STOP (old, before the watcher)")
+    ready = asyncio.Event()
+    original = triggers.start_cursor
+
+    async def start_cursor(*args):
+        cursor = await original(*args)
+        ready.set()  # the watcher has its starting point: later messages are new
+        return cursor
+
+    monkeypatch.setattr(triggers, "start_cursor", start_cursor)
+    trigger = WACloudInboundMessageEventTrigger(from_number=phone, contains="stop", poll_interval=0.01)
+    events = trigger.run()
+    first = asyncio.ensure_future(events.__anext__())
+    await ready.wait()
+    await asyncio.to_thread(ctl.inbound, sandbox.device_id, phone, "halo")
+    await asyncio.to_thread(ctl.inbound, sandbox.device_id, phone, "STOP please")
+    await asyncio.to_thread(ctl.inbound, sandbox.device_id, phone, "stop again")
+    assert (await first).payload["message"]["body"] == "STOP please"
+    assert (await events.__anext__()).payload["message"]["body"] == "stop again"
+    await events.aclose()
