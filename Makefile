@@ -58,8 +58,16 @@ test-prefect: $(PREFECT)
 
 test: lint typecheck test-core test-airflow test-prefect
 
-bench: $(CORE)
-	.venv/bin/python -m benchmarks.run_all
+# Figures for the docs: each prints its own table (a few minutes in all).
+bench: $(CORE) $(AIRFLOW) $(PREFECT)
+	.venv/bin/python -m benchmarks.client_overhead
+	.venv/bin/python -m benchmarks.bulk_send
+	.venv/bin/python -m benchmarks.import_cost
+	.venv/bin/python -m benchmarks.sandbox_throughput
+	.venv/bin/python -m benchmarks.mcp_overhead
+	.venv-airflow/bin/python -m benchmarks.airflow_import_cost
+	.venv-airflow/bin/python -m benchmarks.airflow_triggers
+	.venv-prefect/bin/python -m benchmarks.prefect_broadcast
 
 generate: $(CORE)
 	.venv/bin/python scripts/generate_sync.py
