@@ -84,6 +84,8 @@ class BulkReport:
 
     batch_key: str
     results: list[RecipientResult]
+    stopped: str | None = None
+    """Why the batch stopped early (bad key, quota used up, device not connected); ``None`` if it did not."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -102,6 +104,7 @@ class BulkReport:
         """A JSON-ready summary (for XCom, Prefect results and artifacts)."""
         return {
             "batch_key": self.batch_key,
+            "stopped": self.stopped,
             "total": len(self.results),
             **self.counts,
             "failed_recipients": [asdict(r) for r in self.failed],
@@ -303,7 +306,7 @@ async def send_many(
             finish(index, result)
 
     await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
-    report = BulkReport(batch, [r for r in results if r is not None])
+    report = BulkReport(batch, [r for r in results if r is not None], stop[0] if stop else None)
     logger.info("bulk batch %s: %s", batch, report.counts)
     return report
 

@@ -27,6 +27,7 @@ async def test_one_bad_recipient_never_stops_the_batch(aclient, ctl):
     ]
     report = await aclient.messages.send_many(recipients, template_id=TEMPLATE, concurrency=4)
     assert report.counts == {"sent": 2, "failed": 2, "skipped": 0, "unknown": 0}
+    assert report.stopped is None
     statuses = [r.status for r in report.results]
     assert statuses == ["sent", "failed", "sent", "failed"]
     assert "not-a-number" in report.results[1].reason
@@ -79,6 +80,8 @@ async def test_a_failure_that_fails_every_send_stops_the_batch(aclient, ctl):
     assert report.results[0].status == "failed" and "Pair the device" in report.results[0].reason
     assert [r.status for r in report.results[1:]] == ["skipped"] * 3
     assert all("not tried" in r.reason for r in report.results[1:])
+    assert report.stopped and "DeviceNotConnectedError" in report.stopped
+    assert report.to_dict()["stopped"] == report.stopped
 
 
 async def test_daily_cap_and_progress(aclient, ctl):

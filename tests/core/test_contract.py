@@ -6,6 +6,7 @@ import pytest
 
 from wacloud_integrations import (
     AmbiguousSendError,
+    APIConnectionError,
     DeviceNotConnectedError,
     MissingTemplateVariableError,
     NotFoundError,
@@ -180,3 +181,27 @@ async def test_async_client_round_trip(aclient, sandbox, phone):
     otp = await aclient.otp.send(phone)
     code = sandbox.control.last_code(phone)
     assert (await aclient.otp.verify(phone, code, otp_id=otp.otp_id)).verified is True
+
+
+def test_waiting_for_a_reply_reads_only_what_arrives_after_the_cursor(client, ctl, sandbox, phone):
+    ctl.inbound(sandbox.device_id, phone, "sebelum")  # before the wait started: never counts
+    cursor = client.messages.inbound_cursor(phone=phone)
+    assert client.messages.poll_inbound(cursor, phone=phone) == []
+    ctl.inbound(sandbox.device_id, phone, "halo")
+    ctl.inbound(sandbox.device_id, phone, "YA, saya setuju")
+    matched = client.messages.poll_inbound(cursor, phone=phone, pattern=r"(?i)^ya\b")
+    assert [m.body for m in matched] == ["YA, saya setuju"]
+    assert client.messages.poll_inbound(cursor, phone=phone) == []  # the cursor moved past both
+    from wacloud_integrations.inbound import InboundCursor
+
+    assert InboundCursor.from_dict(cursor.to_dict()) == cursor
+
+
+def test_a_retried_verify_whose_first_answer_was_lost_says_verified(client, ctl, phone):
+    sent = client.otp.send(phone)
+    code = ctl.last_code(phone)
+    ctl.set_fault(method="POST", path="/api/v1/messages/verify-otp", drop_next=1)
+    with pytest.raises(APIConnectionError):
+        client.otp.verify(phone, code, otp_id=sent.otp_id)
+    again = client.otp.verify(phone, code, otp_id=sent.otp_id)
+    assert again.verified is True and again.reason == "already_verified"

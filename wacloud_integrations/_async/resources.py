@@ -16,7 +16,8 @@ from pydantic import BaseModel
 from .. import bulk
 from .. import webhooks as webhook_receiving
 from ..config import MEDIA_TIMEOUT
-from ..errors import BadRequestError, ConfigurationError, InputError, WaitTimeoutError
+from ..errors import BadRequestError, ConfigurationError, InputError, NotFoundError, WaitTimeoutError
+from ..inbound import InboundCursor, InboundFilter
 from ..models import (
     Account,
     Contact,
@@ -56,7 +57,9 @@ if TYPE_CHECKING:
     from .client import AsyncWACloud
 
 M = TypeVar("M", bound=BaseModel)
-LidMappings = list[LidMapping]  # an alias: "list" is also a method name inside AsyncContacts
+# Aliases: "list" is also a method name inside the resource classes.
+LidMappings = list[LidMapping]
+MessageList = list[Message]
 _MEDIA_TYPES = ("image", "video", "document")
 _OTP_RESULT_CODES = ("otp_invalid", "otp_expired", "otp_attempts_exceeded")
 
@@ -417,6 +420,32 @@ class AsyncMessages(_Resource):
                 return message
         return None
 
+    async def inbound_cursor(
+        self, *, device_id: str | None = None, phone: str | None = None
+    ) -> InboundCursor:
+        """A cursor past the newest stored inbound message: what arrives from now on (the API's clock)."""
+        newest = await self.list_page(device_id=device_id, direction="inbound", phone=phone, limit=1)
+        return InboundCursor.after(newest)
+
+    async def poll_inbound(
+        self,
+        cursor: InboundCursor,
+        *,
+        device_id: str | None = None,
+        phone: str | None = None,
+        contains: str | None = None,
+        pattern: str | None = None,
+    ) -> MessageList:
+        """Inbound messages after ``cursor`` that match, oldest first; the cursor moves past all it read."""
+        wanted = InboundFilter(contains, pattern)
+        read = [
+            m
+            async for m in self.list(
+                device_id=device_id, direction="inbound", phone=phone, since=cursor.since, sort_order="asc"
+            )
+        ]
+        return [m for m in cursor.take(read) if wanted.matches(m)]
+
     async def send_many(self, recipients: Sequence[bulk.RecipientLike], **options: Any) -> bulk.BulkReport:
         """Send to many recipients; see :func:`wacloud_integrations.bulk.send_many` for the options."""
         return await bulk.send_many(self._client, recipients, **options)
@@ -470,6 +499,16 @@ class AsyncOTP(_Resource):
 
         try:
             return await self._client.request(Call("POST", "messages/verify-otp", parse, json=body))
+        except NotFoundError:
+            # No pending OTP: an earlier verify whose answer was lost may have used it up. Look, don't guess.
+            if otp_id and (await self.status(otp_id)).status == "verified":
+                return OTPVerification(
+                    verified=True,
+                    otp_id=otp_id,
+                    reason="already_verified",
+                    message="OTP was already verified",
+                )
+            raise
         except BadRequestError as exc:
             if exc.code not in _OTP_RESULT_CODES:
                 raise

@@ -12,7 +12,8 @@ from pydantic import BaseModel
 from .. import bulk
 from .. import webhooks as webhook_receiving
 from ..config import MEDIA_TIMEOUT
-from ..errors import BadRequestError, ConfigurationError, InputError, WaitTimeoutError
+from ..errors import BadRequestError, ConfigurationError, InputError, NotFoundError, WaitTimeoutError
+from ..inbound import InboundCursor, InboundFilter
 from ..models import (
     Account,
     Contact,
@@ -52,7 +53,9 @@ if TYPE_CHECKING:
     from .client import WACloud
 
 M = TypeVar("M", bound=BaseModel)
-LidMappings = list[LidMapping]  # an alias: "list" is also a method name inside Contacts
+# Aliases: "list" is also a method name inside the resource classes.
+LidMappings = list[LidMapping]
+MessageList = list[Message]
 _MEDIA_TYPES = ("image", "video", "document")
 _OTP_RESULT_CODES = ("otp_invalid", "otp_expired", "otp_attempts_exceeded")
 
@@ -413,6 +416,32 @@ class Messages(_Resource):
                 return message
         return None
 
+    def inbound_cursor(
+        self, *, device_id: str | None = None, phone: str | None = None
+    ) -> InboundCursor:
+        """A cursor past the newest stored inbound message: what arrives from now on (the API's clock)."""
+        newest = self.list_page(device_id=device_id, direction="inbound", phone=phone, limit=1)
+        return InboundCursor.after(newest)
+
+    def poll_inbound(
+        self,
+        cursor: InboundCursor,
+        *,
+        device_id: str | None = None,
+        phone: str | None = None,
+        contains: str | None = None,
+        pattern: str | None = None,
+    ) -> MessageList:
+        """Inbound messages after ``cursor`` that match, oldest first; the cursor moves past all it read."""
+        wanted = InboundFilter(contains, pattern)
+        read = [
+            m
+            for m in self.list(
+                device_id=device_id, direction="inbound", phone=phone, since=cursor.since, sort_order="asc"
+            )
+        ]
+        return [m for m in cursor.take(read) if wanted.matches(m)]
+
     def send_many(self, recipients: Sequence[bulk.RecipientLike], **options: Any) -> bulk.BulkReport:
         """Send to many recipients; see :func:`wacloud_integrations.bulk.send_many` for the options."""
         return bulk.run_send_many(self._client, recipients, **options)
@@ -466,6 +495,16 @@ class OTP(_Resource):
 
         try:
             return self._client.request(Call("POST", "messages/verify-otp", parse, json=body))
+        except NotFoundError:
+            # No pending OTP: an earlier verify whose answer was lost may have used it up. Look, don't guess.
+            if otp_id and (self.status(otp_id)).status == "verified":
+                return OTPVerification(
+                    verified=True,
+                    otp_id=otp_id,
+                    reason="already_verified",
+                    message="OTP was already verified",
+                )
+            raise
         except BadRequestError as exc:
             if exc.code not in _OTP_RESULT_CODES:
                 raise
