@@ -99,7 +99,9 @@ class WebhookDispatcher:
             "id": event_id,
             "event": event,
             "device_id": device_id,
-            "timestamp": int(self.clock.now() * 1000),
+            # Wall-clock ms, signed with the body: receivers refuse replays by it (an advanced sandbox
+            # clock must not make fresh deliveries look stale).
+            "timestamp": int(time.time() * 1000),
             "data": data,
         }
         body = json.dumps(payload, separators=(",", ":")).encode()
