@@ -10,7 +10,8 @@ __all__ = ["CREATE", "DELETE", "READ", "READ_OPEN", "SEND", "UPDATE", "VERIFY"]
 READ = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
-# Asks WhatsApp about any number: outside the account's own data.
+# Reaches outside the account's own data: asks WhatsApp about any number, or returns text that third
+# parties wrote (message bodies, contact names).
 READ_OPEN = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
 )

@@ -5,7 +5,8 @@
 * rate limits: sends per hour overall and per recipient, and a stricter limit for OTPs;
 * duplicate suppression: the same send repeated within a short window is not sent again, and every
   attempt of one logical send carries the same derived idempotency key, so a client's retry of the same
-  call cannot deliver twice even after an uncertain outcome.
+  call cannot deliver twice even after an uncertain outcome. An uncertain send keeps its key (and is
+  never forgotten by the window) until a repeat has reconciled it.
 
 The state is per server process and kept in memory.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +48,8 @@ class SendRecord:
     started: float
     state: RecordState = "in_flight"
     result: dict[str, Any] = field(default_factory=dict)
+    lookup: tuple[str, ...] = ()
+    """Keys to look up (``messages.find_sent``) before sending: an earlier attempt may have used them."""
 
 
 class Policy:
@@ -65,6 +69,9 @@ class Policy:
         self._per_recipient: dict[str, deque[float]] = defaultdict(deque)
         self._otp: dict[str, deque[float]] = defaultdict(deque)
         self._records: dict[str, SendRecord] = {}
+        # Keys of sends that went out and left the window, by fingerprint, with when they were made: this
+        # process knows they are done, so a repeat after the window is a new send, not "already sent".
+        self._done: dict[str, tuple[str, float]] = {}
 
     # ---- read-only and allowlist
 
@@ -150,33 +157,61 @@ class Policy:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def recent(self, fingerprint: str) -> SendRecord | None:
-        """The record of the same send within the duplicate window, if any."""
+        """The record of the same send: in flight or uncertain (kept until resolved), or sent within the
+        duplicate window. A window of 0 turns duplicate suppression off."""
         record = self._records.get(fingerprint)
         if record is None:
             return None
-        if self._clock() - record.started >= self.settings.dedup_window_seconds:
+        if record.state == "sent" and self._clock() - record.started >= self.settings.dedup_window_seconds:
             del self._records[fingerprint]
+            self._done[fingerprint] = (record.idempotency_key, record.started)
             return None
         return record
 
-    def begin(self, fingerprint: str) -> SendRecord:
-        """Start (or resume, after an uncertain outcome) a send; its key is reused within the window.
+    def _sweep(self) -> None:
+        """Forget finished sends long past the window (the look-up reaches back one window only)."""
+        now, window = self._clock(), self.settings.dedup_window_seconds
+        for fingerprint in [f for f, r in self._records.items() if r.state == "sent"]:
+            self.recent(fingerprint)
+        for fingerprint in [f for f, (_, at) in self._done.items() if now - at >= 3 * window]:
+            del self._done[fingerprint]
 
-        A fresh key also depends on the wall-clock window it falls in, so a retry from a restarted server
-        process in the same window still carries the same key.
+    def begin(self, fingerprint: str) -> SendRecord:
+        """Start a send, or resume one whose outcome was uncertain (same key: it never changes).
+
+        A fresh key depends on the content and the wall-clock window it falls in, so a repeat from a
+        restarted server process in the same window carries the same key (WACloud answers it with the
+        first answer), and the key of the previous window is looked up before sending (a restart just
+        after a window boundary). With the window set to 0 every fresh send gets a key of its own.
         """
         record = self.recent(fingerprint)
         if record is None:
-            bucket = int(self._wall() // max(self.settings.dedup_window_seconds, 1.0))
-            record = SendRecord(fingerprint, derive_key("wacloud-mcp", fingerprint, bucket), self._clock())
+            self._sweep()
+            window = self.settings.dedup_window_seconds
+            done = self._done.pop(fingerprint, ("", 0.0))[0]
+            if window > 0:
+                bucket = int(self._wall() // window)
+                key = derive_key("wacloud-mcp", fingerprint, bucket)
+                previous = derive_key("wacloud-mcp", fingerprint, bucket - 1)
+                if key == done:  # only if the clocks disagree: never reuse the key of a finished send
+                    key = derive_key("wacloud-mcp", fingerprint, bucket, uuid.uuid4().hex)
+                # This window's key needs no look-up: WACloud answers a repeated key with the first answer.
+                lookup: tuple[str, ...] = () if previous == done else (previous,)
+            else:
+                key, lookup = derive_key("wacloud-mcp", fingerprint, uuid.uuid4().hex), ()
+            record = SendRecord(fingerprint, key, self._clock(), lookup=lookup)
             self._records[fingerprint] = record
+        else:  # resuming: the key an earlier attempt used is always looked up first
+            record.lookup = tuple(dict.fromkeys((*record.lookup, record.idempotency_key)))
         record.state = "in_flight"
         return record
 
     def finish(self, record: SendRecord, state: RecordState, result: Mapping[str, Any] | None = None) -> None:
-        """Remember how a send ended (``sent`` or ``uncertain``)."""
+        """Remember how a send ended (``sent`` or ``uncertain``); the window counts from a known outcome."""
         record.state = state
         record.result = dict(result or {})
+        if state == "sent":
+            record.started = self._clock()
 
     def forget(self, record: SendRecord) -> None:
         """Drop a send that definitely did not happen, so repeating it is a fresh attempt."""

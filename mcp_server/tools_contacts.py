@@ -90,7 +90,7 @@ async def update_contact(
     app = app_of(ctx)
     app.policy.require_writable("update_contact")
     device = await app.device(device_id)
-    with api_errors(not_found="contact_id"):
+    with api_errors(not_found="contact_id", check="get_contact"):
         contact = await app.client.contacts.update(
             contact_id, first_name=first_name, last_name=last_name, device_id=device
         )

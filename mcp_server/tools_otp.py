@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from mcp.server.mcpserver import Context, Elicit, ElicitationResult, Resolve
+from mcp.server.mcpserver import Context, ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, WithJsonSchema
 
-from wacloud_integrations import NotFoundError, WACloudError
+from wacloud_integrations import (
+    BadRequestError,
+    InputError,
+    MissingTemplateVariableError,
+    NotFoundError,
+    WACloudError,
+)
 from wacloud_integrations.models import SendOTPRequest
 from wacloud_integrations.models.messages import input_error_from
 
-from .app import app_of
+from .app import App, app_of
 from .errors import api_errors, to_tool_error
 from .models import Confirm, OtpSendResult, OtpStatusResult, OtpVerifyResult, as_text, project
-from .sending import Delivery, PreparedSend, deliver, gate
+from .sending import Delivery, PreparedSend, confirmation_of, deliver
 from .tools_send import DeviceId, Phone
 
 __all__ = ["get_otp_status", "send_otp", "verify_otp"]
@@ -41,44 +48,70 @@ async def prepare_otp(
         to=number,
         device_id=device,
         message_type="otp",
-        text=f"A one-time code, valid {expiry_minutes} minutes (the code is never shown to the assistant).",
+        text=await _otp_text(app, expiry_minutes, template_id),
         heading="one-time code",
         fields=fields,
         otp=True,
     )
 
 
-async def confirm_otp(
-    prepared: Annotated[PreparedSend, Resolve(prepare_otp)], ctx: Context
-) -> Elicit[Confirm] | Confirm:
-    """Resolver: the policy gate (with the stricter OTP limit), then the user's confirmation if set."""
-    return gate(app_of(ctx), prepared, ctx)
+_HIDDEN = "••••••"
 
 
-def _build(prepared: PreparedSend) -> Any:
-    details = {
-        "sent": "A code was sent. Ask the user for the code they received, then call verify_otp.",
-        "already_sent": "An earlier attempt had sent this code; nothing new was sent.",
-        "duplicate_suppressed": "An OTP was sent to this number moments ago; no new one was sent.",
-        "dry_run": "Dry run (WACLOUD_MCP_DRY_RUN): the policy allowed it, but nothing was sent.",
-    }
+async def _otp_text(app: App, expiry_minutes: int, template_id: str | None) -> str:
+    """What is known of the code message: WACloud writes it and fills in the code, which nobody here sees.
 
-    def build(delivery: Delivery) -> OtpSendResult:
-        if delivery.status == "duplicate_suppressed":
-            return OtpSendResult.model_validate(
-                {**delivery.earlier, "status": delivery.status, "detail": details[delivery.status]}
-            )
-        answer = delivery.answer
-        return OtpSendResult(
-            status=delivery.status,
-            otp_id=getattr(answer, "otp_id", None),
-            to=prepared.to,
-            expires_at=as_text(getattr(answer, "expires_at", None)),
-            expires_in_minutes=getattr(answer, "expires_in_minutes", None),
-            detail=details[delivery.status],
+    With a template, WACloud's own preview shows its text with the code hidden (``{{code}}``/``{{otp}}``
+    as ``••••••``); without one, WACloud uses its standard code message.
+    """
+    hidden = " (the code is hidden here and never shown to the assistant)"
+    if not template_id:
+        return f"WACloud's standard one-time-code message, valid {expiry_minutes} minutes{hidden}."
+    values = {"code": _HIDDEN, "otp": _HIDDEN, "expiry_minutes": str(expiry_minutes)}
+    with api_errors(not_found="template_id", sending=True):
+        template = await app.client.templates.get(template_id)
+        try:
+            preview = await app.client.templates.preview(template_id, values)
+        except MissingTemplateVariableError as exc:
+            raise ToolError(
+                f"Invalid input: template_id: the template needs {', '.join(exc.missing)}, which send_otp "
+                "cannot fill (only {{code}}, {{otp}} and {{expiry_minutes}}). Nothing was sent."
+            ) from None
+    if not {"code", "otp"} & set(template.variables or []):
+        return (
+            f'Template "{template.name or template.id}" has no {{{{code}}}} placeholder, so what WACloud '
+            f"sends instead is not known here. Its text would be:\n{preview.rendered}"
         )
+    return f'{preview.rendered}\n\n(Template "{template.name or template.id}"{hidden}.)'
 
-    return build
+
+confirm_otp = confirmation_of(prepare_otp)
+
+_DETAILS = {
+    "sent": "A code was sent. Ask the user for the code they received, then call verify_otp.",
+    "already_sent": "An earlier attempt had sent a code; nothing new was sent. Ask the user for that code.",
+    "duplicate_suppressed": "An OTP was sent to this number moments ago; no new one was sent.",
+    "dry_run": "Dry run (WACLOUD_MCP_DRY_RUN): the policy allowed it, but nothing was sent.",
+}
+
+
+def otp_result(prepared: PreparedSend, delivery: Delivery) -> OtpSendResult:
+    """The result of ``send_otp``: never the code."""
+    if delivery.status == "duplicate_suppressed":
+        return OtpSendResult.model_validate(
+            {**delivery.earlier, "status": delivery.status, "detail": _DETAILS[delivery.status]}
+        )
+    answer, found = delivery.answer, delivery.found
+    content = found.content if found is not None and isinstance(found.content, dict) else {}
+    otp_id = content.get("otp_id") if found is not None else getattr(answer, "otp_id", None)
+    return OtpSendResult(
+        status=delivery.status,
+        otp_id=str(otp_id) if otp_id is not None else None,
+        to=prepared.to,
+        expires_at=as_text(getattr(answer, "expires_at", None)),
+        expires_in_minutes=getattr(answer, "expires_in_minutes", None),
+        detail=_DETAILS[delivery.status],
+    )
 
 
 async def send_otp(
@@ -98,27 +131,27 @@ async def send_otp(
     The code itself is never shown to you: the person reads it on their phone and tells the user. Keep
     otp_id for verify_otp and get_otp_status. A stricter per-number hourly limit applies to OTPs.
     """
-    app = app_of(ctx)
+    return await deliver(app_of(ctx), prepared, confirmation, otp_result)
 
-    async def send(key: str, resuming: bool) -> Any:
-        # A repeat after an uncertain outcome reuses the key: WACloud answers it without a second code.
-        return await app.client.otp.send(
-            prepared.recipient, device_id=prepared.device_id, idempotency_key=key, **prepared.fields
-        )
 
-    return await deliver(app, prepared, confirmation, send, _build(prepared))
+_CODE = re.compile(r"\d{4,10}")
+# A string only: as a number, 033217 would arrive as 33217. The pattern is advertised in the schema but
+# checked here, so that no validation error can ever repeat the code.
+Code = Annotated[
+    object,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{4,10}$",
+            "description": 'The code the person read on their phone, as a string of digits, e.g. "033217".',
+        }
+    ),
+]
 
 
 async def verify_otp(
     phone_number: Annotated[str, Field(description="The number the code was sent to.")],
-    code: Annotated[
-        str | int,
-        # The pattern is advertised but checked by the core, whose error never repeats the code.
-        Field(
-            description="The code the person read on their phone.",
-            json_schema_extra={"pattern": r"^\d{4,10}$"},
-        ),
-    ],
+    code: Code,
     otp_id: Annotated[str | None, Field(description="The otp_id from send_otp (optional).")] = None,
     *,
     ctx: Context,
@@ -126,14 +159,29 @@ async def verify_otp(
     """Check a code the person typed. Returns only whether it was right and why not; never the code."""
     app = app_of(ctx)
     app.policy.require_writable("verify_otp")
+    digits = code.strip() if isinstance(code, str) else None
+    if digits is None or not _CODE.fullmatch(digits) or not digits.isascii():
+        raise ToolError(
+            "Invalid input: code: give the 4 to 10 digits exactly as the person read them, as a string (e.g. "
+            '"033217"; a number would lose leading zeros). Nothing was checked.'
+        )
     try:
-        result = await app.client.otp.verify(phone_number, str(code), otp_id=otp_id)
+        result = await app.client.otp.verify(phone_number, digits, otp_id=otp_id)
     except NotFoundError:
         raise ToolError(
             "phone_number: no pending OTP for this number (or otp_id is wrong); send_otp first."
         ) from None
+    except InputError as exc:
+        if exc.field == "phone_number":  # the core's message repeats the value, which may be the code
+            raise ToolError(
+                "Invalid input: phone_number: not a usable phone number; write it as international digits "
+                "(6281234567890), +62 812… or 0812…. Nothing was checked."
+            ) from None
+        raise to_tool_error(exc, secret=digits) from None
+    except BadRequestError as exc:
+        raise to_tool_error(exc, secret=digits) from None
     except WACloudError as exc:
-        raise to_tool_error(exc) from None
+        raise to_tool_error(exc, check="get_otp_status", secret=digits) from None
     return OtpVerifyResult(verified=result.verified, otp_id=result.otp_id, reason=result.reason)
 
 

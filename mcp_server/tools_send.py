@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from mcp.server.mcpserver import Context, Elicit, ElicitationResult, Resolve
+from mcp.server.mcpserver import Context, ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from wacloud_integrations import InputError, render_template
+from wacloud_integrations import InputError
 from wacloud_integrations.models import ListContent, build_message
 
 from .app import app_of
 from .errors import api_errors
 from .models import Confirm, SendResult
-from .sending import Delivery, PreparedSend, deliver, gate
+from .sending import Delivery, PreparedSend, confirmation_of, deliver
 
 __all__ = ["send_message", "send_template_message"]
 
@@ -120,36 +120,31 @@ async def prepare_message(
     )
 
 
-async def confirm_message(
-    prepared: Annotated[PreparedSend, Resolve(prepare_message)], ctx: Context
-) -> Elicit[Confirm] | Confirm:
-    """Resolver: the policy gate and, when configured, the user's confirmation."""
-    return gate(app_of(ctx), prepared, ctx)
+confirm_message = confirmation_of(prepare_message)
+
+_DETAILS = {
+    "sent": "Accepted by WACloud. Delivery and replies show in list_messages.",
+    "already_sent": "An earlier attempt of this exact send had gone out; nothing new was sent.",
+    "duplicate_suppressed": "The same send was made moments ago; it was not sent again.",
+    "dry_run": "Dry run (WACLOUD_MCP_DRY_RUN): the policy allowed it, but nothing was sent.",
+}
 
 
-def _builder(prepared: PreparedSend) -> Any:
-    details = {
-        "sent": "Accepted by WACloud. Delivery and replies show in list_messages.",
-        "already_sent": "An earlier attempt of this exact send had gone out; nothing new was sent.",
-        "duplicate_suppressed": "The same send was made moments ago; it was not sent again.",
-        "dry_run": "Dry run (WACLOUD_MCP_DRY_RUN): the policy allowed it, but nothing was sent.",
-    }
-
-    def build(delivery: Delivery) -> SendResult:
-        if delivery.status == "duplicate_suppressed":
-            return SendResult.model_validate(
-                {**delivery.earlier, "status": delivery.status, "detail": details[delivery.status]}
-            )
-        return SendResult(
-            status=delivery.status,
-            message_id=getattr(delivery.answer, "message_id", None),
-            to=prepared.to,
-            message_type=prepared.message_type,
-            text=prepared.text,
-            detail=details[delivery.status],
+def message_result(prepared: PreparedSend, delivery: Delivery) -> SendResult:
+    """The result of a message send (``send_message`` and ``send_template_message``)."""
+    if delivery.status == "duplicate_suppressed":
+        return SendResult.model_validate(
+            {**delivery.earlier, "status": delivery.status, "detail": _DETAILS[delivery.status]}
         )
-
-    return build
+    found = delivery.found
+    return SendResult(
+        status=delivery.status,
+        message_id=found.id if found is not None else getattr(delivery.answer, "message_id", None),
+        to=prepared.to,
+        message_type=prepared.message_type,
+        text=prepared.text,
+        detail=_DETAILS[delivery.status],
+    )
 
 
 async def send_message(
@@ -185,50 +180,35 @@ async def send_message(
     usually reach only people who wrote to this number recently; otherwise use send_template_message.
     If the result is uncertain, check list_messages before trying again.
     """
-    app = app_of(ctx)
-
-    async def send(key: str, resuming: bool) -> Any:
-        return await app.client.messages.send(
-            idempotency_key=key,
-            reconcile=resuming,
-            to=prepared.recipient,
-            device_id=prepared.device_id,
-            **prepared.fields,
-        )
-
-    return await deliver(app, prepared, confirmation, send, _builder(prepared))
+    return await deliver(app_of(ctx), prepared, confirmation, message_result)
 
 
 async def prepare_template(
     to: str, template_id: str, variables: dict[str, str] | None, device_id: str | None, ctx: Context
 ) -> PreparedSend:
-    """Resolver: fetch and render the template, so the user confirms the exact text."""
+    """Resolver: WACloud renders the template (its preview), so the user confirms the text it will send."""
     app = app_of(ctx)
     app.policy.require_writable("send_template_message")
     number = app.phone(to, "to")
     device = await app.device(device_id)
     values = dict(variables or {})
-    with api_errors(not_found="template_id", sending=True):
-        template = await app.client.templates.get(template_id)
-        rendered = render_template(template.content, values, template_id=template.id)
     fields = {"message_type": "template", "template_id": template_id, "variables": values}
     _validate({**fields, "to": number, "device_id": device})
+    with api_errors(not_found="template_id", sending=True):
+        template = await app.client.templates.get(template_id)
+        preview = await app.client.templates.preview(template_id, values)
     return PreparedSend(
         tool="send_template_message",
         to=number,
         device_id=device,
         message_type="template",
-        text=rendered,
+        text=preview.rendered,
         heading=f'template message "{template.name or template.id}"',
         fields=fields,
     )
 
 
-async def confirm_template(
-    prepared: Annotated[PreparedSend, Resolve(prepare_template)], ctx: Context
-) -> Elicit[Confirm] | Confirm:
-    """Resolver: the policy gate and, when configured, the user's confirmation of the rendered text."""
-    return gate(app_of(ctx), prepared, ctx)
+confirm_template = confirmation_of(prepare_template)
 
 
 async def send_template_message(
@@ -248,15 +228,4 @@ async def send_template_message(
     The user may be asked to confirm the rendered text. Call preview_template first to see it. A missing
     variable is refused before anything is sent. If the result is uncertain, check list_messages first.
     """
-    app = app_of(ctx)
-
-    async def send(key: str, resuming: bool) -> Any:
-        return await app.client.messages.send(
-            idempotency_key=key,
-            reconcile=resuming,
-            to=prepared.recipient,
-            device_id=prepared.device_id,
-            **prepared.fields,
-        )
-
-    return await deliver(app, prepared, confirmation, send, _builder(prepared))
+    return await deliver(app_of(ctx), prepared, confirmation, message_result)

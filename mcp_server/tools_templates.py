@@ -67,7 +67,7 @@ async def create_template(
     """Create a message template; its variables are the {{placeholders}} in content."""
     app = app_of(ctx)
     app.policy.require_writable("create_template")
-    with api_errors():
+    with api_errors(check="list_templates"):
         template = await app.client.templates.create(name, content, description=description)
     return project(TemplateInfo, template)
 
@@ -83,7 +83,7 @@ async def update_template(
     """Change a template's name, content or description (only the fields given). Overwrites them."""
     app = app_of(ctx)
     app.policy.require_writable("update_template")
-    with api_errors(not_found="template_id"):
+    with api_errors(not_found="template_id", check="get_template"):
         template = await app.client.templates.update(
             template_id, name=name, content=content, description=description
         )
@@ -94,6 +94,6 @@ async def delete_template(template_id: TemplateId, ctx: Context) -> TemplateDele
     """Delete a template for good. Only when the user asked for it."""
     app = app_of(ctx)
     app.policy.require_writable("delete_template")
-    with api_errors(not_found="template_id"):
+    with api_errors(not_found="template_id", check="get_template"):
         await app.client.templates.delete(template_id)
     return TemplateDeleted(template_id=template_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -9,11 +11,14 @@ from mcp import Client
 
 from mcp_server import build_server
 from mcp_server.config import Settings
-from mcp_server.policy import Policy
+from mcp_server.policy import Policy, SendRecord
 from wacloud_integrations import ConfigurationError
 
 from .conftest import OTHER, PHONE, TEMPLATE_ID, TEMPLATE_TEXT, TEMPLATE_VARS, Human, text_of
 
+# The start of a key window (120 s) a little ahead of now: the sandbox's clock is real time, and the
+# look-up for an earlier attempt only reaches back to recent messages.
+WINDOW_START = (int(time.time() // 120) + 1) * 120.0
 MODES = ["auto", "legacy"]  # 2026-07-28 (input_required) and 2025-11-25 (elicitation/create) connections
 
 
@@ -168,7 +173,7 @@ async def test_a_retry_from_a_restarted_server_reuses_the_idempotency_key(env, c
     settings = Settings.from_env(env)
 
     def fresh() -> Any:
-        return build_server(settings, policy=Policy(settings, wall_clock=lambda: 1_800_000_000.0))
+        return build_server(settings, policy=Policy(settings, wall_clock=lambda: WINDOW_START + 10))
 
     async with Client(fresh()) as client:
         first = await client.call_tool("send_message", {"to": PHONE, "text": "Sekali saja"})
@@ -225,3 +230,193 @@ async def test_confirm_modes_without_client_support(make, ctl):
     assert auto.structured_content["status"] == "sent"  # the host's approval prompt is the gate
     assert host.structured_content["status"] == "sent" and human.questions == []
     assert [m["body"] for m in ctl.inbox(PHONE)] == ["auto", "host"]
+
+
+class Clock:
+    """A clock the test moves by hand (both the policy's monotonic and wall clocks read it)."""
+
+    def __init__(self, now: float = WINDOW_START + 10) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _server(env: dict[str, str], clock: Clock, **overrides: str) -> tuple[Any, Policy]:
+    settings = Settings.from_env({**env, **overrides})
+    policy = Policy(settings, clock=clock, wall_clock=clock)
+    return build_server(settings, policy=policy), policy
+
+
+@pytest.mark.parametrize("fault", [{"drop_next": 1}, {"fail_next": 1}])
+async def test_an_uncertain_send_repeated_after_the_window_is_reconciled_not_resent(env, ctl, fault):
+    clock = Clock()
+    server, _ = _server(env, clock)
+    ctl.set_fault(method="POST", path="/api/v1/messages", **fault)
+    async with Client(server) as client:
+        first = await client.call_tool("send_message", {"to": PHONE, "text": "Sekali"})
+        delivered = len(ctl.inbox(PHONE))
+        clock.now += 3 * 120  # well past the duplicate window, in another key window
+        repeat = await client.call_tool("send_message", {"to": PHONE, "text": "Sekali"})
+        again = await client.call_tool("send_message", {"to": PHONE, "text": "Sekali"})
+    assert first.is_error and "Uncertain" in text_of(first)
+    assert delivered == (1 if "drop_next" in fault else 0)
+    assert repeat.structured_content["status"] == ("already_sent" if delivered else "sent")
+    assert again.structured_content["status"] == "duplicate_suppressed"
+    assert len(ctl.inbox(PHONE)) == 1
+
+
+async def test_a_restarted_server_just_after_a_window_boundary_does_not_send_twice(env, ctl):
+    # The first process's attempt falls in one key window, the restarted process's repeat (2 s later) in
+    # the next: the previous window's key is looked up before sending.
+    ctl.set_fault(method="POST", path="/api/v1/messages", drop_next=1)
+    before, _ = _server(env, Clock(WINDOW_START + 119))
+    async with Client(before) as client:
+        first = await client.call_tool("send_message", {"to": PHONE, "text": "Restart"})
+    after, _ = _server(env, Clock(WINDOW_START + 121))
+    async with Client(after) as client:
+        retry = await client.call_tool("send_message", {"to": PHONE, "text": "Restart"})
+    assert first.is_error and "Uncertain" in text_of(first)
+    assert retry.structured_content["status"] == "already_sent"
+    assert retry.structured_content["message_id"] == ctl.inbox(PHONE)[0]["message_id"]
+    assert len(ctl.inbox(PHONE)) == 1
+
+
+async def test_a_restarted_server_finds_an_otp_of_the_previous_window(env, ctl):
+    ctl.set_fault(method="POST", path="/api/v1/messages/otp", drop_next=1)
+    before, _ = _server(env, Clock(WINDOW_START + 119))
+    async with Client(before) as client:
+        first = await client.call_tool("send_otp", {"to": PHONE})
+    after, _ = _server(env, Clock(WINDOW_START + 121))
+    async with Client(after) as client:
+        retry = await client.call_tool("send_otp", {"to": PHONE})
+        status = await client.call_tool("get_otp_status", {"otp_id": retry.structured_content["otp_id"]})
+    assert first.is_error and "Uncertain" in text_of(first)
+    assert retry.structured_content["status"] == "already_sent"
+    assert status.structured_content["status"] == "pending"
+    assert len(ctl.inbox(PHONE)) == 1
+
+
+async def test_a_zero_window_turns_duplicate_suppression_off(env, ctl):
+    server, _ = _server(env, Clock(), WACLOUD_MCP_DEDUP_WINDOW_SECONDS="0")
+    async with Client(server) as client:
+        first = await client.call_tool("send_message", {"to": PHONE, "text": "Lagi"})
+        second = await client.call_tool("send_message", {"to": PHONE, "text": "Lagi"})
+        # Suppression is off, but an uncertain send is still reconciled, never sent twice.
+        ctl.set_fault(method="POST", path="/api/v1/messages", drop_next=1)
+        uncertain = await client.call_tool("send_message", {"to": PHONE, "text": "Sekali"})
+        repeat = await client.call_tool("send_message", {"to": PHONE, "text": "Sekali"})
+    assert first.structured_content["status"] == second.structured_content["status"] == "sent"
+    assert first.structured_content["message_id"] != second.structured_content["message_id"]
+    assert uncertain.is_error and repeat.structured_content["status"] == "already_sent"
+    assert [m["body"] for m in ctl.inbox(PHONE)] == ["Lagi", "Lagi", "Sekali"]
+
+
+async def test_a_send_after_the_template_changed_is_a_new_send(make, ctl):
+    async with Client(make()) as client:
+        created = await client.call_tool("create_template", {"name": "Harga", "content": "Harga {{p}}"})
+        template_id = created.structured_content["id"]
+        arguments = {"to": PHONE, "template_id": template_id, "variables": {"p": "10"}}
+        first = await client.call_tool("send_template_message", arguments)
+        await client.call_tool("update_template", {"template_id": template_id, "content": "Harga BARU {{p}}"})
+        second = await client.call_tool("send_template_message", arguments)
+    assert first.structured_content["status"] == "sent"
+    assert second.structured_content["status"] == "sent"
+    assert second.structured_content["text"] == "Harga BARU 10"
+    assert [m["body"] for m in ctl.inbox(PHONE)] == ["Harga 10", "Harga BARU 10"]
+
+
+async def test_the_hourly_limit_slides(env, ctl):
+    clock = Clock()
+    server, _ = _server(env, clock, WACLOUD_MCP_MAX_SENDS_PER_HOUR="1")
+    async with Client(server) as client:
+        first = await client.call_tool("send_message", {"to": PHONE, "text": "satu"})
+        clock.now += 3599
+        refused = await client.call_tool("send_message", {"to": PHONE, "text": "dua"})
+        clock.now += 1
+        later = await client.call_tool("send_message", {"to": PHONE, "text": "dua"})
+    assert first.structured_content["status"] == "sent"
+    assert refused.is_error and "Try again in about 2 seconds" in text_of(refused)
+    assert later.structured_content["status"] == "sent"
+    assert [m["body"] for m in ctl.inbox(PHONE)] == ["satu", "dua"]
+
+
+async def test_the_duplicate_window_expires(env, ctl):
+    clock = Clock()
+    server, _ = _server(env, clock)
+    async with Client(server) as client:
+        first = await client.call_tool("send_message", {"to": PHONE, "text": "Ulang"})
+        clock.now += 119
+        suppressed = await client.call_tool("send_message", {"to": PHONE, "text": "Ulang"})
+        clock.now += 1
+        again = await client.call_tool("send_message", {"to": PHONE, "text": "Ulang"})
+    assert first.structured_content["status"] == "sent"
+    assert suppressed.structured_content["status"] == "duplicate_suppressed"
+    assert again.structured_content["status"] == "sent"
+    assert again.structured_content["message_id"] != first.structured_content["message_id"]
+    assert len(ctl.inbox(PHONE)) == 2
+
+
+class Recording(Policy):
+    """The real policy, keeping every send record it starts."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.begun: list[SendRecord] = []
+
+    def begin(self, fingerprint: str) -> SendRecord:
+        record = super().begin(fingerprint)
+        self.begun.append(record)
+        return record
+
+
+async def test_the_same_send_in_progress_elsewhere_is_refused(env, ctl):
+    settings = Settings.from_env(env)
+    policy = Recording(settings)
+    async with Client(build_server(settings, policy=policy)) as client:
+        first = await client.call_tool("send_message", {"to": PHONE, "text": "Sekali"})
+        # Another connection of this server starts the same send, and is waiting for WACloud.
+        [record] = policy.begun
+        policy.begin(record.fingerprint)
+        busy = await client.call_tool("send_message", {"to": PHONE, "text": "Sekali"})
+        policy.finish(record, "uncertain")  # ... and its answer is lost
+        resumed = await client.call_tool("send_message", {"to": PHONE, "text": "Sekali"})
+    assert first.structured_content["status"] == "sent"
+    assert (
+        busy.is_error and "already in progress" in text_of(busy) and "nothing more was sent" in text_of(busy)
+    )
+    assert resumed.structured_content["status"] == "already_sent"
+    assert len(ctl.inbox(PHONE)) == 1
+
+
+async def test_the_policy_refuses_changes_when_read_only_even_if_write_tools_are_listed(env, ctl):
+    # build_server hides write tools when read-only; a server assembled with writes listed (an embedder
+    # sharing a read-only policy) must still refuse every change, in the policy.
+    settings = Settings.from_env({**env, "WACLOUD_MCP_ALLOWED_RECIPIENTS": "*"})
+    server = build_server(settings, policy=Policy(replace(settings, read_only=True)))
+    async with Client(server) as client:
+        results = {
+            tool: await client.call_tool(tool, arguments)
+            for tool, arguments in [
+                ("send_message", {"to": PHONE, "text": "hi"}),
+                (
+                    "send_template_message",
+                    {"to": PHONE, "template_id": TEMPLATE_ID, "variables": TEMPLATE_VARS},
+                ),
+                ("send_otp", {"to": PHONE}),
+                ("verify_otp", {"phone_number": PHONE, "code": "123456"}),
+                ("create_template", {"name": "x", "content": "x"}),
+                ("update_template", {"template_id": TEMPLATE_ID, "name": "y"}),
+                ("delete_template", {"template_id": TEMPLATE_ID}),
+                ("update_contact", {"contact_id": PHONE, "first_name": "X"}),
+            ]
+        }
+        templates = await client.call_tool("list_templates", {})
+        contact = await client.call_tool("get_contact", {"contact_id": PHONE})
+    for tool, result in results.items():
+        assert result.is_error, tool
+        assert f"Refused: {tool} is not allowed because this server is read-only" in text_of(result), tool
+        assert "Nothing was changed" in text_of(result)
+    assert [t["name"] for t in templates.structured_content["templates"]] == ["Order Confirmation"]
+    assert contact.structured_content["contact"]["untrusted_name"] == "Siti Rahayu"
+    assert ctl.inbox(PHONE) == []

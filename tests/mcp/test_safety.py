@@ -131,3 +131,99 @@ async def test_no_secret_in_results_errors_or_logs(make, ctl, sandbox, caplog):
         for secret in (API_KEY, "waha_wrong_key_0123456789", code):
             assert secret not in haystack
         assert "X-Api-Key" not in haystack and "x-api-key" not in haystack
+
+
+async def test_six_digit_numbers_in_received_text_are_masked(make, ctl, sandbox):
+    ctl.inbound(sandbox.device_id, PHONE, "kodenya 091760, kode:48\u200b1234 (OTP553311) #1234567 dan 12345")
+    async with Client(make()) as client:
+        sent = await client.call_tool("send_message", {"to": PHONE, "text": "Pesanan 123456 siap"})
+        page = await client.call_tool("list_messages", {"phone": PHONE, "oldest_first": True})
+    inbound, outbound = page.structured_content["messages"]
+    assert inbound["untrusted_text"] == "kodenya ••••••, kode:•••••• (OTP••••••) #1234567 dan 12345"
+    assert outbound["untrusted_text"] == sent.structured_content["text"] == "Pesanan 123456 siap"
+    notice = page.structured_content["notice"]
+    assert "6-digit number is shown as ••••••" in notice and "order number" in notice
+
+
+async def test_an_otp_typed_back_by_the_recipient_never_reaches_the_agent(make, ctl, sandbox):
+    async with Client(make()) as client:
+        await client.call_tool("send_otp", {"to": PHONE})
+        code = ctl.last_code(PHONE)
+        assert code is not None
+        ctl.inbound(sandbox.device_id, PHONE, f"ini kodenya {code} ya")
+        page = await client.call_tool("list_messages", {"phone": PHONE})
+    texts = [m["untrusted_text"] for m in page.structured_content["messages"]]
+    assert texts == ["ini kodenya •••••• ya", "[one-time code message: text withheld]"]
+    assert code not in json.dumps(page.structured_content)
+
+
+async def test_invisible_characters_are_removed_from_untrusted_text(make, ctl, sandbox):
+    hidden = (
+        "A\ufe0f\U000e0100B"  # variation selectors
+        "\u3164C\u115fD\u1160E\uffa0F\u2800G"  # Hangul fillers, braille blank
+        "\u034fH\U000e0049I"  # combining grapheme joiner, tag character
+        "\ue000J\U000f0000K\u0378L"  # private use, unassigned
+        "\u202eM\u200bN\x07O"
+    )
+    ctl.inbound(sandbox.device_id, PHONE, hidden + "\nterima kasih 👍 ❤\ufe0f")
+    async with Client(make()) as client:
+        page = await client.call_tool("list_messages", {"direction": "inbound"})
+    [message] = page.structured_content["messages"]
+    assert message["untrusted_text"] == "ABCDEFGHIJKLMNO\nterima kasih 👍 ❤"
+
+
+async def test_contact_names_are_cleaned(make, ctl):
+    name = "Siti\u202egnp.exe\u200b\ufe0f\u3164"
+    async with Client(make()) as client:
+        renamed = await client.call_tool("update_contact", {"contact_id": PHONE, "first_name": name})
+        one = await client.call_tool("get_contact", {"contact_id": PHONE})
+        listed = await client.call_tool("list_contacts", {"sort_by": "id"})
+    assert renamed.structured_content["contact"]["untrusted_name"] == "Sitignp.exe"
+    assert one.structured_content["contact"]["untrusted_name"] == "Sitignp.exe"
+    [mine] = [c for c in listed.structured_content["contacts"] if c["number"] == PHONE]
+    assert mine["untrusted_name"] == "Sitignp.exe"
+
+
+async def test_otp_messages_are_withheld_from_list_messages(make, ctl):
+    async with Client(make()) as client:
+        await client.call_tool("send_otp", {"to": PHONE})
+        page = await client.call_tool("list_messages", {"direction": "outbound"})
+    [message] = page.structured_content["messages"]
+    assert message["untrusted_text"] == "[one-time code message: text withheld]"
+    assert message["truncated"] is False
+
+
+async def test_verify_otp_takes_the_code_as_a_string_and_never_repeats_it(make, ctl):
+    async with Client(make()) as client:
+        await client.call_tool("send_otp", {"to": PHONE})
+        code = ctl.last_code(PHONE)
+        assert code is not None
+        as_number = await client.call_tool("verify_otp", {"phone_number": PHONE, "code": int("9" + code)})
+        in_phone = await client.call_tool("verify_otp", {"phone_number": f"kode {code}", "code": code})
+        right = await client.call_tool("verify_otp", {"phone_number": PHONE, "code": code})
+    assert as_number.is_error and "as a string" in text_of(as_number) and code not in text_of(as_number)
+    assert in_phone.is_error and "phone_number:" in text_of(in_phone) and code not in text_of(in_phone)
+    assert right.structured_content["verified"] is True
+
+
+@pytest.mark.parametrize(
+    ("fault", "tool", "arguments", "check"),
+    [
+        ({"fail_next": 1}, "create_template", {"name": "x", "content": "Hi {{name}}"}, "list_templates"),
+        ({"drop_next": 1}, "create_template", {"name": "x", "content": "Hi {{name}}"}, "list_templates"),
+        ({"fail_next": 1}, "update_contact", {"contact_id": PHONE, "first_name": "X"}, "get_contact"),
+    ],
+)
+async def test_a_change_with_a_lost_answer_is_reported_as_unknown(make, ctl, fault, tool, arguments, check):
+    method = "POST" if tool == "create_template" else "PUT"
+    path = "/api/v1/templates" if tool == "create_template" else "/api/v1/devices"
+    ctl.set_fault(method=method, path=path, **fault)
+    async with Client(make()) as client:
+        result = await client.call_tool(tool, arguments)
+        templates = await client.call_tool("list_templates", {})
+    message = text_of(result)
+    assert result.is_error
+    assert "Outcome unknown" in message and f"Check with {check} before repeating it" in message
+    assert "try again later" not in message.lower()
+    created = 1 if (tool == "create_template" and "drop_next" in fault) else 0
+    assert len(templates.structured_content["templates"]) == 1 + created

@@ -30,6 +30,8 @@ TOOLS = [
     "get_otp_status",
 ]
 SENDS = {"send_message", "send_template_message", "send_otp"}
+# Tools whose results reach outside the account's own data: third parties' text, or any WhatsApp number.
+OPEN_WORLD = SENDS | {"list_messages", "list_contacts", "get_contact", "check_number"}
 WRITES = SENDS | {"create_template", "update_template", "delete_template", "update_contact", "verify_otp"}
 
 
@@ -47,8 +49,9 @@ async def test_tools_are_listed_in_order_with_schemas_and_truthful_annotations(m
         assert hints.destructive_hint is (
             name in SENDS | {"update_template", "delete_template", "update_contact"}
         )
+        assert hints.open_world_hint is (name in OPEN_WORLD), name
         if name in SENDS:
-            assert hints.open_world_hint is True and hints.idempotent_hint is False
+            assert hints.idempotent_hint is False
 
 
 async def test_send_tools_expose_only_their_arguments(make):
@@ -72,6 +75,13 @@ async def test_send_tools_expose_only_their_arguments(make):
     assert "^https://" in media
     template = tools["send_template_message"].input_schema
     assert set(template["properties"]) == {"to", "template_id", "variables", "device_id"}
+    # The OTP code is a string of digits (a number would lose its leading zeros).
+    assert tools["verify_otp"].input_schema["properties"]["code"] == {
+        "title": "Code",
+        "type": "string",
+        "pattern": r"^\d{4,10}$",
+        "description": 'The code the person read on their phone, as a string of digits, e.g. "033217".',
+    }
     # The OTP code is never an output field.
     for name in ("send_otp", "verify_otp", "get_otp_status"):
         assert "code" not in tools[name].output_schema["properties"]

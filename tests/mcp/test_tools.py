@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from mcp import Client
 
-from .conftest import OTHER, PHONE, TEMPLATE_ID, TEMPLATE_TEXT, TEMPLATE_VARS, text_of
+from .conftest import OTHER, PHONE, TEMPLATE_ID, TEMPLATE_TEXT, TEMPLATE_VARS, Human, text_of
 
 
 async def test_device_and_account_tools(make, sandbox):
@@ -195,3 +195,43 @@ async def test_input_errors_name_the_field(make, ctl, tool, arguments, field):
     assert result.is_error
     assert field in text_of(result)
     assert ctl.inbox(PHONE) == []
+
+
+async def test_the_confirmed_template_text_is_rendered_by_wacloud(make, ctl):
+    # The question shows WACloud's preview: when WACloud cannot render it, nobody is asked, nothing is sent.
+    ctl.set_fault(
+        method="POST", path=f"/api/v1/templates/{TEMPLATE_ID}/preview", fail_next=1, error_status=404
+    )
+    human = Human()
+    async with Client(make(WACLOUD_MCP_CONFIRM="elicit"), elicitation_callback=human) as client:
+        failed = await client.call_tool(
+            "send_template_message", {"to": PHONE, "template_id": TEMPLATE_ID, "variables": TEMPLATE_VARS}
+        )
+        sent = await client.call_tool(
+            "send_template_message", {"to": PHONE, "template_id": TEMPLATE_ID, "variables": TEMPLATE_VARS}
+        )
+    assert failed.is_error and "template_id: not found" in text_of(failed)
+    assert sent.structured_content["status"] == "sent"
+    assert len(human.questions) == 1 and TEMPLATE_TEXT in human.questions[0]
+    assert [m["body"] for m in ctl.inbox(PHONE)] == [TEMPLATE_TEXT]
+
+
+async def test_an_otp_template_is_confirmed_with_the_code_hidden(make, ctl):
+    human = Human()
+    async with Client(make(WACLOUD_MCP_CONFIRM="elicit"), elicitation_callback=human) as client:
+        created = await client.call_tool(
+            "create_template",
+            {"name": "Kode", "content": "Kode Anda {{code}}, berlaku {{expiry_minutes}} menit"},
+        )
+        template_id = created.structured_content["id"]
+        sent = await client.call_tool(
+            "send_otp", {"to": PHONE, "template_id": template_id, "expiry_minutes": 5}
+        )
+        plain = await client.call_tool("send_otp", {"to": PHONE, "expiry_minutes": 6})
+    code = ctl.last_code(PHONE)
+    assert sent.structured_content["status"] == "sent" and plain.structured_content["status"] == "sent"
+    templated, standard = human.questions
+    assert "Kode Anda ••••••, berlaku 5 menit" in templated and "hidden" in templated
+    assert "standard one-time-code message, valid 6 minutes" in standard and "hidden" in standard
+    assert ctl.inbox(PHONE)[0]["body"].startswith("Kode Anda ")
+    assert code is not None and all(code not in question for question in human.questions)
