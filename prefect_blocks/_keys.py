@@ -1,36 +1,51 @@
-"""Idempotency keys derived from the Prefect run, so that a retry repeats the same logical send.
+"""Idempotency keys derived from what stays the same when Prefect runs a send again.
 
-The key of a send is ``derive_key("prefect", flow_run_id, task_key, recipient, ordinal)``:
+The key of a send is ``derive_key("prefect", root_flow_run_id, task_key, recipient, content)``:
 
-- ``flow_run_id`` stays the same across task retries, flow retries and a manual re-run of the run;
+- ``root_flow_run_id`` is the top-level flow run (found by walking up the parent task runs of
+  subflows). It stays the same across task retries, flow retries, a manual re-run of the run, and a
+  parent flow's retry, which re-runs its subflows under *new* flow-run ids;
 - ``task_key`` identifies the task function (not the task run: a flow retry makes new task runs);
-- ``ordinal`` tells apart several calls of one task to one recipient in a flow run: the n-th such call
-  in an attempt of the flow gets n, so the same call gets the same number on the next attempt. It is
-  fixed per task run, so a task retry keeps it. It follows call order, so two concurrent sends of one
-  task to one recipient may swap keys on a flow retry; the reconcile lookup then returns the first.
+- ``recipient`` is the number normalised by the core, so ``0812…`` and ``62812…`` are one recipient;
+- ``content`` is a fingerprint of what is sent (message fields, template and variables, OTP options).
 
-The message body is deliberately not part of the key: a flow retry that renders a different text
-(a timestamp, say) is still the same logical send and must not go out twice.
-A task run outside any flow run keys on its own id, which only task retries share.
+Nothing depends on call order, so a retry that sends in a different order, or skips or adds sends,
+still finds each earlier send under its key. The rule that follows: **the same content to the same
+recipient from the same task within one root flow run is one message**. To send it again on purpose,
+pass ``idempotency_key=``. A retry that renders *different* content (a timestamp in the text) is a
+different message: render deterministically, or pass ``idempotency_key=``.
+
+A task run outside any flow run keys on its own id, which only its retries share.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import FlowRun
 from prefect.context import FlowRunContext, TaskRunContext
 
-from wacloud_integrations import derive_key
+from wacloud_integrations import InputError, derive_key
+from wacloud_integrations.phone import normalize_phone
 
-__all__ = ["RunKey", "run_key"]
+__all__ = ["RunKey", "aresolve_root", "content_fingerprint", "flow_key", "root_run", "run_key"]
 
-_LIMIT = 10_000  # remembered task runs and counters; old ones are dropped first
+_LIMIT = 10_000  # remembered flow runs; old ones are dropped first
 _lock = threading.Lock()
-_ordinals: OrderedDict[str, int] = OrderedDict()  # task run id -> its ordinal
-_counters: OrderedDict[tuple[str, int, str, str], int] = OrderedDict()
+_roots: OrderedDict[tuple[UUID, int], _Root] = OrderedDict()
+
+
+@dataclass(frozen=True)
+class _Root:
+    id: UUID
+    retried: bool  # some flow run on the way up runs again: an earlier attempt may have sent
 
 
 @dataclass(frozen=True)
@@ -41,42 +56,93 @@ class RunKey:
     retrying: bool
 
 
-def _remember(store: OrderedDict[Any, int], slot: Any, value: int) -> None:
-    store[slot] = value
-    store.move_to_end(slot)
-    while len(store) > _LIMIT:
-        store.popitem(last=False)
+def content_fingerprint(content: Mapping[str, Any]) -> str:
+    """A stable text for what is being sent (key order and value types do not matter)."""
+    return json.dumps(content, sort_keys=True, default=str, separators=(",", ":"))
 
 
-def _ordinal(task_run_id: str, slot: tuple[str, int, str, str]) -> int:
+def _recipient(to: str) -> str:
+    try:
+        return normalize_phone(to)
+    except InputError:
+        return to  # the core refuses it before anything is sent; the key never matters
+
+
+def _remember(slot: tuple[UUID, int], root: _Root) -> _Root:
     with _lock:
-        if task_run_id in _ordinals:
-            return _ordinals[task_run_id]
-        ordinal = _counters.get(slot, 0)
-        _remember(_counters, slot, ordinal + 1)
-        _remember(_ordinals, task_run_id, ordinal)
-        return ordinal
+        _roots[slot] = root
+        _roots.move_to_end(slot)
+        while len(_roots) > _LIMIT:
+            _roots.popitem(last=False)
+    return root
 
 
-def run_key(recipient: str, explicit: str | None = None) -> RunKey:
-    """The key for sending to ``recipient`` from the current task run (``explicit`` wins when given).
+def _cached(flow_run: FlowRun) -> _Root | None:
+    if flow_run.parent_task_run_id is None:
+        return _Root(flow_run.id, flow_run.run_count > 1)
+    with _lock:
+        return _roots.get((flow_run.id, flow_run.run_count))
+
+
+def root_run(flow_run: FlowRun) -> _Root:
+    """The top-level flow run above ``flow_run`` (itself if it is not a subflow)."""
+    found = _cached(flow_run)
+    if found is not None:
+        return found
+    run, retried = flow_run, flow_run.run_count > 1
+    with get_client(sync_client=True) as client:
+        while run.parent_task_run_id is not None:
+            parent = client.read_task_run(run.parent_task_run_id).flow_run_id
+            if parent is None:
+                break
+            run = client.read_flow_run(parent)
+            retried = retried or run.run_count > 1
+    return _remember((flow_run.id, flow_run.run_count), _Root(run.id, retried))
+
+
+async def aresolve_root() -> None:
+    """Find the current flow run's root without blocking the event loop (``run_key`` then reuses it)."""
+    context = FlowRunContext.get()
+    flow_run = context.flow_run if context else None
+    if flow_run is None or _cached(flow_run) is not None:
+        return
+    run, retried = flow_run, flow_run.run_count > 1
+    async with get_client() as client:
+        while run.parent_task_run_id is not None:
+            parent = (await client.read_task_run(run.parent_task_run_id)).flow_run_id
+            if parent is None:
+                break
+            run = await client.read_flow_run(parent)
+            retried = retried or run.run_count > 1
+    _remember((flow_run.id, flow_run.run_count), _Root(run.id, retried))
+
+
+def run_key(recipient: str, content: Mapping[str, Any], explicit: str | None = None) -> RunKey:
+    """The key for sending ``content`` to ``recipient`` from the current task run (``explicit`` wins).
 
     Outside any task run (``task.fn(...)``) there is no key to derive: the core then makes one per
     call, and nothing is reconciled.
     """
     context = TaskRunContext.get()
     task_run = context.task_run if context else None
-    retrying = bool(task_run and task_run.run_count > 1)
     flow_context = FlowRunContext.get()
     flow_run = flow_context.flow_run if flow_context else None
-    if flow_run is not None and flow_run.run_count > 1:
-        retrying = True
+    root = root_run(flow_run) if flow_run is not None else None
+    retrying = bool(task_run and task_run.run_count > 1) or bool(root and root.retried)
     if explicit:
         return RunKey(explicit, retrying)
     if task_run is None:
         return RunKey(None, False)
-    if task_run.flow_run_id is None or flow_run is None:
-        return RunKey(derive_key("prefect", "task-run", task_run.id, recipient), retrying)
-    slot = (str(flow_run.id), flow_run.run_count, task_run.task_key, recipient)
-    ordinal = _ordinal(str(task_run.id), slot)
-    return RunKey(derive_key("prefect", flow_run.id, task_run.task_key, recipient, ordinal), retrying)
+    parts = (task_run.task_key, _recipient(recipient), content_fingerprint(content))
+    if task_run.flow_run_id is None or root is None:
+        return RunKey(derive_key("prefect", "task-run", task_run.id, *parts), retrying)
+    return RunKey(derive_key("prefect", root.id, *parts), retrying)
+
+
+def flow_key(name: str, content: Mapping[str, Any]) -> str | None:
+    """A key for work the current flow does itself (``broadcast``'s batch), scoped like ``run_key``."""
+    context = FlowRunContext.get()
+    flow_run = context.flow_run if context else None
+    if flow_run is None:
+        return None
+    return derive_key("prefect", root_run(flow_run).id, name, content_fingerprint(content))

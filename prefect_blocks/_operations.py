@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from pydantic import SecretStr
 
 from wacloud_integrations import InputError, Pacing, WaitTimeoutError
 from wacloud_integrations.bulk import RecipientLike
+from wacloud_integrations.inbound import InboundCursor
 
 from ._keys import run_key
 from ._logging import masked, run_logger
@@ -38,7 +39,7 @@ def send_plan(
     to: str, fields: Mapping[str, Any], device_id: str | None, idempotency_key: str | None
 ) -> Plan[dict[str, Any]]:
     """Send one message; a retry of the same logical send reconciles instead of sending again."""
-    key = run_key(to, idempotency_key)
+    key = run_key(to, fields, idempotency_key)
     sent = yield Call(
         "messages",
         "send",
@@ -93,7 +94,7 @@ def bulk_send_plan(
     progress_key: str | None,
 ) -> Plan[dict[str, Any]]:
     """The core's ``send_many``, with a batch key from the run so retries resume instead of resending."""
-    batch = batch_key or run_key("bulk").key
+    batch = batch_key or run_key("bulk", {"template_id": template_id, "text": text}).key
     progress = BulkProgress.start(len(recipients), key=progress_key)
     report = yield Call(
         "messages",
@@ -110,7 +111,14 @@ def bulk_send_plan(
         },
     )
     progress.finish(report.counts)
-    return report.to_dict()
+    if report.stopped:
+        run_logger().error("WhatsApp bulk send stopped early: %s", report.stopped)
+    return {
+        **report.to_dict(),
+        # Recipients skipped because their message had already gone out under this batch key (an
+        # earlier run, or an answer that was lost): ``broadcast`` counts them as sent.
+        "already_sent": [r.to for r in report.results if r.status == "skipped" and r.message_id],
+    }
 
 
 def send_otp_plan(
@@ -121,7 +129,8 @@ def send_otp_plan(
     idempotency_key: str | None,
 ) -> Plan[dict[str, Any]]:
     """Send an OTP; a retry reuses the key, so the server answers with the first OTP, not a new code."""
-    key = run_key(to, idempotency_key)
+    content = {"otp": True, "template_id": template_id, "expiry_minutes": expiry_minutes}
+    key = run_key(to, content, idempotency_key)
     sent = yield Call(
         "otp",
         "send",
@@ -161,33 +170,32 @@ def wait_for_inbound_plan(
     *,
     since: datetime | None,
     contains: str | None,
+    pattern: str | None,
     device_id: str | None,
     timeout: float,
     poll_interval: float,
 ) -> Plan[dict[str, Any]]:
-    """Poll stored inbound messages from ``from_`` until one (containing ``contains``) arrives."""
-    start = since or datetime.now(timezone.utc)
+    """Wait for a message from ``from_`` (matching ``contains``/``pattern``) with the core's cursor.
+
+    Without ``since`` the cursor starts just past the newest stored message from ``from_``, so "after
+    the wait started" is decided on the API's clock, not this worker's.
+    """
+    if since is not None:
+        cursor = InboundCursor(since)
+    else:
+        cursor = yield Call("messages", "inbound_cursor", kwargs={"device_id": device_id, "phone": from_})
     deadline = time.monotonic() + timeout
-    offset = 0  # messages already looked at, oldest first, so each poll only reads new ones
     while True:
-        page = yield Call(
+        found = yield Call(
             "messages",
-            "list_page",
-            kwargs={
-                "device_id": device_id,
-                "direction": "inbound",
-                "phone": from_,
-                "since": start,
-                "limit": 100,
-                "offset": offset,
-                "sort_order": "asc",
-            },
+            "poll_inbound",
+            (cursor,),
+            {"device_id": device_id, "phone": from_, "contains": contains, "pattern": pattern},
         )
-        for message in page:
-            if contains is None or contains.casefold() in (message.body or "").casefold():
-                run_logger().info("WhatsApp message %s received from %s", message.id, masked(from_))
-                return message.to_dict()
-        offset += len(page)
+        if found:
+            message = found[0]
+            run_logger().info("WhatsApp message %s received from %s", message.id, masked(from_))
+            return message.to_dict()
         if time.monotonic() + poll_interval > deadline:
             raise WaitTimeoutError(f"no message from {masked(from_)} after {timeout:.0f}s")
         yield Pause(poll_interval)

@@ -12,6 +12,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from ._keys import aresolve_root
 from .credentials import WACloudCredentials
 
 __all__ = ["Call", "CredentialsLike", "Pause", "Plan", "arun_plan", "run_plan"]
@@ -86,6 +87,7 @@ def run_plan(credentials: CredentialsLike, plan: Plan[R]) -> R:
 
 async def arun_plan(credentials: CredentialsLike, plan: Plan[R]) -> R:
     """Run ``plan`` with an async client built from ``credentials``."""
+    await aresolve_root()  # the plan's key derivation then finds the root flow run without blocking
     async with (await _acredentials(credentials)).get_async_client() as client:
         try:
             step = next(plan)

@@ -1,17 +1,23 @@
-"""When Prefect may retry a task: the core's rules, applied to the error a task run ended with.
+"""When Prefect may retry a task: the core's own retry rules, applied to the error a task run ended with.
 
 The core client already retried what it safely could inside one attempt; a Prefect retry adds
-patience on top, and only for errors where trying again cannot do harm:
+patience on top. Nothing here keeps a list of its own: status errors are judged by the core's
+:class:`~wacloud_integrations.retry.RetryPolicy` (the statuses it retries, and the rule that a send is
+retried only when it was refused before processing, or when the retry is idempotent), and the error
+classes say the rest:
 
-- a send that provably never left (``APIConnectionError``; for sends the core raises it only when the
-  connection was never made) or was refused with 429;
-- a send whose outcome is unknown (``AmbiguousSendError``): the retry reuses the same run-derived
-  idempotency key and first looks the message up (``reconcile=True``), so it is not a blind resend;
-- reads: connection failures, 429 and 5xx.
+- ``APIConnectionError`` on a send: the core raises it only when the request never left (a send that
+  left and lost its answer is an ``AmbiguousSendError``), so it is retried; on a read, repeating is
+  harmless;
+- ``AmbiguousSendError`` on a send: retried like the core's ``idempotent_sends``, because the retry
+  reuses the same run-derived idempotency key and first looks the message up (``reconcile=True``);
+- status errors: reads retry what the core retries (408, 429, 5xx); sends only 429, the one status
+  that proves nothing was processed;
+- an OTP check (``verify``) is a read that uses up an attempt of the code, so it is retried after a
+  lost answer only when it names ``otp_id``: the core then reconciles (the first check accepted the
+  code → ``verified``, ``reason="already_verified"``). Without ``otp_id`` only a 429 is retried.
 
-Never retried: bad input, 4xx answers (bad number, unknown template, device not connected, quota),
-wait timeouts, and OTP verification after an uncertain outcome (a second check could use up an
-attempt of a code that was already accepted).
+Never retried: bad input, wait timeouts and every other error.
 """
 
 from __future__ import annotations
@@ -19,26 +25,37 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from wacloud_integrations import (
-    AmbiguousSendError,
-    APIConnectionError,
-    RateLimitError,
-    ServerError,
-)
+from prefect.context import TaskRunContext
+
+from wacloud_integrations import AmbiguousSendError, APIConnectionError, APIStatusError, RateLimitError
+from wacloud_integrations.retry import RetryPolicy
 
 __all__ = ["Kind", "is_retryable", "retry_condition"]
 
 Kind = Literal["send", "read", "verify"]
-_RETRYABLE: dict[str, tuple[type[Exception], ...]] = {
-    "send": (AmbiguousSendError, APIConnectionError, RateLimitError),
-    "read": (APIConnectionError, RateLimitError, ServerError),
-    "verify": (RateLimitError,),
-}
+_RULES = RetryPolicy(max_retries=1)  # only its rules are used; Prefect counts the attempts
 
 
-def is_retryable(exc: BaseException, kind: Kind) -> bool:
-    """Whether a task of ``kind`` that failed with ``exc`` may run again."""
-    return isinstance(exc, _RETRYABLE[kind])
+def is_retryable(exc: BaseException, kind: Kind, *, reconcilable: bool = False) -> bool:
+    """Whether a task of ``kind`` that failed with ``exc`` may run again.
+
+    ``reconcilable``: for ``verify``, whether a repeat can tell that an earlier check already
+    succeeded (it named ``otp_id``).
+    """
+    repeat_is_safe = kind == "read" or (kind == "verify" and reconcilable)
+    if isinstance(exc, AmbiguousSendError):
+        return kind == "send"
+    if isinstance(exc, APIConnectionError):
+        return kind == "send" or repeat_is_safe
+    if isinstance(exc, APIStatusError):
+        return _RULES.retry_status(
+            exc.status_code,
+            0,
+            is_send=kind == "send",
+            safe=repeat_is_safe,
+            retry_after=exc.retry_after if isinstance(exc, RateLimitError) else None,
+        )
+    return False
 
 
 def retry_condition(kind: Kind) -> Callable[[Any, Any, Any], bool]:
@@ -50,7 +67,9 @@ def retry_condition(kind: Kind) -> Callable[[Any, Any, Any], bool]:
         error = state.data
         if not isinstance(error, BaseException):
             error = state.result(raise_on_failure=False, _sync=True)
-        return isinstance(error, BaseException) and is_retryable(error, kind)
+        context = TaskRunContext.get()  # the engine asks inside the task run
+        reconcilable = bool(context and context.parameters and context.parameters.get("otp_id"))
+        return isinstance(error, BaseException) and is_retryable(error, kind, reconcilable=reconcilable)
 
     condition.__name__ = f"retry_{kind}_when_safe"
     return condition

@@ -7,10 +7,15 @@ unsigned, tampered with or stale, and emits:
 - ``wacloud.message.received`` for an inbound message, on resource ``wacloud.contact.<number>``;
 - ``wacloud.message.status`` for a status change, on resource ``wacloud.message.<message_id>``.
 
-Both name the device as a related resource (role ``device``). Event ids derive from the delivery's
-``X-Webhook-Id``, so a redelivered webhook is the same event, and the bridge skips one it has just
-emitted. Automations and deployment triggers then react to these events (``match`` on the resource,
-``{{ event.payload.body }}`` in parameters).
+Both name the device as a related resource (role ``device``). The signature covers only the body, so
+everything the bridge trusts comes from the body: ``parse_event`` refuses a delivery whose signed
+``timestamp`` is too old (a captured delivery replayed later), and the Prefect event id derives from
+the body's signed ``id``, so a redelivery (or a replay with forged headers) is the same event; the
+bridge skips one it has already queued. Automations and deployment triggers then react to these
+events (``match`` on the resource, ``{{ event.payload.body }}`` in parameters).
+
+A 200 means the event was queued to Prefect's event client in this process, which sends it to the
+server in the background. If queuing fails the answer is 503 and WACloud delivers again later.
 
 Run it with ``WACLOUD_WEBHOOK_SECRET`` set (the secret never goes on the command line, where ``ps``
 would show it) and ``PREFECT_API_URL`` pointing at the server::
@@ -21,6 +26,7 @@ would show it) and ``PREFECT_API_URL`` pointing at the server::
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import uuid
 from collections import OrderedDict
@@ -28,6 +34,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from prefect.events import emit_event
+from prefect.settings import PREFECT_API_URL
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -38,7 +45,7 @@ from wacloud_integrations.models import MessageEvent, StatusEvent, WebhookEvent
 
 from ._logging import masked, run_logger
 
-__all__ = ["RECEIVED", "STATUS", "create_app", "event_for", "main"]
+__all__ = ["RECEIVED", "STATUS", "create_app", "event_for", "event_id", "main"]
 
 RECEIVED = "wacloud.message.received"
 STATUS = "wacloud.message.status"
@@ -51,13 +58,18 @@ def _digits(chat_id: str | None) -> str:
     return (chat_id or "").split("@", 1)[0]
 
 
-def event_for(event: WebhookEvent, delivery_id: str | None = None) -> dict[str, Any] | None:
+def event_id(event: WebhookEvent, raw: bytes) -> uuid.UUID:
+    """The Prefect event id: from the body's signed ``id`` (headers are not signed), else the body."""
+    source = event.id or "sha256:" + hashlib.sha256(raw).hexdigest()
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"wacloud-webhook:{source}")
+
+
+def event_for(event: WebhookEvent, raw: bytes) -> dict[str, Any] | None:
     """The Prefect event (``emit_event`` arguments) for a WACloud webhook event; ``None`` to ignore it."""
     related = [
         {"prefect.resource.id": f"wacloud.device.{event.device_id}", "prefect.resource.role": "device"}
     ]
-    source = delivery_id or event.id or uuid.uuid4().hex
-    event_id = uuid.uuid5(uuid.NAMESPACE_URL, f"wacloud-webhook:{source}")
+    event_id_ = event_id(event, raw)
     if isinstance(event, MessageEvent):
         data = event.data
         sender = _digits(data.from_)
@@ -74,7 +86,7 @@ def event_for(event: WebhookEvent, delivery_id: str | None = None) -> dict[str, 
                 "timestamp": data.timestamp,
                 "device_id": event.device_id,
             },
-            "id": event_id,
+            "id": event_id_,
         }
     if isinstance(event, StatusEvent):
         status = event.data
@@ -98,7 +110,7 @@ def event_for(event: WebhookEvent, delivery_id: str | None = None) -> dict[str, 
                 "timestamp": status.timestamp,
                 "device_id": event.device_id,
             },
-            "id": event_id,
+            "id": event_id_,
         }
     return None
 
@@ -125,20 +137,23 @@ def create_app(
             return JSONResponse({"ok": False, "error": str(exc)}, status_code=401)
         except ValueError:
             return JSONResponse({"ok": False, "error": "the body is not JSON"}, status_code=400)
-        delivery = request.headers.get("x-webhook-id") or event.id
-        spec = event_for(event, delivery)
+        spec = event_for(event, raw)
         if spec is None:
             return JSONResponse({"ok": True, "ignored": event.event})
-        if delivery and delivery in seen:
-            return JSONResponse({"ok": True, "event": spec["event"], "duplicate": True})
-        emit(**spec)
-        if delivery:
-            seen[delivery] = None
-            while len(seen) > _SEEN_LIMIT:
-                seen.popitem(last=False)
+        delivery = str(spec["id"])
+        if delivery in seen:
+            return JSONResponse({"ok": True, "event": spec["event"], "id": delivery, "duplicate": True})
+        try:
+            emit(**spec)
+        except Exception as exc:  # not queued: a 5xx makes WACloud deliver it again later
+            logger.error("WACloud %s not handed to Prefect: %s: %s", event.event, type(exc).__name__, exc)
+            return JSONResponse({"ok": False, "error": "the event could not be queued"}, status_code=503)
+        seen[delivery] = None
+        while len(seen) > _SEEN_LIMIT:
+            seen.popitem(last=False)
         who = spec["payload"].get("from") or spec["payload"].get("to") or ""
-        logger.info("WACloud %s for %s emitted as %s", event.event, masked(who), spec["event"])
-        return JSONResponse({"ok": True, "event": spec["event"], "id": str(spec["id"])})
+        logger.info("WACloud %s for %s queued as %s", event.event, masked(who), spec["event"])
+        return JSONResponse({"ok": True, "event": spec["event"], "id": delivery})
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True})
@@ -163,6 +178,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     secret = os.environ.get(SECRET_ENV, "")
     if not secret:
         parser.error(f"set {SECRET_ENV} to the webhook's signing secret (shown when it was created)")
+    if not PREFECT_API_URL.value():
+        parser.error(
+            "set PREFECT_API_URL to the Prefect server's API (e.g. http://prefect:4200/api); without it "
+            "Prefect has nowhere to send the events and every delivery would be acknowledged and lost"
+        )
     import uvicorn
 
     uvicorn.run(

@@ -6,14 +6,14 @@ from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_table_artifact
-from prefect.context import FlowRunContext
 
-from wacloud_integrations import derive_key
+from wacloud_integrations import InputError
 
+from ._keys import flow_key
 from ._plans import CredentialsLike
 from .tasks import bulk_send, send_otp, wait_for_otp_verification
 
-__all__ = ["broadcast", "otp_verification"]
+__all__ = ["BroadcastStoppedError", "broadcast", "otp_verification"]
 
 STATUSES = ("sent", "failed", "skipped", "unknown")
 
@@ -26,14 +26,24 @@ def _recipient_to(recipient: dict[str, Any] | str) -> str:
 
 
 def _merge(summary: dict[str, Any], again: dict[str, Any]) -> dict[str, Any]:
-    """``summary`` with its unknown recipients replaced by their results in ``again``."""
-    merged = {**summary, "failed_recipients": []}
-    merged["unknown"] = summary["unknown"] - again["total"]
-    for status in STATUSES:
-        merged[status] += again[status]
+    """``summary`` with its unknown recipients replaced by their results in ``again``.
+
+    ``again`` retried only recipients whose outcome was unknown; one it reports as already sent (the
+    server answered the same key with the first answer) went out in the earlier pass: it is sent.
+    """
+    resent = len(again["already_sent"])
+    merged = {**summary, "stopped": again["stopped"]}
+    merged["unknown"] = summary["unknown"] - again["total"] + again["unknown"]
+    merged["sent"] = summary["sent"] + again["sent"] + resent
+    merged["skipped"] = summary["skipped"] + again["skipped"] - resent
+    merged["failed"] = summary["failed"] + again["failed"]
     kept = [r for r in summary["failed_recipients"] if r["status"] != "unknown"]
     merged["failed_recipients"] = kept + again["failed_recipients"]
     return merged
+
+
+class BroadcastStoppedError(RuntimeError):
+    """The batch stopped before every recipient was tried (bad key, quota used up, device offline)."""
 
 
 def _table(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -69,13 +79,14 @@ def broadcast(
     (``min_interval``, ``jitter``, ``daily_cap``). Recipients whose outcome stayed unknown (the answer was
     lost and the lookup found nothing) are tried again, up to ``passes`` in all, with the same per-recipient
     idempotency keys, so nobody gets the message twice. The batch key defaults to one derived from the
-    flow run, so a flow retry resumes the batch. Ends with a table artifact of the failed recipients
-    (counts in its description) and returns the counts and failures.
+    root flow run and the template, so a flow retry (or a parent flow's retry, with ``broadcast`` as a
+    subflow) resumes the batch. Ends with a table artifact of the failed recipients (counts in its
+    description) and returns the counts and failures. If the batch stopped early (bad key, quota used
+    up, device not connected) the run fails with :class:`BroadcastStoppedError` after the artifact.
     """
-    if batch_key is None:
-        context = FlowRunContext.get()
-        run_id = context.flow_run.id if context and context.flow_run else None
-        batch_key = derive_key("prefect", run_id, "broadcast", template_id) if run_id else None
+    if passes < 1:
+        raise InputError("passes", "must be at least 1")
+    batch_key = batch_key or flow_key("broadcast", {"template_id": template_id})
     by_number: dict[str, dict[str, Any] | str] = {}
     for recipient in recipients:
         by_number.setdefault(_recipient_to(recipient), recipient)
@@ -90,21 +101,26 @@ def broadcast(
     }
     summary = bulk_send(credentials, recipients, batch_key=batch_key, **options)
     batch_key = summary["batch_key"]
-    summary["passes"] = 1
-    for _ in range(passes - 1):
+    done = 1
+    while summary["unknown"] and not summary["stopped"] and done < passes:
         unknown = [by_number[r["to"]] for r in summary["failed_recipients"] if r["status"] == "unknown"]
-        if not unknown:
-            break
-        summary = {**_merge(summary, bulk_send(credentials, unknown, batch_key=batch_key, **options))}
-        summary["passes"] += 1
+        summary = _merge(summary, bulk_send(credentials, unknown, batch_key=batch_key, **options))
+        done += 1
+    summary["passes"] = done
     counts = ", ".join(f"{status}: {summary[status]}" for status in STATUSES)
     create_table_artifact(  # type: ignore[call-arg]
         _table(summary),
         key=artifact_key,
         description=f"WhatsApp broadcast of template {template_id} to {summary['total']} recipients. "
-        f"{counts}. The table lists every recipient that failed or whose outcome is unknown.",
+        f"{counts}. The table lists every recipient that failed or whose outcome is unknown."
+        + (f" The batch STOPPED EARLY: {summary['stopped']}." if summary["stopped"] else ""),
         _sync=True,
     )
+    if summary["stopped"]:
+        raise BroadcastStoppedError(
+            f"the broadcast stopped early ({summary['stopped']}); {counts}. Run it again with "
+            f"batch_key={batch_key!r} to send the rest: nobody gets the message twice."
+        )
     return summary
 
 

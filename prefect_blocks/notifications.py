@@ -1,30 +1,35 @@
 """``WACloudNotification``: WhatsApp alerts from state hooks and from Prefect automations.
 
-``notify`` follows Prefect's convention: in sync code it sends and returns; in async code it returns an
-awaitable (that is what the automation service awaits). ``anotify`` is the explicit async form.
-Failures always raise :class:`~prefect.blocks.abstract.NotificationError` listing each recipient that
-failed and why, whatever ``raise_on_failure`` says: an alert that silently did not go out is worse
-than a failed hook. An awaitable from ``notify`` that is dropped without being awaited (a sync hook on
-an async flow) sends nothing, so it logs an error saying so instead of vanishing.
+``notify`` sends before it returns when called from a plain function, including a sync hook on an
+async flow (it runs on the event loop's thread; there is nobody to await a result there). Called from an
+``async def`` (the automation service does ``await block.notify(...)``), it starts the send at once
+and returns the running task, so even a forgotten ``await`` does not drop the alert; its failure is
+logged. ``anotify`` is the explicit async form. Failures always raise
+:class:`~prefect.blocks.abstract.NotificationError` listing each recipient that failed and why, whatever
+``raise_on_failure`` says: an alert that silently did not go out is worse than a failed hook.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+import asyncio
+import inspect
+import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ClassVar
 
-from prefect._internal.compatibility.async_dispatch import is_in_async_context
 from prefect.blocks.abstract import NotificationBlock, NotificationError
 from pydantic import Field, HttpUrl
 
 from wacloud_integrations import WACloudError
 
-from ._logging import masked, run_logger
+from ._logging import masked
 from ._plans import Call, Plan, arun_plan, run_plan
 from .credentials import DOCUMENTATION_URL, LOGO_URL, WACloudCredentials
 
 __all__ = ["DEFAULT_HOOK_BODY", "WACloudNotification", "notify_on_failure"]
 
+_fallback = logging.getLogger("prefect_blocks")
 DEFAULT_HOOK_BODY = "Prefect flow run {flow_run} of flow {flow} is {state}: {message}"
 
 
@@ -39,25 +44,36 @@ def _notify_plan(recipients: list[str], fields: dict[str, Any], device_id: str |
     return failures
 
 
-class _PendingNotification:
-    """What ``notify`` returns in async code: awaiting it sends; dropping it is reported, not silent."""
+def _called_from_coroutine() -> bool:
+    """Whether the function that called ``notify`` is an ``async def`` (so it can await the result)."""
+    frame = inspect.currentframe()
+    caller = frame.f_back.f_back if frame and frame.f_back else None
+    return bool(caller and caller.f_code.co_flags & (inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR))
 
-    def __init__(self, coroutine: Any) -> None:
-        self._coroutine = coroutine
-        self._awaited = False
-        self._logger = run_logger()
 
-    def __await__(self) -> Generator[Any, None, None]:
-        self._awaited = True
-        return self._coroutine.__await__()
+_scheduled: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
 
-    def __del__(self) -> None:
-        if not self._awaited:
-            self._coroutine.close()
-            self._logger.error(
-                "WACloudNotification.notify() was called in async code and never awaited, so nothing "
-                "was sent. Await it, call anotify(), pass _sync=True, or use notify_on_failure()."
-            )
+
+def _report(task: asyncio.Task[None]) -> None:
+    _scheduled.discard(task)
+    if task.cancelled():
+        _fallback.error(
+            "A WhatsApp notification was cancelled before it finished (its event loop ended): it may "
+            "not have reached every recipient. Await notify() or use anotify() in async code."
+        )
+    elif (error := task.exception()) is not None and not isinstance(error, NotificationError):
+        _fallback.error("A WhatsApp notification failed: %s: %s", type(error).__name__, error)
+
+
+def _schedule(coroutine: Coroutine[Any, Any, None]) -> Awaitable[None]:
+    """Start sending at once; awaiting the task waits for it, dropping it no longer drops the send."""
+    try:
+        task = asyncio.ensure_future(coroutine)
+    except RuntimeError:  # no running loop: the caller asked for an awaitable and will drive it
+        return coroutine
+    _scheduled.add(task)
+    task.add_done_callback(_report)
+    return task
 
 
 class WACloudNotification(NotificationBlock):
@@ -118,12 +134,23 @@ class WACloudNotification(NotificationBlock):
         self._check(await arun_plan(self.credentials, plan))
 
     def notify(self, body: str, subject: str | None = None, _sync: bool | None = None) -> Any:
-        """Send now in sync code; in async code return an awaitable (``await block.notify(...)``)."""
-        if _sync is False or (_sync is None and is_in_async_context()):
-            return _PendingNotification(self.anotify(body, subject))
+        """Send; from an ``async def``, start the send and return it to await.
+
+        Called from a plain function, it sends before returning, even on an event loop's thread (a
+        sync hook on an async flow). Called from an ``async def`` (the automation service does
+        ``await block.notify(...)``), it starts the send at once and returns the running task; a
+        failure raises where it is awaited and is logged even if nobody awaits it.
+        """
+        if _sync is None:
+            _sync = not _called_from_coroutine()
+        if not _sync:
+            return _schedule(self.anotify(body, subject))
         plan = _notify_plan(self.recipients, self._fields(body, subject), self.device_id)
         self._check(run_plan(self.credentials, plan))
         return None
+
+
+_FIELDS = re.compile(r"\{(flow|flow_run|state|message)\}")
 
 
 def notify_on_failure(
@@ -131,7 +158,7 @@ def notify_on_failure(
 ) -> Callable[[Any, Any, Any], None]:
     """A state hook (``on_failure``, ``on_crashed``) that sends a WhatsApp alert; works on sync and
     async flows. ``notification`` is the block or the name of a saved one; ``body`` and ``subject`` may
-    use ``{flow}``, ``{flow_run}``, ``{state}`` and ``{message}``."""
+    use ``{flow}``, ``{flow_run}``, ``{state}`` and ``{message}``; other braces are left as written."""
 
     def hook(flow: Any, flow_run: Any, state: Any) -> None:
         block: Any = notification
@@ -145,7 +172,11 @@ def notify_on_failure(
         }
         if not isinstance(block, WACloudNotification):
             raise TypeError(f"{notification!r} is not a WACloudNotification block")
-        block.notify(body.format(**values), subject.format(**values) if subject else None, _sync=True)
+
+        def fill(text: str) -> str:  # only these four names: other braces (JSON, say) stay as written
+            return _FIELDS.sub(lambda found: str(values[found[1]]), text)
+
+        block.notify(fill(body), fill(subject) if subject else None, _sync=True)
 
     hook.__name__ = "wacloud_notify_on_failure"
     return hook

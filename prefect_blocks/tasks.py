@@ -7,10 +7,12 @@ called); the async twins are for ``await`` in async flows. Each pair shares one 
 Every task takes ``credentials``: a :class:`~prefect_blocks.WACloudCredentials` block or the name of a
 saved one. Results are plain dicts, without the API key or any OTP code.
 
-Exactly once: a send derives its idempotency key from the run (flow run, task, recipient), so a task
-retry or a flow retry repeats the same logical send; a repeated attempt first looks the message up
-(``reconcile``) and the server de-duplicates on the key, so nothing goes out twice. Pass
-``idempotency_key`` to choose the key yourself (for example, to de-duplicate across flow runs).
+Exactly once: a send derives its idempotency key from the root flow run, the task, the normalised
+recipient and the content (see :mod:`prefect_blocks._keys`), so a task retry, a flow retry or a parent
+flow's retry repeats the same logical send; a repeated attempt first looks the message up
+(``reconcile``) and the server de-duplicates on the key, so nothing goes out twice. The same content
+to the same recipient from the same task within one root flow run is therefore one message: pass
+``idempotency_key`` to send it again on purpose, or to de-duplicate across flow runs.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ __all__ = [
 
 
 def _options(kind: Kind, retries: int = 2) -> dict[str, Any]:
-    # No result cache: a repeated identical message is legitimate, and exactly-once comes from the
+    # No result cache (an input hash of an OTP code could be brute-forced): exactly-once comes from the
     # idempotency key, which (unlike a cache) also holds across flow retries without stored results.
     return {
         "retries": retries,
@@ -296,18 +298,23 @@ def wait_for_inbound_message(
     *,
     since: datetime | None = None,
     contains: str | None = None,
+    pattern: str | None = None,
     device_id: str | None = None,
     timeout: float = 300.0,
     poll_interval: float = 3.0,
 ) -> dict[str, Any]:
-    """Wait for a message from ``from_`` received since ``since`` (default: now), optionally one
-    containing ``contains`` (case-insensitive). Returns the stored message; fails after ``timeout``."""
+    """Wait for a message from ``from_``, optionally one containing ``contains`` (case-insensitive)
+    or matching the regular expression ``pattern``. Returns the stored message; fails after ``timeout``.
+
+    By default only messages stored after the wait starts count, decided on the API's clock (the
+    core's inbound cursor); pass ``since`` to include earlier ones (a reply that beat the wait)."""
     return run_plan(
         credentials,
         ops.wait_for_inbound_plan(
             from_,
             since=since,
             contains=contains,
+            pattern=pattern,
             device_id=device_id,
             timeout=timeout,
             poll_interval=poll_interval,
@@ -322,6 +329,7 @@ async def await_for_inbound_message(
     *,
     since: datetime | None = None,
     contains: str | None = None,
+    pattern: str | None = None,
     device_id: str | None = None,
     timeout: float = 300.0,
     poll_interval: float = 3.0,
@@ -333,6 +341,7 @@ async def await_for_inbound_message(
             from_,
             since=since,
             contains=contains,
+            pattern=pattern,
             device_id=device_id,
             timeout=timeout,
             poll_interval=poll_interval,

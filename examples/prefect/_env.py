@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -54,16 +53,21 @@ def local_stack(latency_ms: int = 0) -> Iterator[Stack]:
         shutil.rmtree(HOME, ignore_errors=True)
 
 
-def until(condition: Callable[[], Any], timeout: float = 60.0) -> Any:
-    """Poll ``condition`` until it is truthy (the sandbox phone offers no push), within a deadline."""
+def until(
+    condition: Callable[[], Any], timeout: float = 60.0, *, between: Callable[[], object] | None = None
+) -> Any:
+    """Poll ``condition`` (a real check, e.g. an HTTP read of the sandbox phone, which offers no push)
+    until it is truthy, within a deadline. Each check's round trip paces the loop; ``between`` may wait
+    on a real event between checks (``thread.join(…)``)."""
     deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while time.monotonic() < deadline:
+    while True:
         value = condition()
         if value:
             return value
-        pause.wait(0.05)
-    raise TimeoutError("gave up waiting")
+        if time.monotonic() > deadline:
+            raise TimeoutError("gave up waiting")
+        if between is not None:
+            between()
 
 
 def say(line: str) -> None:

@@ -64,7 +64,7 @@ def main() -> int:
             target=lambda: box.update(result=otp_verification("wacloud-demo", USER_PHONE, poll_interval=0.2))
         )
         flow_thread.start()
-        code = until(lambda: ctl.last_code(USER_PHONE))
+        code = until(lambda: ctl.last_code(USER_PHONE), between=lambda: flow_thread.join(0.05))
         say(f"the user's phone shows a {len(code)}-digit code (kept out of Prefect: not logged, not stored)")
         with credentials.get_client() as app:
             checked = app.otp.verify(USER_PHONE, code)

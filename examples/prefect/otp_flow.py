@@ -20,7 +20,7 @@ def main() -> None:
             target=lambda: result.update(otp_verification(stack.credentials, USER, poll_interval=0.5))
         )
         runner.start()
-        code = until(lambda: stack.ctl.last_code(USER))  # what the user reads on their phone
+        code = until(lambda: stack.ctl.last_code(USER), between=lambda: runner.join(0.05))  # their phone
         with stack.credentials.get_client() as app:  # ...and types into your app
             say(f"app verifies the code: {app.otp.verify(USER, code).verified}")
         runner.join()

@@ -36,7 +36,8 @@ def main() -> None:
         thread = threading.Thread(target=server.run)
         thread.start()
         try:
-            until(lambda: server.started)
+            until(lambda: server.started or not thread.is_alive(), between=lambda: thread.join(0.02))
+            assert server.started, "the bridge did not start"
             url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/wacloud/webhook"
             with stack.credentials.get_client() as client:
                 client.webhooks.create(url, ["message"], secret=SECRET)

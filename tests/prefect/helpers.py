@@ -4,6 +4,7 @@ async flow, and the async twins awaited in an async flow."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -57,3 +58,28 @@ def flow_run_logs(flow_run_id: Any) -> list[str]:
 
     APILogWorker.drain_all(timeout=10)  # logs are shipped in the background; wait until they are stored
     return asyncio.run(_flow_run_logs(flow_run_id))
+
+
+def wait_until(
+    condition: Callable[[], Any],
+    *,
+    timeout: float,
+    between: Callable[[], object] | None = None,
+    what: str = "the condition",
+) -> Any:
+    """Poll ``condition`` (a real check: an HTTP read of the sandbox or the Prefect server) until it is
+    truthy, within ``timeout`` seconds, and return its value.
+
+    The round trip of each check paces the loop; ``between`` may wait on a real event between checks
+    (``thread.join(…)`` of the thread that should make the condition true, which returns at once if
+    that thread has ended).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout:.0f}s")
+        if between is not None:
+            between()

@@ -14,19 +14,22 @@ import pytest
 import uvicorn
 from prefect.client.orchestration import get_client
 from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
+from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from prefect_blocks.bridge import RECEIVED, STATUS, create_app, main
 from wacloud_integrations.webhooks import sign
 
+from .helpers import wait_until
+
 SECRET = "whsec_bridge_test_secret"
 
 
-def _delivery(event: str = "message", **data) -> tuple[bytes, dict[str, str]]:
+def _delivery(event: str = "message", *, age: float = 0.0, **data) -> tuple[bytes, dict[str, str]]:
     payload = {
         "id": f"evt_{uuid.uuid4().hex}",
         "event": event,
         "device_id": "dev-1",
-        "timestamp": int(time.time() * 1000),
+        "timestamp": int((time.time() - age) * 1000),
         "data": data
         or {"message_id": "m-1", "from": "6281300012345@c.us", "to": "6289876543210@c.us", "body": "YES"},
     }
@@ -93,17 +96,24 @@ def test_status_event(client, emitted):
         lambda body, headers: (body, {**headers, "X-Webhook-Hmac": sign(body, "another secret")}),
         lambda body, headers: (body, {k: v for k, v in headers.items() if k != "X-Webhook-Hmac"}),
         lambda body, headers: (body, {**headers, "X-Webhook-Hmac-Algorithm": "sha1"}),
-        lambda body, headers: (
-            body,
-            {**headers, "X-Webhook-Timestamp": str(int(time.time() * 1000) - 3_600_000)},
-        ),
     ],
-    ids=["tampered", "wrong-secret", "unsigned", "wrong-algorithm", "replayed-old"],
+    ids=["tampered", "wrong-secret", "unsigned", "wrong-algorithm"],
 )
 def test_bad_signatures_are_refused_and_emit_nothing(client, emitted, spoil):
     body, headers = spoil(*_delivery())
     answer = client.post("/wacloud/webhook", content=body, headers=headers)
     assert answer.status_code == 401
+    assert emitted == []
+
+
+def test_an_old_delivery_replayed_with_fresh_headers_is_refused(client, emitted):
+    # A week-old delivery, validly signed, replayed with forged (unsigned) fresh headers: the bridge
+    # judges its age by the body's signed timestamp, not by the headers.
+    body, headers = _delivery(age=7 * 86400)
+    forged = {**headers, "X-Webhook-Timestamp": str(int(time.time() * 1000)), "X-Webhook-Id": "fresh"}
+    assert client.post("/wacloud/webhook", content=body, headers=forged).status_code == 401
+    del forged["X-Webhook-Timestamp"]
+    assert client.post("/wacloud/webhook", content=body, headers=forged).status_code == 401
     assert emitted == []
 
 
@@ -114,6 +124,35 @@ def test_redelivery_is_emitted_once_with_a_stable_id(client, emitted):
     assert again["duplicate"] is True and len(emitted) == 1
     fresh = _Client(create_app(SECRET, emit=lambda **kw: emitted.append(kw)))  # a restarted bridge
     assert fresh.post("/wacloud/webhook", content=body, headers=headers).json()["id"] == first["id"]
+
+
+def test_a_replay_with_forged_delivery_ids_is_still_one_event(client, emitted):
+    # Headers are not signed: new X-Webhook-Id values must not make a captured delivery a new event.
+    body, headers = _delivery()
+    answers = [
+        client.post("/wacloud/webhook", content=body, headers={**headers, "X-Webhook-Id": f"forged-{i}"})
+        for i in range(3)
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert len(emitted) == 1
+    assert len({a.json()["id"] for a in answers}) == 1
+
+
+def test_an_event_prefect_could_not_queue_is_refused_for_redelivery(emitted):
+    def down(**event) -> None:
+        raise RuntimeError("Prefect is down")
+
+    body, headers = _delivery()
+    assert (
+        _Client(create_app(SECRET, emit=down))
+        .post("/wacloud/webhook", content=body, headers=headers)
+        .status_code
+        == 503
+    )
+    # Not remembered as seen: the redelivery is queued once Prefect is back.
+    app = create_app(SECRET, emit=lambda **kw: emitted.append(kw))
+    assert _Client(app).post("/wacloud/webhook", content=body, headers=headers).status_code == 200
+    assert len(emitted) == 1
 
 
 def test_unknown_events_are_acknowledged_and_ignored(client, emitted):
@@ -129,6 +168,14 @@ def test_cli_refuses_to_start_without_a_secret(monkeypatch):
     assert stopped.value.code == 2
 
 
+def test_cli_refuses_to_start_without_a_prefect_api_url(monkeypatch, capsys):
+    monkeypatch.setenv("WACLOUD_WEBHOOK_SECRET", SECRET)
+    with temporary_settings(restore_defaults={PREFECT_API_URL}), pytest.raises(SystemExit) as stopped:
+        main(["--port", "0"])
+    assert stopped.value.code == 2
+    assert "PREFECT_API_URL" in capsys.readouterr().err
+
+
 class _Bridge:
     """The bridge served by uvicorn on a free loopback port, in a thread."""
 
@@ -139,10 +186,9 @@ class _Bridge:
 
     def __enter__(self) -> str:
         self.thread.start()
-        started = threading.Event()
         deadline = time.monotonic() + 30
-        while not self.server.started and time.monotonic() < deadline:
-            started.wait(0.02)
+        while not self.server.started and self.thread.is_alive() and time.monotonic() < deadline:
+            self.thread.join(0.02)  # returns early if the server thread dies
         assert self.server.started, "the bridge did not start"
         port = self.server.servers[0].sockets[0].getsockname()[1]
         return f"http://127.0.0.1:{port}/wacloud/webhook"
@@ -170,12 +216,7 @@ def test_sandbox_delivery_reaches_the_prefect_server(credentials, ctl, sandbox, 
             hook = api.webhooks.create(url, ["message"], secret=SECRET)
         try:
             ctl.inbound(sandbox.device_id, phone, "STOP")
-            deadline = time.monotonic() + 60
-            pause = threading.Event()
-            events: list = []
-            while not events and time.monotonic() < deadline:
-                events = asyncio.run(_received_events(phone))
-                pause.wait(0.2)
+            events = wait_until(lambda: asyncio.run(_received_events(phone)), timeout=60)
         finally:
             with credentials.get_client() as api:
                 api.webhooks.delete(hook.id)

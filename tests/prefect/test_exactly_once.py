@@ -59,13 +59,12 @@ def test_flow_retry_after_lost_answer_sends_once(is_async, credentials, ctl, pho
     send = t.send_message.with_options(retries=0)
     asend = t.asend_message.with_options(retries=0)
 
-    # The text changes between attempts (as a timestamp would): still the same logical send.
     if is_async:
 
         @flow(retries=1, retry_delay_seconds=0)
         async def notify_customer() -> dict:
             attempts.append(1)
-            return await asend(credentials, phone, f"your order shipped (attempt {len(attempts)})")
+            return await asend(credentials, phone, "your order shipped")
 
         result = asyncio.run(notify_customer())
     else:
@@ -73,12 +72,73 @@ def test_flow_retry_after_lost_answer_sends_once(is_async, credentials, ctl, pho
         @flow(retries=1, retry_delay_seconds=0)
         def notify_customer() -> dict:
             attempts.append(1)
-            return send(credentials, phone, f"your order shipped (attempt {len(attempts)})")
+            return send(credentials, phone, "your order shipped")
 
         result = notify_customer()
     assert len(attempts) == 2
     assert result["reconciled"] is True
-    assert bodies(ctl.inbox(phone)) == ["your order shipped (attempt 1)"]
+    assert bodies(ctl.inbox(phone)) == ["your order shipped"]
+
+
+def test_flow_retry_that_sends_in_another_order_sends_each_message_once(credentials, ctl, phone):
+    attempts: list[int] = []
+
+    @flow(retries=1, retry_delay_seconds=0)
+    def order_flow() -> list[dict]:
+        attempts.append(1)
+        sent = []
+        if len(attempts) == 2:  # a data-dependent warning that only applies on the retry
+            sent.append(t.send_message(credentials, phone, "WARNING: payment overdue"))
+        sent.append(t.send_message(credentials, phone, "your order shipped"))
+        if len(attempts) == 1:
+            raise RuntimeError("a later step failed")
+        return sent
+
+    warning, shipped = order_flow()
+    assert sorted(bodies(ctl.inbox(phone))) == ["WARNING: payment overdue", "your order shipped"]
+    assert not warning["reconciled"] and shipped["reconciled"]
+
+
+@pytest.mark.parametrize("lost_answer", [False, True])
+def test_parent_flow_retry_does_not_resend_from_a_subflow(lost_answer, credentials, ctl, phone):
+    # A parent's retry runs its subflows again under new flow-run ids; the keys derive from the root.
+    attempts: list[int] = []
+    if lost_answer:
+        ctl.set_fault(**DROP)
+
+    @flow
+    def notify_child() -> dict:
+        return t.send_message.with_options(retries=0)(credentials, phone, "from a subflow")
+
+    @flow(retries=1, retry_delay_seconds=0)
+    def parent() -> dict:
+        attempts.append(1)
+        result = notify_child()  # with lost_answer, the child fails on the first attempt
+        if len(attempts) == 1:
+            raise RuntimeError("a later step failed")
+        return result
+
+    result = parent()
+    assert len(attempts) == 2
+    assert result["reconciled"] is True
+    assert bodies(ctl.inbox(phone)) == ["from a subflow"]
+
+
+def test_same_content_to_the_same_number_is_one_message_unless_keyed(credentials, ctl, phone):
+    local = "0" + phone[2:]  # the same number written the national way
+
+    @flow
+    def reminders() -> list[dict]:
+        return [
+            t.send_message(credentials, phone, "reminder"),
+            t.send_message(credentials, local, "reminder"),  # same recipient, same content: one message
+            t.send_message(credentials, phone, "reminder", idempotency_key=f"second-{phone}"),
+            t.send_message(credentials, phone, "another text"),
+        ]
+
+    first, same, keyed, other = reminders()
+    assert not first["replayed"] and same["replayed"] and not keyed["replayed"] and not other["replayed"]
+    assert bodies(ctl.inbox(phone)) == ["reminder", "reminder", "another text"]
 
 
 def test_flow_retry_resends_nothing_that_was_sent_and_sends_what_was_not(credentials, ctl, phone):
@@ -157,9 +217,35 @@ def test_rate_limited_send_is_retried_and_sent_once(credentials, ctl, phone):
         (InputError("to", "bad"), "send", False),
         (ServerError("boom", status_code=500), "read", True),
         (APIConnectionError("lost"), "verify", False),
+        (ServerError("boom", status_code=503), "verify", False),
         (RateLimitError("slow down", status_code=429), "verify", True),
+        (ServerError("timeout", status_code=408), "read", True),
+        (ServerError("bad gateway", status_code=502), "send", False),
         (WaitTimeoutError("late"), "read", False),
     ],
 )
 def test_retry_rules_follow_the_core(error, kind, expected):
     assert is_retryable(error, kind) is expected
+
+
+@pytest.mark.parametrize(
+    "error",
+    [APIConnectionError("lost"), ServerError("boom", status_code=503), RateLimitError("x", status_code=429)],
+)
+def test_an_otp_check_naming_its_otp_is_retried_after_a_lost_answer(error):
+    assert is_retryable(error, "verify", reconcilable=True) is True
+
+
+def test_otp_check_retried_after_a_lost_answer_reports_the_first_success(credentials, ctl, phone):
+    # The check is processed (the code is used up), then the answer is lost. The retry finds the OTP
+    # already verified through the core instead of reporting "not found".
+    @flow
+    def check() -> dict:
+        otp = t.send_otp(credentials, phone)
+        ctl.set_fault(method="POST", path="/api/v1/messages/verify-otp", drop_next=1)
+        return t.verify_otp.with_options(retry_delay_seconds=0)(
+            credentials, phone, ctl.last_code(phone), otp_id=otp["otp_id"]
+        )
+
+    result = check()
+    assert result["verified"] is True and result["reason"] == "already_verified"

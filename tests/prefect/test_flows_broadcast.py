@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from prefect import flow
 from prefect.client.orchestration import get_client
 
-from prefect_blocks.flows import broadcast
+from prefect_blocks.flows import BroadcastStoppedError, broadcast
+from wacloud_integrations import InputError
 
 from .conftest import TEMPLATE_ID, new_phone
 
@@ -92,3 +94,60 @@ def test_broadcast_with_pacing_and_cap(credentials, ctl):
     assert (summary["sent"], summary["skipped"]) == (2, 1)
     sent = sum(len(ctl.inbox(r["to"])) for r in recipients)
     assert sent == 2
+
+
+def test_broadcast_as_a_subflow_is_not_resent_by_the_parents_retry(credentials, ctl):
+    recipients = _recipients(3)
+    attempts: list[int] = []
+
+    @flow(retries=1, retry_delay_seconds=0)
+    def campaign() -> dict:
+        attempts.append(1)
+        summary = broadcast(credentials, recipients, TEMPLATE_ID, artifact_key="bc-sub")  # derived key
+        if len(attempts) == 1:
+            raise RuntimeError("the step after the broadcast failed")
+        return summary
+
+    summary = campaign()
+    assert len(attempts) == 2
+    assert (summary["sent"], summary["skipped"]) == (0, 3)  # the parent's retry resumed the batch
+    _assert_each_got_one(ctl, recipients)
+
+
+def test_a_recipient_unknown_in_one_pass_and_found_sent_in_the_next_counts_as_sent(credentials, ctl):
+    (recipient,) = _recipients(1)
+    # The send goes out and its answer is lost; the lookup fails too (more 500s than the core's read
+    # retries), so pass 1 cannot tell. Pass 2 resends with the same key: the server answers "already sent".
+    ctl.set_fault(method="POST", path="/api/v1/messages", drop_next=1)
+    ctl.set_fault(method="GET", path="/api/v1/messages", fail_next=3)
+    summary = broadcast(credentials, [recipient], TEMPLATE_ID, artifact_key="bc-unknown-sent")
+    assert summary["passes"] == 2
+    assert (summary["sent"], summary["skipped"], summary["unknown"]) == (1, 0, 0)
+    _assert_each_got_one(ctl, [recipient])
+
+
+def test_broadcast_refuses_zero_passes(credentials, ctl):
+    recipients = _recipients(1)
+    with pytest.raises(InputError, match="passes"):
+        broadcast(credentials, recipients, TEMPLATE_ID, passes=0)
+    assert ctl.inbox(recipients[0]["to"]) == []
+
+
+def test_a_broadcast_that_stopped_early_fails_and_says_why(credentials, ctl):
+    recipients = _recipients(3)
+    with credentials.get_client() as client:
+        offline = client.devices.create(f"offline-{recipients[0]['to']}")  # never paired
+    state = broadcast(
+        credentials,
+        recipients,
+        TEMPLATE_ID,
+        device_id=offline.id,
+        concurrency=1,
+        artifact_key="bc-stopped",
+        return_state=True,
+    )
+    assert state.is_failed()
+    with pytest.raises(BroadcastStoppedError, match="stopped early"):
+        state.result()
+    assert "STOPPED EARLY" in _latest("bc-stopped").description
+    assert all(ctl.inbox(r["to"]) == [] for r in recipients)

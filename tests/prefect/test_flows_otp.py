@@ -4,23 +4,29 @@ the application (the core client here), and the waiting flow sees the OTP verifi
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 from prefect_blocks.flows import otp_verification
 
+from .helpers import wait_until
 
-def _until(condition: Callable[[], Any], timeout: float = 60.0) -> Any:
-    """Poll a condition the sandbox offers no notification for, within a deadline."""
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        pause.wait(0.05)
-    raise AssertionError("condition not met in time")
+
+def code_sent(ctl, phone: str, flow_thread: threading.Thread) -> str:
+    """The OTP code on the sandbox phone, once the flow (running in ``flow_thread``) has sent it."""
+
+    def check() -> str | None:
+        ended = not flow_thread.is_alive()
+        code = ctl.last_code(phone)
+        if ended and not code:
+            raise AssertionError("the flow ended without sending a code")
+        return code
+
+    return wait_until(
+        check,
+        timeout=60,
+        between=lambda: flow_thread.join(0.05),
+        what="the OTP code reaching the phone",
+    )
 
 
 def _start(credentials, phone) -> tuple[threading.Thread, dict[str, Any]]:
@@ -39,7 +45,7 @@ def _start(credentials, phone) -> tuple[threading.Thread, dict[str, Any]]:
 
 def test_otp_flow_verified_by_the_user(credentials, ctl, phone):
     thread, box = _start(credentials, phone)
-    code = _until(lambda: ctl.last_code(phone))
+    code = code_sent(ctl, phone, thread)
     with credentials.get_client() as app:  # the application checks what the user typed
         assert app.otp.verify(phone, code).verified
     thread.join(90)
@@ -52,7 +58,7 @@ def test_otp_flow_verified_by_the_user(credentials, ctl, phone):
 
 def test_otp_flow_reports_an_expired_code(credentials, ctl, phone):
     thread, box = _start(credentials, phone)
-    _until(lambda: ctl.last_code(phone))
+    code_sent(ctl, phone, thread)
     ctl.advance_clock(11 * 60)  # past the default 10-minute expiry, without waiting for it
     thread.join(90)
     assert "error" not in box, box.get("error")

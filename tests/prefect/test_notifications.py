@@ -4,10 +4,7 @@ server, and its failures (which raise, never pass silently)."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
-import threading
-import time
 import uuid
 
 import pytest
@@ -21,7 +18,7 @@ from prefect_blocks import WACloudNotification
 from prefect_blocks.notifications import notify_on_failure
 
 from .conftest import new_phone
-from .helpers import bodies
+from .helpers import bodies, wait_until
 
 
 @pytest.fixture
@@ -63,16 +60,52 @@ def test_notify_in_sync_and_async_code(ops_block, ctl, phone):
     assert bodies(ctl.inbox(phone)) == ["sync body", "S\nasync body", "awaited body"]
 
 
-def test_a_dropped_notify_in_async_code_is_reported_not_silent(ops_block, ctl, phone, caplog):
-    caplog.set_level(logging.ERROR)
+def test_a_plain_sync_hook_on_an_async_flow_sends(ops_block, ctl, phone):
+    returned: list = []
 
+    def my_hook(flow, flow_run, state) -> None:  # a user's own sync hook, as Prefect's docs show it
+        returned.append(ops_block.notify(f"{flow.name} failed"))
+
+    @flow(name="async-with-own-hook", on_failure=[my_hook])
+    async def nightly() -> None:
+        raise ValueError("x")
+
+    state = asyncio.run(nightly(return_state=True))
+    assert state.is_failed()
+    assert returned == [None]  # it sent before returning: nothing was left to await
+    assert bodies(ctl.inbox(phone)) == ["async-with-own-hook failed"]
+
+
+def test_a_forgotten_await_in_async_code_still_sends(ops_block, ctl, phone):
     async def forgetful() -> None:
-        ops_block.notify("never awaited")  # the classic sync-hook-on-async-flow mistake
-        gc.collect()
+        ops_block.notify("never awaited")  # the classic mistake: the send has started anyway
+        others = asyncio.all_tasks() - {asyncio.current_task()}
+        await asyncio.gather(*others)  # the loop keeps running; the send finishes
 
     asyncio.run(forgetful())
-    assert ctl.inbox(phone) == []
-    assert any("never awaited, so nothing was sent" in r.getMessage() for r in caplog.records)
+    assert bodies(ctl.inbox(phone)) == ["never awaited"]
+
+
+def test_a_send_cut_off_by_the_end_of_its_loop_is_reported(ops_block, caplog):
+    caplog.set_level(logging.ERROR)
+
+    async def gone() -> None:
+        ops_block.notify("cut off")  # asyncio.run cancels it when this returns
+
+    asyncio.run(gone())
+    assert any("may not have reached every recipient" in r.getMessage() for r in caplog.records)
+
+
+def test_hook_body_with_literal_braces(ops_block, ctl, phone):
+    hook = notify_on_failure(ops_block, body='usage: {"json": true} in {flow}: {message}')
+
+    @flow(name="braces", on_failure=[hook])
+    def braces() -> None:
+        raise KeyError({"a": 1})
+
+    braces(return_state=True)
+    (body,) = bodies(ctl.inbox(phone))
+    assert body.startswith('usage: {"json": true} in braces: ') and "{'a': 1}" in body
 
 
 def test_template_notification(credentials, ctl, phone):
@@ -104,17 +137,6 @@ def test_unreachable_api_raises(credentials, phone):
     with pytest.raises(NotificationError) as caught:
         block.notify("nobody hears this")
     assert "APIConnectionError" in caught.value.log
-
-
-def _until(condition, timeout: float = 90.0):
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        pause.wait(0.1)
-    raise AssertionError("the automation did not deliver in time")
 
 
 def test_automation_sends_the_notification_when_a_run_fails(credentials, ctl):
@@ -150,7 +172,7 @@ def test_automation_sends_the_notification_when_a_run_fails(credentials, ctl):
 
         state = doomed(return_state=True)
         assert state.is_failed()
-        inbox = _until(lambda: ctl.inbox(phone))
+        inbox = wait_until(lambda: ctl.inbox(phone), timeout=90, what="the automation's alert")
         assert len(inbox) == 1
         assert flow_name in inbox[0]["body"] and "Failed" in inbox[0]["body"]
     finally:

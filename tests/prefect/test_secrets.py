@@ -5,14 +5,20 @@ files on disk and, for the key, every byte of the Prefect test server's database
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import logging
+import pickletools
 import re
+import uuid
 from pathlib import Path
 
 import pytest
-from prefect import flow
+from prefect import flow, task
 from prefect.client.orchestration import get_client
 from prefect.exceptions import FailedRun
+from prefect.filesystems import LocalFileSystem
+from prefect.results import ResultStore
 from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, PREFECT_SERVER_DATABASE_CONNECTION_URL
 
 from prefect_blocks import WACloudCredentials, WACloudNotification
@@ -45,9 +51,42 @@ def _database_bytes() -> bytes:
     return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
 
 
-def _storage_text() -> str:
-    root = Path(PREFECT_LOCAL_STORAGE_PATH.value())
-    return "\n".join(p.read_text(errors="replace") for p in root.rglob("*") if p.is_file())
+def _storage_text(root: Path | None = None) -> str:
+    """Every persisted result, decoded: the files hold base64 cloudpickle, which a substring search of
+    the raw bytes cannot see into, so each is loaded with Prefect's own result store and serializer."""
+    root = root or Path(PREFECT_LOCAL_STORAGE_PATH.value())
+    store = ResultStore(result_storage=LocalFileSystem(basepath=str(root)))
+    texts = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        try:
+            value = repr(store.read(str(path.relative_to(root))).result)
+        except TypeError:
+            # A failed run's exception that cannot be rebuilt (the core's status errors take keyword-only
+            # arguments): read every string constant out of its pickle stream instead, without running it.
+            content = path.read_bytes()  # a result record (JSON) or, without metadata, the payload alone
+            blob = base64.b64decode(json.loads(content)["result"] if content.startswith(b"{") else content)
+            value = repr([arg for _, arg, _ in pickletools.genops(blob) if isinstance(arg, str | bytes)])
+        texts.append(f"{path.name}: {value}")
+    return "\n".join(texts)
+
+
+def test_the_persisted_results_check_sees_inside_the_results(tmp_path):
+    storage = LocalFileSystem(basepath=str(tmp_path))
+    storage.save(f"leak-check-{uuid.uuid4().hex[:8]}")
+
+    @task(persist_result=True, result_storage=storage)
+    def leaky() -> dict:
+        return {"otp_id": "o1", "nested": [{"api_key": "waha_LEAKED_KEY_999"}], "code": "424242"}
+
+    @flow
+    def run() -> dict:
+        return leaky()
+
+    run()
+    raw = "\n".join(p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file())
+    assert raw and "waha_LEAKED_KEY_999" not in raw  # what a search of the raw files misses
+    decoded = _storage_text(tmp_path)
+    assert "waha_LEAKED_KEY_999" in decoded and re.search(r"(?<!\d)424242(?!\d)", decoded)
 
 
 def test_no_secret_reaches_prefect(credentials, ctl, sandbox, caplog):
@@ -133,7 +172,7 @@ def _otp_flow_with_code(otp_flow, credentials, ctl) -> str:
     """Run the OTP flow while the 'user' verifies the code; return the code."""
     import threading
 
-    from .test_flows_otp import _until
+    from .test_flows_otp import code_sent
 
     phone = new_phone()
     box: dict = {}
@@ -141,7 +180,7 @@ def _otp_flow_with_code(otp_flow, credentials, ctl) -> str:
         target=lambda: box.update(result=otp_flow(credentials, phone, poll_interval=0.2))
     )
     thread.start()
-    code = _until(lambda: ctl.last_code(phone))
+    code = code_sent(ctl, phone, thread)
     with credentials.get_client() as app:
         app.otp.verify(phone, code)
     thread.join(90)
