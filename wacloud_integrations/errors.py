@@ -38,6 +38,18 @@ __all__ = [
 class WACloudError(Exception):
     """Base of every error this package raises."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses take keyword-only arguments, which pickle's default (cls(*args)) cannot pass;
+        # frameworks persist failed states with their exceptions, so rebuild from the instance's state.
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls: type[WACloudError], args: tuple[Any, ...], state: dict[str, Any]) -> WACloudError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigurationError(WACloudError, ValueError):
     """The client is not configured well enough to make any request (for example, no API key)."""

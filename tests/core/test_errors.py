@@ -152,3 +152,24 @@ def test_with_options_takes_the_constructors_settings(caplog):
 
     logging.getLogger("wacloud_integrations").warning("using %s", rotated.config.api_key)
     assert "waha_rotated_key_abc123" not in caplog.text
+
+
+def test_every_error_survives_pickling_as_frameworks_persist_them():
+    import pickle
+
+    from wacloud_integrations import errors as e
+
+    samples = [
+        e.RateLimitError(
+            "slow down", retry_after=3.0, status_code=429, code="rate_limited", method="GET", path="x"
+        ),
+        e.AmbiguousSendError(
+            "lost", idempotency_key="k-1", method="POST", path="messages", cause="ReadTimeout"
+        ),
+        e.MissingTemplateVariableError(["name"], template_id="t"),
+        e.PhoneNumberError("to", "12", "too short"),
+        e.DeviceNotConnectedError("offline", status_code=409, code="device_not_connected"),
+    ]
+    for error in samples:
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error) and str(copy) == str(error) and copy.__dict__ == error.__dict__
