@@ -186,3 +186,12 @@ def test_backoff_is_capped_and_jittered():
     delays = [policy.backoff(10) for _ in range(50)]
     assert all(6.0 <= d <= 8.0 for d in delays) and len(set(delays)) > 1
     assert policy.backoff(0, retry_after=120.0) <= 8.0  # an unreasonable wish falls back to backoff
+
+
+def test_find_sent_asks_the_server_to_filter_by_key_and_still_checks_each_message():
+    script = Script(
+        [ok([{"id": "other", "idempotency_key": "k-2"}, {"id": "mine", "idempotency_key": "k-1"}]), ok([])]
+    )
+    client, _ = sync_client(script)
+    assert client.messages.find_sent("0812-3456-7890", idempotency_key="k-1").id == "mine"
+    assert script.requests[0].url.params["idempotency_key"] == "k-1"

@@ -338,8 +338,13 @@ class Messages(_Resource):
         limit: int = 50,
         offset: int = 0,
         sort_order: str = "desc",
+        idempotency_key: str | None = None,
     ) -> list[Message]:
-        """One page of stored messages (``limit`` 1 to 100), newest first by default."""
+        """One page of stored messages (``limit`` 1 to 100), newest first by default.
+
+        ``idempotency_key`` narrows the page where the API supports that filter (the sandbox does);
+        callers must still check each message's key, since a server may ignore it.
+        """
         if not 1 <= limit <= 100:
             raise InputError("limit", f"must be between 1 and 100, got {limit}")
         params = {
@@ -351,6 +356,7 @@ class Messages(_Resource):
             "limit": limit,
             "offset": offset,
             "sort_order": sort_order,
+            "idempotency_key": idempotency_key,
         }
         return self._client.request(Call("GET", "messages", _many(Message), params=params))
 
@@ -365,6 +371,7 @@ class Messages(_Resource):
         page_size: int = 100,
         max_items: int | None = None,
         sort_order: str = "desc",
+        idempotency_key: str | None = None,
     ) -> Iterator[Message]:
         """Every stored message matching the filters, fetching pages as needed."""
         offset, seen = 0, 0
@@ -378,6 +385,7 @@ class Messages(_Resource):
                 limit=page_size,
                 offset=offset,
                 sort_order=sort_order,
+                idempotency_key=idempotency_key,
             )
             for item in page:
                 if max_items is not None and seen >= max_items:
@@ -403,8 +411,15 @@ class Messages(_Resource):
         Matches outbound messages to ``to`` (since ``since``) by idempotency key when the API stores it,
         else by ``text`` contained in the body. ``None`` means no such message was found.
         """
+        # Filter by key on the server where it can (one short page); the loop still checks every message.
+        by_key = idempotency_key if text is None else None
         for message in self.list(
-            device_id=device_id, direction="outbound", phone=to, since=since, max_items=500
+            device_id=device_id,
+            direction="outbound",
+            phone=to,
+            since=since,
+            max_items=500,
+            idempotency_key=by_key,
         ):
             if idempotency_key and message.idempotency_key == idempotency_key:
                 return message
