@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -56,21 +56,35 @@ def bad_input_fails_task(what: str) -> Iterator[None]:
         raise AirflowFailException(f"{what}: {exc}") from None
 
 
+def _literal(value: str) -> Any:
+    """A rendered field's text as a value: its JSON, else its Python literal; the text when neither."""
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            return parse(value)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+    return value
+
+
 def as_mapping(value: Any, field: str) -> dict[str, Any]:
     """A rendered template field that must be a dict: a dict, or its JSON / Python-literal text."""
     if value is None or value == "":
         return {}
+    if isinstance(value, str):
+        value = _literal(value)
     if isinstance(value, Mapping):
         return dict(value)
-    if isinstance(value, str):
-        for parse in (json.loads, ast.literal_eval):
-            try:
-                parsed = parse(value)
-            except (ValueError, SyntaxError):
-                continue
-            if isinstance(parsed, Mapping):
-                return dict(parsed)
     raise AirflowFailException(f"{field}: expected a dict (or its JSON), got {type(value).__name__}")
+
+
+def as_list(value: Any, field: str) -> list[Any]:
+    """A rendered template field that must be a list: a sequence (a list, a lazy XCom sequence, …) or
+    its JSON / Python-literal text."""
+    if isinstance(value, str):
+        value = _literal(value)
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return list(value)
+    raise AirflowFailException(f"{field}: expected a list (or its JSON), got {type(value).__name__}")
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -1,52 +1,101 @@
-"""One async client per connection per event loop, shared by every trigger waiting on it.
+"""One async client per connection *settings* per event loop, shared by every trigger waiting on it.
 
 A triggerer runs hundreds of waits in one loop; a client each would mean a connection pool and a TLS
 context each (measured: ~0.85 MiB and a CPU spike per trigger). Shared, a poll costs a request on a
-kept-alive connection. The client is closed when its last trigger is done, so a changed connection
-is picked up by the next wait.
+kept-alive connection.
+
+The pool is keyed by the connection's resolved settings (key, URL, device, timeout, …), read every time
+a wait opens it: a changed connection (a rotated key) gives the next wait a new client instead of the
+one an earlier, still-running wait holds. A client is closed when its last user is done. A wait that
+never ends (the ``AssetWatcher`` event trigger) holds a :class:`ClientLease`, which re-reads the
+connection before each poll and moves to a new client when the settings changed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from airflow_provider.hooks.wacloud import WACloudHook
 
 if TYPE_CHECKING:
-    from wacloud_integrations import AsyncWACloud
+    from wacloud_integrations import AsyncWACloud, ClientConfig
+
+_Slot = tuple[str, str, str]
 
 
 @dataclass
 class _Entry:
-    client: AsyncWACloud | None = None
+    client: AsyncWACloud
     users: int = 0
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str | None], _Entry]] = (
+_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[_Slot, _Entry]] = (
     weakref.WeakKeyDictionary()
 )
 
 
+def _slot(conn_id: str, config: ClientConfig) -> _Slot:
+    """What identifies a client: the connection and every setting (the key only as a digest)."""
+    key_digest = hashlib.sha256(config.api_key.encode()).hexdigest()
+    return (conn_id, key_digest, repr(config))  # the config's repr leaves the key out
+
+
 @asynccontextmanager
-async def shared_client(conn_id: str, device_id: str | None) -> AsyncIterator[AsyncWACloud]:
-    """The loop's client for ``conn_id`` (and device), opened on first use, closed after the last."""
+async def _use(slot: _Slot, config: ClientConfig) -> AsyncIterator[AsyncWACloud]:
+    from wacloud_integrations import AsyncWACloud
+
     pool = _POOLS.setdefault(asyncio.get_running_loop(), {})
-    entry = pool.setdefault((conn_id, device_id), _Entry())
+    entry = pool.get(slot)
+    if entry is None:
+        entry = pool[slot] = _Entry(AsyncWACloud(config=config))
     entry.users += 1
     try:
-        async with entry.lock:
-            if entry.client is None:
-                entry.client = await WACloudHook(conn_id, device_id=device_id).get_async_conn()
         yield entry.client
     finally:
         entry.users -= 1
         if entry.users == 0:
-            pool.pop((conn_id, device_id), None)
-            if entry.client is not None:
-                await entry.client.aclose()
+            if pool.get(slot) is entry:
+                del pool[slot]
+            await entry.client.aclose()
+
+
+@asynccontextmanager
+async def shared_client(conn_id: str, device_id: str | None) -> AsyncIterator[AsyncWACloud]:
+    """The loop's client for the connection's current settings, opened on first use, closed after the last."""
+    config = await WACloudHook(conn_id, device_id=device_id).aclient_config()
+    async with _use(_slot(conn_id, config), config) as client:
+        yield client
+
+
+class ClientLease:
+    """A long wait's hold on a shared client that follows changes of the connection."""
+
+    def __init__(self, conn_id: str, device_id: str | None) -> None:
+        self.conn_id = conn_id
+        self.device_id = device_id
+        self._slot: _Slot | None = None
+        self._client: AsyncWACloud | None = None
+        self._stack: AsyncExitStack | None = None
+
+    async def client(self) -> AsyncWACloud:
+        """The shared client for the connection's settings as they are now (read on every call)."""
+        config = await WACloudHook(self.conn_id, device_id=self.device_id).aclient_config()
+        slot = _slot(self.conn_id, config)
+        if slot != self._slot or self._client is None:
+            await self.aclose()
+            stack = AsyncExitStack()
+            self._client = await stack.enter_async_context(_use(slot, config))
+            self._stack, self._slot = stack, slot
+        return self._client
+
+    async def aclose(self) -> None:
+        """Give the client back (closed if nobody else uses it)."""
+        stack, self._stack, self._client, self._slot = self._stack, None, None, None
+        if stack is not None:
+            await stack.aclose()

@@ -5,6 +5,10 @@
 
 ``notify`` serves task and DAG callbacks; ``async_notify`` serves the triggerer (Deadline Alerts via
 ``AsyncCallback``). Each number is tried even when another fails; the failures are raised together.
+
+The idempotency key of each message comes from what identifies the callback (the deadline; the DAG run
+and the callback's reason; the task instance and its try) plus the normalised number and the body, so
+running the same callback again (a triggerer restart, a repeated DAG callback) sends nothing twice.
 """
 
 from __future__ import annotations
@@ -17,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseNotifier
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider._common import as_mapping, send_key, try_number
+from airflow_provider._common import NAMESPACE, as_mapping, task_identity, try_number
 from airflow_provider.hooks.wacloud import WACloudHook
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from wacloud_integrations import AsyncWACloud, WACloud
+    from wacloud_integrations import AsyncWACloud, ClientConfig, WACloud
 
 __all__ = ["WACloudNotifier", "send_wacloud_notification"]
 
@@ -72,12 +76,25 @@ class WACloudNotifier(BaseNotifier):
     def _hook(self) -> WACloudHook:
         return WACloudHook(self.wacloud_conn_id, device_id=self.device_id or None)
 
-    def _recipients(self) -> list[str]:
+    def _recipients(self, config: ClientConfig) -> tuple[list[str], list[str]]:
+        """The numbers in the core's normalised form, each once, and the ones that could not be read."""
+        from wacloud_integrations import InputError, normalize_phone
+
         numbers = [self.to] if isinstance(self.to, str) else list(self.to or [])
         found = [str(n).strip() for n in numbers if str(n).strip()]
         if not found:
             raise AirflowException("WACloudNotifier: no recipient in 'to'")
-        return found
+        phones: list[str] = []
+        failures = []
+        for number in found:
+            try:
+                phone = normalize_phone(number, region=config.region, field="to")
+            except InputError as exc:
+                failures.append(f"…{number[-4:]}: {exc}")
+                continue
+            if phone not in phones:  # one number written two ways is one message
+                phones.append(phone)
+        return phones, failures
 
     def _fields(self) -> dict[str, Any]:
         if self.template_id:
@@ -89,18 +106,24 @@ class WACloudNotifier(BaseNotifier):
         return {"message_type": "text", "text": self.text}
 
     def _key(self, context: Context, phone: str, fields: dict[str, Any]) -> str | None:
+        """The same on every run of the same callback; None when nothing identifies it (a fresh key)."""
+        callback = callback_identity(context)
+        if callback is None:
+            return None
+        from wacloud_integrations import derive_key
+
         # The body is part of the key: two notifiers on one task (failure, retry) are two messages.
         body = json.dumps(fields, sort_keys=True, default=str)
-        return send_key(context, "notify", try_number(context), phone, body)
+        return derive_key(NAMESPACE, "notify", *callback, phone, body)
 
     def notify(self, context: Context) -> None:
         """Send to every number (sync; task and DAG callbacks)."""
         fields = self._fields()
         hook = self._hook()
-        client: WACloud = hook.get_conn()
-        failures = []
         try:
-            for phone in self._recipients():
+            client: WACloud = hook.get_conn()
+            phones, failures = self._recipients(client.config)
+            for phone in phones:
                 try:
                     client.messages.send(
                         idempotency_key=self._key(context, phone, fields), to=phone, **fields
@@ -116,7 +139,7 @@ class WACloudNotifier(BaseNotifier):
         fields = self._fields()
         client: AsyncWACloud = await self._hook().get_async_conn()
         async with client:
-            phones = self._recipients()
+            phones, failures = self._recipients(client.config)
             results = await asyncio.gather(
                 *(
                     client.messages.send(
@@ -126,7 +149,7 @@ class WACloudNotifier(BaseNotifier):
                 ),
                 return_exceptions=True,
             )
-        failures = [
+        failures += [
             f"…{p[-4:]}: {r}" for p, r in zip(phones, results, strict=True) if isinstance(r, BaseException)
         ]
         self._raise_failures(failures)
@@ -140,3 +163,40 @@ class WACloudNotifier(BaseNotifier):
 
 
 send_wacloud_notification = WACloudNotifier
+
+
+def callback_identity(context: Mapping[str, Any]) -> tuple[object, ...] | None:
+    """What identifies the callback being run, from the context Airflow hands it.
+
+    - a Deadline Alert (``{"dag_run", "deadline"}``): the deadline's id;
+    - a DAG success/failure callback (``reason`` set; ``ti`` is the run's last task when there is one):
+      the DAG run and the reason;
+    - a task callback: the task instance and its try number;
+    - anything else with a DAG run: the run. None when nothing identifies it.
+    """
+    deadline = context.get("deadline")
+    if isinstance(deadline, Mapping) and deadline.get("id"):
+        return ("deadline", str(deadline["id"]))
+    dag_id, run_id = _run_of(context)
+    reason = context.get("reason")
+    if reason is not None and run_id:
+        return ("dag", dag_id, run_id, str(reason))
+    identity = task_identity(context)
+    if identity is not None:
+        return ("task", *identity, try_number(context))
+    if run_id:
+        return ("dag_run", dag_id, run_id)
+    return None
+
+
+def _run_of(context: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """``(dag_id, run_id)`` from a callback context: a DagRun object, its API dict, or top-level keys."""
+    run = context.get("dag_run")
+    if isinstance(run, Mapping):
+        dag_id, run_id = run.get("dag_id"), run.get("run_id") or run.get("dag_run_id")
+    else:
+        dag_id, run_id = getattr(run, "dag_id", None), getattr(run, "run_id", None)
+    dag = context.get("dag")
+    dag_id = dag_id or getattr(dag, "dag_id", None)
+    run_id = run_id or context.get("run_id")
+    return (str(dag_id) if dag_id else None, str(run_id) if run_id else None)

@@ -9,6 +9,7 @@ fails the task without retries (``AirflowFailException``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -16,14 +17,15 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider._common import as_mapping, bad_input_fails_task, send_key, task_identity, try_number
+from airflow_provider._common import as_list, as_mapping, bad_input_fails_task, send_key, try_number
 from airflow_provider.hooks.wacloud import WACloudHook
 
 if TYPE_CHECKING:
     import jinja2
     from airflow.sdk import Context
 
-    from wacloud_integrations import WACloud
+    from wacloud_integrations import ClientConfig, WACloud
+    from wacloud_integrations.bulk import BulkReport, Pacing
     from wacloud_integrations.models import SentMessage
 
 __all__ = [
@@ -93,9 +95,6 @@ class _SendOperator(_WACloudOperator):
     def _send(self, client: WACloud, context: Context, phone: str, fields: dict[str, Any]) -> SentMessage:
         from wacloud_integrations import AmbiguousSendError
 
-        for reserved in ("to", "device_id"):
-            if reserved in fields:
-                raise AirflowFailException(f"{self.task_id}: give {reserved!r} as an argument, not in fields")
         key = send_key(context, phone)
         # A retry may follow a send whose answer was lost: look it up instead of sending again.
         reconcile = key is not None and try_number(context) > 1
@@ -145,9 +144,18 @@ class WACloudSendMessageOperator(_SendOperator):
         if not isinstance(message_type, str) or not message_type.strip():
             raise ValueError(f"{self.task_id}: message_type must be a non-empty string like 'text'")
 
+    # Arguments of their own (or set by the operator): ``fields`` must not override them.
+    RESERVED_FIELDS = ("to", "device_id", "message_type", "idempotency_key", "reconcile")
+
     def message_fields(self) -> dict[str, Any]:
         """``message_type``, ``text`` (when given) and ``fields``; the core checks them all."""
-        body = {"message_type": self.message_type.strip(), **as_mapping(self.fields, "fields")}
+        fields = as_mapping(self.fields, "fields")
+        for reserved in self.RESERVED_FIELDS:
+            if reserved in fields:
+                raise AirflowFailException(
+                    f"{self.task_id}: fields: give {reserved!r} as an argument of its own, not in fields"
+                )
+        body = {"message_type": self.message_type.strip(), **fields}
         if self.text is not None:
             body["text"] = self.text
         return body
@@ -239,52 +247,38 @@ class WACloudBulkSendOperator(_WACloudOperator):
 
     def _recipients(self, context: Context) -> list[Any]:
         value = self.recipients_callable(context) if self.recipients_callable else self.recipients
-        if isinstance(value, str):
-            import ast
-            import json
+        return as_list(value, f"{self.task_id}: recipients")
 
-            try:
-                value = json.loads(value)
-            except ValueError:
-                value = ast.literal_eval(value)
-        if isinstance(value, str | bytes) or not isinstance(value, Sequence):
-            raise AirflowFailException(
-                f"{self.task_id}: recipients must be a list, got {type(value).__name__}"
-            )
-        return list(value)
-
-    def _pacing(self) -> Any:
+    def _pacing(self) -> Pacing | None:
         from wacloud_integrations import Pacing
 
         if self.pacing is None or isinstance(self.pacing, Pacing):
             return self.pacing
         try:
-            return Pacing(**dict(self.pacing))
+            return Pacing(**as_mapping(self.pacing, f"{self.task_id}: pacing"))
         except TypeError as exc:
             raise AirflowFailException(f"{self.task_id}: pacing: {exc}") from None
 
     def execute(self, context: Context) -> dict[str, Any]:
-        """Send to every recipient; return the report as a plain dict."""
-        from wacloud_integrations import derive_key
-        from wacloud_integrations.bulk import run_send_many
+        """Send to every recipient; return the report as a plain dict.
 
+        Fails when the batch stopped early (bad key, quota used up, device not connected): the
+        recipients not tried are not sent, whatever ``max_failure_ratio`` says.
+        """
         recipients = self._recipients(context)
-        identity = task_identity(context)
-        batch_key = derive_key("airflow", *identity) if identity else None
-        client = self.hook.get_conn()
-        try:
-            with bad_input_fails_task(self.task_id):
-                report = run_send_many(
-                    client,
+        with bad_input_fails_task(self.task_id):
+            pacing = self._pacing()
+            report = asyncio.run(
+                _send_many(
+                    self.hook.client_config,
                     recipients,
                     template_id=self.template_id,
                     text=self.text,
-                    batch_key=batch_key,
+                    batch_key=send_key(context),
                     concurrency=self.concurrency,
-                    pacing=self._pacing(),
+                    pacing=pacing,
                 )
-        finally:
-            self.hook.close()
+            )
         result = report.to_dict()
         self.log.info(
             "Bulk batch %s: %d recipients, %d sent, %d failed, %d skipped, %d unknown",
@@ -295,6 +289,15 @@ class WACloudBulkSendOperator(_WACloudOperator):
             result["skipped"],
             result["unknown"],
         )
+        counts = (
+            f"{result['sent']} sent, {result['failed']} failed, {result['unknown']} unknown, "
+            f"{result['skipped']} skipped (not tried, or sent by an earlier try) of {result['total']}"
+        )
+        if report.stopped:
+            raise AirflowException(
+                f"{self.task_id}: the batch stopped early: {report.stopped.rstrip('.')}. {counts}. "
+                "Fix the cause; a retry sends only to the recipients not yet sent"
+            )
         bad = result["failed"] + result["unknown"]
         if (
             self.max_failure_ratio is not None
@@ -303,9 +306,17 @@ class WACloudBulkSendOperator(_WACloudOperator):
         ):
             raise AirflowException(
                 f"{bad} of {result['total']} recipients failed, more than max_failure_ratio="
-                f"{self.max_failure_ratio}; a retry sends only to those not yet sent"
+                f"{self.max_failure_ratio} ({counts}); a retry sends only to those not yet sent"
             )
         return result
+
+
+async def _send_many(config: ClientConfig, recipients: list[Any], **options: Any) -> BulkReport:
+    """The core's ``send_many`` on an async client for the connection (closed afterwards)."""
+    from wacloud_integrations import AsyncWACloud
+
+    async with AsyncWACloud(config=config) as client:
+        return await client.messages.send_many(recipients, **options)
 
 
 class WACloudSendOTPOperator(_WACloudOperator):
@@ -355,7 +366,11 @@ class WACloudVerifyOTPOperator(_WACloudOperator):
 
     :param phone_number: The number the OTP went to.
     :param code: The code; masked in logs and in the rendered-template view as soon as it is rendered.
-    :param otp_id: Check this OTP rather than the number's newest pending one.
+    :param code_callable: Instead of ``code``: ``f(context) -> code``, reading it from your app at run
+        time, so the code is in nothing Airflow stores (run conf, XCom and Variables are stored unmasked).
+    :param otp_id: The OTP to check (usually the send task's ``otp_id``). Give it: a retry after a lost
+        answer then asks the OTP's status and reports ``verified`` (``reason="already_verified"``)
+        instead of failing; without it "no pending OTP" is an unknown outcome and fails saying so.
     :param fail_on_unverified: Fail the task (without retries) on a wrong or expired code (default);
         with False, return ``verified: False`` and the reason for a downstream branch.
 
@@ -368,14 +383,18 @@ class WACloudVerifyOTPOperator(_WACloudOperator):
         self,
         *,
         phone_number: str,
-        code: str,
+        code: str | None = None,
+        code_callable: Callable[[Context], str] | None = None,
         otp_id: str | None = None,
         fail_on_unverified: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if (code is None) == (code_callable is None):
+            raise ValueError(f"{self.task_id}: give exactly one of code and code_callable")
         self.phone_number = phone_number
         self.code = code
+        self.code_callable = code_callable
         self.otp_id = otp_id
         self.fail_on_unverified = fail_on_unverified
 
@@ -386,12 +405,27 @@ class WACloudVerifyOTPOperator(_WACloudOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Verify the code; a wrong code is an outcome, not an API error."""
-        _mask(self.code)  # also when execute() is called directly, without rendering
+        from wacloud_integrations import NotFoundError
+
+        code = self.code_callable(context) if self.code_callable else self.code
+        _mask(code)  # also when execute() is called directly, without rendering
         client = self.hook.get_conn()
         try:
             with bad_input_fails_task(self.task_id):
                 phone = self._phone(client, self.phone_number, "phone_number")
-                result = client.otp.verify(phone, str(self.code), otp_id=self.otp_id or None)
+                result = client.otp.verify(phone, str(code or ""), otp_id=self.otp_id or None)
+        except NotFoundError:
+            # No pending OTP: never sent, superseded, or used up, perhaps by an earlier try whose answer
+            # was lost. With otp_id the core has already asked the OTP's status (and it is not verified).
+            if self.otp_id:
+                raise AirflowFailException(
+                    f"{self.task_id}: OTP {self.otp_id} is not pending for {_tail(phone)} and not verified"
+                ) from None
+            raise AirflowFailException(
+                f"{self.task_id}: no pending OTP for {_tail(phone)}: never sent, superseded, or already "
+                "verified (perhaps by an earlier try whose answer was lost); the outcome is unknown. Give "
+                "otp_id so the OTP's status can be asked."
+            ) from None
         finally:
             self.hook.close()
         outcome = {"verified": result.verified, "otp_id": result.otp_id, "reason": result.reason}

@@ -3,21 +3,22 @@
 where the wait moves to the triggerer and holds no worker slot.
 
 Deferrable sensors poke once first (no deferral when the condition already holds), then defer with the
-sensor's ``timeout``. A transient API error (unreachable, 5xx, 429) never ends a wait in any mode.
+sensor's ``timeout``. A transient API error (unreachable, 5xx, 429) never ends a wait in any mode; a bad
+argument (a bad regex, an unparseable number) fails the task without retries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider._common import is_transient
-from airflow_provider._inbound import InboundCursor, InboundFilter, message_payload, query
+from airflow_provider._common import bad_input_fails_task, is_transient
+from airflow_provider._inbound import device_of, message_payload
 from airflow_provider.hooks.wacloud import WACloudHook
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from airflow.triggers.base import BaseTrigger
 
     from wacloud_integrations import WACloud
+    from wacloud_integrations.inbound import InboundCursor
 
 __all__ = ["WACloudDeviceConnectedSensor", "WACloudInboundMessageSensor", "WACloudOTPVerifiedSensor"]
 
@@ -68,10 +70,14 @@ class _WACloudSensor(BaseSensorOperator):
         """The trigger that waits in the triggerer."""
         raise NotImplementedError
 
+    def validate(self) -> None:
+        """Check the rendered arguments with the core before any request (bad input: no retries)."""
+
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """One check; transient API errors count as "not yet"."""
         try:
-            value = self.check(self.hook.get_conn(), context)
+            with bad_input_fails_task(self.task_id):
+                value = self.check(self.hook.get_conn(), context)
         except Exception as exc:
             if not is_transient(exc):
                 raise
@@ -83,6 +89,8 @@ class _WACloudSensor(BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         """Poke/reschedule as usual, or poke once and defer."""
+        with bad_input_fails_task(self.task_id):
+            self.validate()
         if not self.deferrable:
             return super().execute(context)
         result = self.poke(context)
@@ -185,8 +193,11 @@ class WACloudInboundMessageSensor(_WACloudSensor):
     :param contains: Only bodies containing this text (case-insensitive).
     :param pattern: Only bodies matching this regular expression (``re.search``).
 
-    Returns the message: ``{"id", "device_id", "from", "to", "body", "message_type", "created_at"}``.
-    "Started" is the first try's start on the worker's clock (kept across reschedules and deferral).
+    Returns the message: ``{"id", "device_id", "from", "to", "body", "message_type", "created_at"}``;
+    standalone 6-digit numbers in ``body`` are masked (``******``): a customer may send a code.
+
+    "Started": in poke and deferrable mode, just past the newest stored inbound message when the first
+    successful poll ran (the API's clock); in reschedule mode, see :meth:`_cursor`.
     """
 
     template_fields: Sequence[str] = ("device_id", "from_number", "contains", "pattern", "wacloud_conn_id")
@@ -203,47 +214,59 @@ class WACloudInboundMessageSensor(_WACloudSensor):
         self.from_number = from_number
         self.contains = contains
         self.pattern = pattern
-        if pattern and "{{" not in pattern:
-            InboundFilter(pattern=pattern)  # a bad regex fails at parse time
+        self._inbound_cursor: InboundCursor | None = None
+
+    def validate(self) -> None:
+        """The core's filter checks ``pattern`` (an ``InputError`` naming it)."""
+        from wacloud_integrations.inbound import InboundFilter
+
+        InboundFilter(self.contains or None, self.pattern or None)
 
     def _cursor(self, client: WACloud, context: Context) -> InboundCursor:
         """Where this wait started, kept for the rest of the execution (and handed to the trigger).
 
-        Poke and deferrable modes start just past the newest stored message (the API's clock). In
-        reschedule mode nothing survives between pokes: Airflow records the first reschedule when the
-        first poke *ended*, so the start is taken as that time minus a small margin (worker clock).
+        The first successful poll starts it just past the newest stored message (the API's clock); a
+        poll that failed transiently starts nothing. In reschedule mode nothing survives between pokes:
+        from the second poke on, the start is the first reschedule Airflow recorded (when the first poke
+        *ended*, on the worker's clock) minus a small margin.
         """
-        if "_inbound_cursor" not in self.__dict__:
+        if self._inbound_cursor is None:
+            first = None
             if self.reschedule and context.get("ti") is not None:
                 first = context["ti"].get_first_reschedule_date(context)
-                start = first - RESCHEDULE_MARGIN if first else datetime.now(timezone.utc)
-                cursor = InboundCursor(start)
+            if first is not None:
+                from wacloud_integrations.inbound import InboundCursor
+
+                self._inbound_cursor = InboundCursor(first - RESCHEDULE_MARGIN)
             else:
-                query_args = query(client, self.device_id, self.from_number)
-                cursor = InboundCursor.after(client.messages.list_page(**query_args, limit=1))
-            self.__dict__["_inbound_cursor"] = cursor
-        found: InboundCursor = self.__dict__["_inbound_cursor"]
-        return found
+                self._inbound_cursor = client.messages.inbound_cursor(
+                    device_id=device_of(client, self.device_id), phone=self.from_number or None
+                )
+        return self._inbound_cursor
 
     def check(self, client: WACloud, context: Context) -> Any:
         """The oldest matching message received since the sensor started, if any."""
-        wanted = InboundFilter(self.contains or None, self.pattern or None)
         cursor = self._cursor(client, context)
-        listing = client.messages.list(
-            **query(client, self.device_id, self.from_number), since=cursor.since, sort_order="asc"
+        matched = client.messages.poll_inbound(
+            cursor,
+            device_id=device_of(client, self.device_id),
+            phone=self.from_number or None,
+            contains=self.contains or None,
+            pattern=self.pattern or None,
         )
-        for message in cursor.take(listing):
-            if wanted.matches(message):
-                return message_payload(message)
-        return None
+        return message_payload(matched[0]) if matched else None
 
     def trigger(self, context: Context) -> BaseTrigger:
-        """A :class:`WACloudInboundMessageTrigger` continuing from where the first poke read up to."""
+        """A :class:`WACloudInboundMessageTrigger` continuing from where the first poke read up to.
+
+        When no poke has succeeded yet there is no cursor: the trigger starts one on its first
+        successful poll (never from the worker's clock).
+        """
         from airflow_provider.triggers.wacloud import WACloudInboundMessageTrigger
 
-        cursor = self.__dict__.get("_inbound_cursor") or InboundCursor(datetime.now(timezone.utc))
+        cursor = self._inbound_cursor
         return WACloudInboundMessageTrigger(
-            **cursor.to_kwargs(),
+            cursor=cursor.to_dict() if cursor is not None else None,
             device_id=self.device_id,
             from_number=self.from_number,
             contains=self.contains,

@@ -2,7 +2,9 @@
 
 They only read (poll with the core's async client); they never send anything, so running one twice
 (triggerer restarts, HA) is harmless. A transient API failure (unreachable, 5xx, 429) is logged and
-the wait goes on; a permanent one (bad key, unknown id) ends it with an ``error`` event.
+the wait goes on; a permanent one (bad key, unknown id, missing connection, bad regex) ends it: the
+sensor triggers with an ``error`` event (the task fails), the event trigger by raising (it must not
+start a DAG run).
 Every kwarg is a plain JSON value and ``serialize()`` returns exactly the constructor's kwargs.
 """
 
@@ -16,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
 from airflow_provider._common import is_transient
-from airflow_provider._inbound import InboundCursor, InboundFilter, message_payload, query
-from airflow_provider._shared_client import shared_client
+from airflow_provider._inbound import device_of, message_payload
+from airflow_provider._shared_client import ClientLease, shared_client
 from airflow_provider.hooks.wacloud import WACloudHook
 
 if TYPE_CHECKING:
     from wacloud_integrations import AsyncWACloud
+    from wacloud_integrations.inbound import InboundCursor
 
 __all__ = [
     "WACloudDeviceConnectedTrigger",
@@ -140,8 +143,8 @@ class WACloudDeviceConnectedTrigger(_PollingTrigger):
 class WACloudInboundMessageTrigger(_PollingTrigger):
     """Fires ``{"status": "matched", "message": {…}}`` for the first matching inbound message.
 
-    :param since: ISO timestamp (API clock); only messages stored at or after it count.
-    :param seen: Ids at ``since`` that were already there when the wait started.
+    :param cursor: Where the sensor's first poke read up to (``InboundCursor.to_dict()``, the API's
+        clock). None: start just past the newest stored message on the first successful poll.
     :param from_number: Only messages from this number (any common form).
     :param contains: Only bodies containing this text (case-insensitive).
     :param pattern: Only bodies matching this regular expression.
@@ -150,8 +153,7 @@ class WACloudInboundMessageTrigger(_PollingTrigger):
     def __init__(
         self,
         *,
-        since: str | None = None,
-        seen: list[str] | None = None,
+        cursor: dict[str, Any] | None = None,
         device_id: str | None = None,
         from_number: str | None = None,
         contains: str | None = None,
@@ -160,18 +162,15 @@ class WACloudInboundMessageTrigger(_PollingTrigger):
         poll_interval: float = 5.0,
     ) -> None:
         super().__init__(wacloud_conn_id=wacloud_conn_id, device_id=device_id, poll_interval=poll_interval)
-        self.since = since
-        self.seen = list(seen or [])
+        self.cursor = dict(cursor) if cursor is not None else None
         self.from_number = from_number
         self.contains = contains
         self.pattern = pattern
-        self._filter = InboundFilter(contains, pattern)
-        self._cursor = InboundCursor.from_kwargs(since, seen)
+        self._cursor: InboundCursor | None = None
 
     def _kwargs(self) -> dict[str, Any]:
         return {
-            "since": self.since,
-            "seen": self.seen,
+            "cursor": self.cursor,
             "from_number": self.from_number,
             "contains": self.contains,
             "pattern": self.pattern,
@@ -180,17 +179,28 @@ class WACloudInboundMessageTrigger(_PollingTrigger):
 
     async def check(self, client: AsyncWACloud) -> dict[str, Any] | None:
         """The oldest matching message not read yet, if one arrived."""
-        for message in await _fetch(client, self._cursor, self.device_id, self.from_number):
-            if self._filter.matches(message):
-                return {"status": "matched", "message": message_payload(message)}
-        return None
+        if self._cursor is None:
+            if self.cursor is not None:
+                from wacloud_integrations.inbound import InboundCursor
+
+                self._cursor = InboundCursor.from_dict(self.cursor)
+            else:
+                self._cursor = await start_cursor(client, self.device_id, self.from_number)
+        matched = await _matching(
+            client, self._cursor, self.device_id, self.from_number, self.contains, self.pattern
+        )
+        return {"status": "matched", "message": message_payload(matched[0])} if matched else None
 
 
 class WACloudInboundMessageEventTrigger(BaseEventTrigger):
     """Fires one event per new matching inbound message, for ``AssetWatcher`` (event-driven DAGs).
 
-    Messages are "new" when stored after the trigger started: it reads the newest stored inbound
-    message first (the API's clock, so worker clock skew does not matter) and reports only later ones.
+    Messages are "new" when stored after the trigger's first successful poll: it reads the newest
+    stored inbound message first (the API's clock, so worker clock skew does not matter) and reports
+    only later ones. Transient API errors are retried forever; a permanent one (bad key, missing
+    connection, unknown device, bad regex) is raised, so the triggerer reports it instead of
+    polling in vain. Before each poll it re-reads the connection and moves to the loop's shared client
+    for the current settings, so a changed connection (a rotated key) is picked up.
 
     >>> Asset("wa_inbound", watchers=[AssetWatcher(name="wa", trigger=WACloudInboundMessageEventTrigger(
     ...     contains="STOP"))])
@@ -213,7 +223,6 @@ class WACloudInboundMessageEventTrigger(BaseEventTrigger):
         self.pattern = pattern
         self.wacloud_conn_id = wacloud_conn_id
         self.poll_interval = float(poll_interval)
-        self._filter = InboundFilter(contains, pattern)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """The class path and the kwargs that rebuild this trigger (they also identify it)."""
@@ -229,37 +238,48 @@ class WACloudInboundMessageEventTrigger(BaseEventTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Yield an event for every matching inbound message from now on; never returns by itself."""
         cursor: InboundCursor | None = None
-        async with AsyncExitStack() as stack:
-            client: AsyncWACloud | None = None
+        lease = ClientLease(self.wacloud_conn_id, self.device_id)
+        try:
             while True:
-                fresh = []
+                matched: list[Any] = []
                 try:
-                    if client is None:
-                        client = await stack.enter_async_context(
-                            shared_client(self.wacloud_conn_id, self.device_id)
-                        )
+                    client = await lease.client()
                     if cursor is None:
                         cursor = await start_cursor(client, self.device_id, self.from_number)
-                    fresh = await _fetch(client, cursor, self.device_id, self.from_number)
+                    matched = await _matching(
+                        client, cursor, self.device_id, self.from_number, self.contains, self.pattern
+                    )
                 except Exception as exc:
+                    if not is_transient(exc):
+                        raise
                     self.log.warning("WACloud inbound poll failed, will try again: %s", exc)
-                for message in fresh:
-                    if self._filter.matches(message):
-                        yield TriggerEvent({"status": "matched", "message": message_payload(message)})
-                if not fresh:
+                for message in matched:
+                    yield TriggerEvent({"status": "matched", "message": message_payload(message)})
+                if not matched:
                     await asyncio.sleep(self.poll_interval)
+        finally:
+            await lease.aclose()
 
 
 async def start_cursor(client: AsyncWACloud, device_id: str | None, from_number: str | None) -> InboundCursor:
-    """A cursor just past the newest stored inbound message."""
-    newest = await client.messages.list_page(**query(client, device_id, from_number), limit=1)
-    return InboundCursor.after(newest)
-
-
-async def _fetch(
-    client: AsyncWACloud, cursor: InboundCursor, device_id: str | None, from_number: str | None
-) -> list[Any]:
-    listing = client.messages.list(
-        **query(client, device_id, from_number), since=cursor.since, sort_order="asc"
+    """A cursor just past the newest stored inbound message (the core's ``inbound_cursor``)."""
+    return await client.messages.inbound_cursor(
+        device_id=device_of(client, device_id), phone=from_number or None
     )
-    return cursor.take([message async for message in listing])
+
+
+async def _matching(
+    client: AsyncWACloud,
+    cursor: InboundCursor,
+    device_id: str | None,
+    from_number: str | None,
+    contains: str | None,
+    pattern: str | None,
+) -> list[Any]:
+    return await client.messages.poll_inbound(
+        cursor,
+        device_id=device_of(client, device_id),
+        phone=from_number or None,
+        contains=contains or None,
+        pattern=pattern or None,
+    )

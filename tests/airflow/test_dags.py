@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
+from examples.airflow import _env
 from examples.airflow._user import SimulatedUser, trigger_waiting
 from tests.airflow.conftest import CAPTURED, KEY
 from wacloud_integrations import WACloud
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
-CODES: list[str] = []  # every OTP code seen in this module, for the leak checks
 
 
 def _db(airflow_home: str) -> sqlite3.Connection:
@@ -63,28 +63,62 @@ def after_first_pending(cls: type, method: str = "check") -> Iterator[threading.
         setattr(cls, method, original)
 
 
-def test_otp_dag_waits_deferred_until_the_user_verifies(sandbox, ctl):
+@pytest.fixture(scope="module")
+def module_connection(sandbox) -> Iterator[None]:
+    """``wacloud_default`` for the module-scoped runs (set up before the per-test autouse fixture)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(
+            "AIRFLOW_CONN_WACLOUD_DEFAULT", _env.connection_json(sandbox.base_url, KEY, sandbox.device_id)
+        )
+        yield
+
+
+@pytest.fixture(scope="module")
+def otp_run(sandbox, airflow_db, module_connection) -> dict[str, Any]:
+    """The OTP DAG run once per module (its tests and the secret scan use it, in any order)."""
     from examples.airflow.dags.otp_verification import dag
 
+    ctl = sandbox.control
+    ctl.clear_faults()
     phone = "6281234567002"
+    codes: list[str] = []
     with WACloud(KEY, base_url=sandbox.base_url) as app, trigger_waiting() as waiting:
         user = SimulatedUser(
             waiting,
             phone=phone,
-            read_code=lambda p: CODES.append(ctl.last_code(p)) or CODES[-1],
+            read_code=lambda p: codes.append(ctl.last_code(p)) or codes[-1],
             verify=lambda p, code: app.otp.verify(p, code),
         )
         user.start()
         run = dag.test(run_conf={"phone": "0812-3456-7002"})
         user.join(timeout=60)
+    return {"run": run, "user": user, "waiting": waiting.is_set(), "phone": phone, "code": codes[-1]}
+
+
+@pytest.fixture(scope="module")
+def verify_run(sandbox, airflow_db, module_connection) -> dict[str, Any]:
+    """The verify DAG run once per module: the app stores the typed code; the DAG reads it at run time."""
+    from examples.airflow.dags.verify_code import dag, store_typed_code
+
+    phone = "6281234567003"
+    with WACloud(KEY, base_url=sandbox.base_url, default_device_id=sandbox.device_id) as app:
+        otp = app.otp.send(phone)
+    code = sandbox.control.last_code(phone)
+    store_typed_code(otp.otp_id, code)
+    run = dag.test(run_conf={"phone": phone, "otp_id": otp.otp_id})
+    return {"run": run, "otp_id": otp.otp_id, "code": code}
+
+
+def test_otp_dag_waits_deferred_until_the_user_verifies(otp_run, sandbox):
+    user, phone = otp_run["user"], otp_run["phone"]
     assert user.error is None and user.result.verified
-    assert run.state == "success"
-    assert waiting.is_set()  # the sensor deferred and its trigger saw "pending" before verification
+    assert otp_run["run"].state == "success"
+    assert otp_run["waiting"]  # the sensor deferred and its trigger saw "pending" before verification
     (sent,) = xcom(sandbox_home(), "wacloud_otp_verification", "send_otp")
     assert set(sent) == {"otp_id", "expires_at", "to"}
     (verified,) = xcom(sandbox_home(), "wacloud_otp_verification", "wait_for_verification")
     assert verified["status"] == "verified" and verified["otp_id"] == sent["otp_id"]
-    bodies = [m["body"] for m in ctl.inbox(phone)]
+    bodies = [m["body"] for m in sandbox.control.inbox(phone)]
     assert len(bodies) == 2 and bodies[1] == "Your number is verified. Welcome aboard!"
 
 
@@ -136,22 +170,16 @@ def test_failure_callback_notifies_on_call(sandbox, ctl):
         assert alert["body"] == "Airflow: wacloud_failure_alert.load_warehouse failed (try 1)."
 
 
-def test_verify_dag_masks_the_code_in_rendered_fields(sandbox, ctl, phone):
-    from examples.airflow.dags.verify_code import dag
-
-    with WACloud(KEY, base_url=sandbox.base_url, default_device_id=sandbox.device_id) as app:
-        app.otp.send(phone)
-    code = ctl.last_code(phone)
-    CODES.append(code)
-    run = dag.test(run_conf={"phone": phone, "code": code})
-    assert run.state == "success"
+def test_verify_dag_reads_the_code_at_run_time_from_the_app(verify_run, sandbox):
+    assert verify_run["run"].state == "success"
+    (result,) = xcom(sandbox_home(), "wacloud_verify_code", "verify")
+    assert result == {"verified": True, "otp_id": verify_run["otp_id"], "reason": None}
     with _db(sandbox_home()) as db:
         (rendered,) = db.execute(
             "SELECT rendered_fields FROM rendered_task_instance_fields WHERE dag_id='wacloud_verify_code'"
         ).fetchone()
-    assert json.loads(rendered)["code"] == "***"
-    (result,) = xcom(sandbox_home(), "wacloud_verify_code", "verify")
-    assert result["verified"] is True
+        (conf,) = db.execute("SELECT conf FROM dag_run WHERE dag_id='wacloud_verify_code'").fetchone()
+    assert verify_run["code"] not in str(rendered) and verify_run["code"] not in str(conf)
 
 
 def test_reply_sensor_in_reschedule_mode_releases_the_slot_between_pokes(sandbox, ctl, phone):
@@ -185,12 +213,12 @@ def sandbox_home() -> str:
     return os.environ["AIRFLOW_HOME"]
 
 
-def test_no_secret_reaches_logs_xcom_rendered_fields_or_triggers(sandbox):
-    """Runs last in this module: scans everything the DAG runs above left behind."""
+def test_no_secret_reaches_logs_xcom_rendered_fields_or_triggers(sandbox, otp_run, verify_run):
+    """Scans everything the DAG runs left behind (the two runs it needs are fixtures: any order works)."""
     home = Path(sandbox_home())
-    codes = [c for c in CODES if c]
-    assert len(codes) == 2, "the OTP tests above must have run"
-    # dag.test() logs tasks to the console: pytest captured it per test (conftest collects the reports).
+    codes = [otp_run["code"], verify_run["code"]]
+    assert all(codes)
+    # dag.test() logs tasks to the console: pytest captured it per test phase (conftest collects them).
     logs = "\n".join(p.read_text(errors="replace") for p in home.rglob("*.log")) + "\n".join(CAPTURED)
     # The scan covers the task logs: our operators' own lines are in there.
     assert "OTP " in logs and "WhatsApp message" in logs and "[DAG TEST]" in logs
@@ -198,10 +226,10 @@ def test_no_secret_reaches_logs_xcom_rendered_fields_or_triggers(sandbox):
         dump = "\n".join(db.iterdump())
         stored = "\n".join(
             str(row)
-            for table in ("xcom", "rendered_task_instance_fields", "trigger", "task_instance")
+            for table in ("xcom", "rendered_task_instance_fields", "trigger", "task_instance", "dag_run")
             for row in db.execute(f"SELECT * FROM {table}")
         )
     assert KEY not in logs and KEY not in dump
     for code in codes:
-        assert code not in stored, "an OTP code reached XCom, rendered fields, triggers or TI rows"
+        assert code not in stored, "an OTP code reached XCom, rendered fields, triggers, TI rows or conf"
         assert code not in logs

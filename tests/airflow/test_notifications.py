@@ -52,3 +52,46 @@ async def test_async_notify_like_a_deadline_alert(ctl, phone):
 def test_text_or_template_is_checked_at_parse_time():
     with pytest.raises(ValueError, match="exactly one of text and template_id"):
         WACloudNotifier(to="0812", text="a", template_id="t")
+
+
+async def test_a_deadline_alert_run_twice_sends_once(ctl, phone):
+    """The context Airflow 3.3 gives a Deadline Alert callback: no ``ti``, just the run and the deadline."""
+
+    def context(deadline_id: str) -> dict:
+        return {
+            "dag_run": {"dag_id": "etl", "dag_run_id": "r1", "conf": {}},
+            "deadline": {"id": deadline_id, "deadline_time": "2026-01-01T00:00:00Z"},
+        }
+
+    await WACloudNotifier(to=phone, text="etl missed its deadline", context=context("dl-1"))
+    await WACloudNotifier(to=phone, text="etl missed its deadline", context=context("dl-1"))  # a re-run
+    assert len(ctl.inbox(phone)) == 1
+    await WACloudNotifier(to=phone, text="etl missed its deadline", context=context("dl-2"))  # another one
+    assert len(ctl.inbox(phone)) == 2
+
+
+def test_a_dag_callback_without_a_last_ti_run_twice_sends_once(ctl, phone):
+    from airflow.sdk import DAG
+
+    failed = {"dag": DAG("etl", schedule=None), "run_id": "r1", "reason": "task_failure"}
+    send_wacloud_notification(to=phone, text="etl failed")(dict(failed))
+    send_wacloud_notification(to=phone, text="etl failed")(dict(failed))
+    assert len(ctl.inbox(phone)) == 1
+    send_wacloud_notification(to=phone, text="etl failed")({**failed, "run_id": "r2"})
+    assert len(ctl.inbox(phone)) == 2
+
+
+def test_a_dag_callback_is_not_mistaken_for_its_last_task_callback(ctl, phone):
+    task_failed = _context()
+    dag_failed = {**_context(), "run_id": "r1", "reason": "task_failure"}  # DAG callback with last_ti
+    send_wacloud_notification(to=phone, text="failed")(task_failed)
+    send_wacloud_notification(to=phone, text="failed")(dag_failed)
+    assert len(ctl.inbox(phone)) == 2
+
+
+def test_one_number_written_two_ways_is_one_message(ctl, phone):
+    local = "0" + phone[2:5] + "-" + phone[5:9] + "-" + phone[9:]
+    send_wacloud_notification(to=[phone, local, "+" + phone], text="hi")(_context())
+    assert len(ctl.inbox(phone)) == 1
+    send_wacloud_notification(to=local, text="hi")(_context())  # the same callback, the other spelling
+    assert len(ctl.inbox(phone)) == 1

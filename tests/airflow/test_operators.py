@@ -16,7 +16,7 @@ from airflow_provider.operators.wacloud import (
     WACloudVerifyOTPOperator,
 )
 from tests.airflow.conftest import KEY
-from wacloud_integrations import AmbiguousSendError
+from wacloud_integrations import AmbiguousSendError, APIConnectionError
 
 TEMPLATE_ID = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
 
@@ -211,3 +211,106 @@ def test_bulk_failure_ratio_and_callable_recipients(ctl, phone):
     with pytest.raises(AirflowException, match="1 of 2 recipients failed"):
         op.execute({})
     assert [m["body"] for m in ctl.inbox(phone)] == ["Promo"]
+
+
+def test_fields_cannot_override_the_message_type(offline):
+    op = WACloudSendMessageOperator(
+        task_id="typed",
+        wacloud_conn_id=offline,
+        to="081234567890",
+        text="x",
+        fields={"message_type": "image", "image_url": "https://example.com/a.png"},
+    )
+    with pytest.raises(AirflowFailException, match="message_type"):
+        op.execute({})
+
+
+@pytest.mark.parametrize("recipients", ["[unclosed", "{'to': '0812'}", "42"])
+def test_unparseable_bulk_recipients_fail_without_retry_naming_recipients(offline, recipients):
+    op = WACloudBulkSendOperator(task_id="bulk", wacloud_conn_id=offline, recipients=recipients, text="x")
+    with pytest.raises(AirflowFailException, match="recipients"):
+        op.execute(ti_context("bulk"))
+
+
+def test_bulk_recipients_as_rendered_json(ctl, phone):
+    op = WACloudBulkSendOperator(task_id="bulk", recipients=json.dumps([phone]), text="Promo")
+    assert op.execute(ti_context("bulk"))["sent"] == 1
+
+
+def test_a_bulk_batch_stopped_by_a_bad_key_fails_even_without_a_failure_ratio(sandbox, monkeypatch):
+    from examples.airflow import _env
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_WA_BAD_KEY",
+        _env.connection_json(sandbox.base_url, "waha_wrong_key_000000", sandbox.device_id),
+    )
+    op = WACloudBulkSendOperator(
+        task_id="bulk",
+        wacloud_conn_id="wa_bad_key",
+        recipients=[f"6281300009{i:03d}" for i in range(20)],
+        text="Promo",
+        concurrency=1,
+        max_failure_ratio=None,
+    )
+    with pytest.raises(AirflowException, match=r"stopped early: AuthenticationError.*0 sent") as err:
+        op.execute(ti_context("bulk"))
+    assert not isinstance(err.value, AirflowFailException)  # fix the key and retry: nobody is sent twice
+    assert KEY not in str(err.value) and "waha_wrong_key_000000" not in str(err.value)
+
+
+def test_a_bulk_batch_stopped_by_a_disconnected_device_fails_and_the_retry_sends_the_rest(
+    ctl, sandbox, phone
+):
+    numbers = [phone, "62818" + phone[5:], "62819" + phone[5:]]
+    op = WACloudBulkSendOperator(
+        task_id="bulk", recipients=numbers, text="Promo", concurrency=1, max_failure_ratio=0.9
+    )
+    ctl.disconnect(sandbox.device_id)
+    try:
+        with pytest.raises(AirflowException, match=r"stopped early: DeviceNotConnectedError.*skipped"):
+            op.execute(ti_context("bulk"))
+    finally:
+        ctl.scan(sandbox.device_id)
+    assert all(ctl.inbox(n) == [] for n in numbers)
+    retry = op.execute(ti_context("bulk", try_number=2))
+    assert (retry["sent"], retry["stopped"]) == (3, None)
+    assert all(len(ctl.inbox(n)) == 1 for n in numbers)
+
+
+def test_a_retried_verify_after_a_lost_answer_reports_verified(ctl, phone):
+    sent = WACloudSendOTPOperator(task_id="otp", to=phone).execute(ti_context("otp"))
+    code = ctl.last_code(phone)
+    ctl.set_fault(method="POST", path="/api/v1/messages/verify-otp", drop_next=1)
+    op = WACloudVerifyOTPOperator(task_id="verify", phone_number=phone, code=code, otp_id=sent["otp_id"])
+    with pytest.raises(APIConnectionError):
+        op.execute(ti_context("verify", try_number=1))  # verified, but the answer was lost
+    outcome = op.execute(ti_context("verify", try_number=2))
+    assert outcome == {"verified": True, "otp_id": sent["otp_id"], "reason": "already_verified"}
+
+
+def test_a_retried_verify_without_otp_id_says_the_outcome_is_unknown(ctl, phone):
+    WACloudSendOTPOperator(task_id="otp", to=phone).execute(ti_context("otp"))
+    code = ctl.last_code(phone)
+    ctl.set_fault(method="POST", path="/api/v1/messages/verify-otp", drop_next=1)
+    op = WACloudVerifyOTPOperator(task_id="verify", phone_number=phone, code=code)
+    with pytest.raises(APIConnectionError):
+        op.execute(ti_context("verify", try_number=1))
+    with pytest.raises(AirflowFailException, match=r"outcome is unknown.*otp_id") as err:
+        op.execute(ti_context("verify", try_number=2))
+    assert code not in str(err.value)
+
+
+def test_verify_takes_the_code_from_a_callable_and_keeps_it_out_of_rendered_fields(ctl, phone):
+    from airflow.sdk.log import redact
+
+    sent = WACloudSendOTPOperator(task_id="otp", to=phone).execute({})
+    code = ctl.last_code(phone)
+    op = WACloudVerifyOTPOperator(
+        task_id="v", phone_number=phone, otp_id=sent["otp_id"], code_callable=lambda context: code
+    )
+    op.render_template_fields({})
+    assert op.code is None
+    assert op.execute({})["verified"] is True
+    assert redact(f"typed {code}") == "typed ***"
+    with pytest.raises(ValueError, match="exactly one of code and code_callable"):
+        WACloudVerifyOTPOperator(task_id="v", phone_number=phone)

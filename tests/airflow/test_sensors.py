@@ -1,17 +1,26 @@
-"""Sensors in poke and deferrable mode against the sandbox (reschedule mode runs in test_dags.py)."""
+"""Sensors in poke, reschedule and deferrable mode against the sandbox (the inbound sensor's reschedule
+mode also runs under ``dag.test()`` in test_dags.py)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
+from airflow.sdk.exceptions import (
+    AirflowException,
+    AirflowFailException,
+    AirflowRescheduleException,
+    TaskDeferred,
+)
 
 from airflow_provider.sensors.wacloud import (
     WACloudDeviceConnectedSensor,
     WACloudInboundMessageSensor,
     WACloudOTPVerifiedSensor,
 )
+from airflow_provider.triggers import wacloud as triggers
 from airflow_provider.triggers.wacloud import (
     WACloudDeviceConnectedTrigger,
     WACloudInboundMessageTrigger,
@@ -104,22 +113,102 @@ def test_inbound_sensor_ignores_messages_from_before_it_started(ctl, sandbox, ph
     assert done.xcom_value["body"] == "Batal saja"
 
 
-def test_deferrable_inbound_sensor_hands_its_starting_point_to_the_trigger(ctl, sandbox, phone):
+async def test_deferrable_inbound_sensor_end_to_end(ctl, sandbox, phone):
+    """defer -> the triggerer rebuilds the trigger from its serialized form -> event -> execute_complete."""
     old = ctl.inbound(sandbox.device_id, phone, "YA (old)")
     sensor = WACloudInboundMessageSensor(
-        task_id="reply", from_number=phone, pattern=r"^YA\b", deferrable=True, poke_interval=3
+        task_id="reply", from_number=phone, pattern=r"^YA\b", deferrable=True, poke_interval=0.01
     )
     with pytest.raises(TaskDeferred) as deferred:
-        sensor.execute({})
+        await asyncio.to_thread(sensor.execute, {})
+    assert deferred.value.method_name == "execute_complete"
+    classpath, kwargs = deferred.value.trigger.serialize()
+    assert classpath.endswith("WACloudInboundMessageTrigger")
+    assert kwargs["cursor"]["seen"] == [old["id"]]  # started past the newest stored message (API clock)
+    trigger = WACloudInboundMessageTrigger(**kwargs)
+    await asyncio.to_thread(ctl.inbound, sandbox.device_id, phone, "tidak")
+    wanted = await asyncio.to_thread(ctl.inbound, sandbox.device_id, phone, "YA, kode saya 493817")
+    event = await trigger.run().asend(None)
+    message = sensor.execute_complete({}, event.payload)
+    assert message["id"] == wanted["id"] and message["from"] == phone
+    assert message["body"] == "YA, kode saya ******"  # a code a customer sends never reaches XCom
+
+
+async def test_a_first_poke_failing_transiently_lets_the_trigger_start_the_wait(
+    ctl, sandbox, phone, monkeypatch
+):
+    """No worker-clock fallback: the trigger starts past the newest message on its first good poll."""
+    ctl.inbound(sandbox.device_id, phone, "YA (before the wait)")
+    ctl.set_fault(method="GET", path="/api/v1/messages", fail_next=3)  # the client's 3 attempts
+    sensor = WACloudInboundMessageSensor(
+        task_id="reply", from_number=phone, contains="ya", deferrable=True, poke_interval=0.01
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        await asyncio.to_thread(sensor.execute, {})
     trigger = deferred.value.trigger
-    assert isinstance(trigger, WACloudInboundMessageTrigger)
-    assert trigger.seen == [old["id"]] and trigger.pattern == r"^YA\b"
-    assert sensor.execute_complete({}, {"status": "matched", "message": {"id": "m"}}) == {"id": "m"}
+    assert trigger.cursor is None
+    ready = asyncio.Event()
+    original = triggers.start_cursor
+
+    async def start_cursor(*args):
+        cursor = await original(*args)
+        ready.set()
+        return cursor
+
+    monkeypatch.setattr(triggers, "start_cursor", start_cursor)
+    waiting = asyncio.ensure_future(trigger.run().asend(None))
+    await ready.wait()
+    wanted = await asyncio.to_thread(ctl.inbound, sandbox.device_id, phone, "ya, boleh")
+    event = await waiting
+    assert event.payload["message"]["id"] == wanted["id"]
 
 
-def test_a_bad_regex_fails_at_parse_time():
-    with pytest.raises(ValueError, match="pattern"):
-        WACloudInboundMessageSensor(task_id="r", pattern="([unclosed")
+@pytest.mark.parametrize("deferrable", [False, True])
+def test_a_bad_regex_fails_at_the_start_of_execute_before_any_request(monkeypatch, deferrable):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_WA_OFFLINE",
+        json.dumps({"conn_type": "wacloud", "host": "http://127.0.0.1:9/api/v1", "password": KEY}),
+    )
+    sensor = WACloudInboundMessageSensor(
+        task_id="r", pattern="([unclosed", wacloud_conn_id="wa_offline", deferrable=deferrable
+    )
+    with pytest.raises(AirflowFailException, match="pattern") as err:
+        sensor.execute({})
+    assert "could not reach" not in str(err.value)
+
+
+class RescheduledTI:
+    """What reschedule mode reads from ``context["ti"]``: the first reschedule Airflow recorded."""
+
+    def __init__(self) -> None:
+        self.first_reschedule: datetime | None = None
+
+    def get_first_reschedule_date(self, context):
+        return self.first_reschedule
+
+
+def test_otp_sensor_in_reschedule_mode_gives_the_slot_back_until_verified(ctl, client, phone):
+    otp = client.otp.send(phone)
+    context = {"ti": RescheduledTI()}
+    sensor = WACloudOTPVerifiedSensor(task_id="wait", otp_id=otp.otp_id, mode="reschedule", deferrable=False)
+    with pytest.raises(AirflowRescheduleException):
+        sensor.execute(context)
+    context["ti"].first_reschedule = datetime.now(timezone.utc)
+    client.otp.verify(phone, ctl.last_code(phone))
+    assert sensor.execute(context)["status"] == "verified"
+
+
+def test_device_sensor_in_reschedule_mode(ctl, sandbox):
+    context = {"ti": RescheduledTI()}
+    sensor = WACloudDeviceConnectedSensor(task_id="dev", mode="reschedule", deferrable=False)
+    ctl.disconnect(sandbox.device_id)
+    try:
+        with pytest.raises(AirflowRescheduleException):
+            sensor.execute(context)
+    finally:
+        ctl.scan(sandbox.device_id)
+    context["ti"].first_reschedule = datetime.now(timezone.utc)
+    assert sensor.execute(context) == {"status": "connected", "device_id": sandbox.device_id}
 
 
 def test_device_sensor(ctl, sandbox):

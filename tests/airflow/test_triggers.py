@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 
 import pytest
+from airflow.sdk.exceptions import AirflowException
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from airflow_provider.triggers import wacloud as triggers
@@ -16,7 +18,7 @@ from airflow_provider.triggers.wacloud import (
     WACloudOTPVerifiedTrigger,
 )
 from tests.airflow.conftest import KEY
-from wacloud_integrations import WACloud
+from wacloud_integrations import AuthenticationError, InputError, WACloud
 
 
 @pytest.fixture
@@ -30,7 +32,10 @@ def client(sandbox):
     [
         WACloudOTPVerifiedTrigger(otp_id="otp-1", poll_interval=2),
         WACloudDeviceConnectedTrigger(device_id="dev", wacloud_conn_id="other"),
-        WACloudInboundMessageTrigger(since="2026-01-01T00:00:00+00:00", seen=["m1"], pattern="^Y"),
+        WACloudInboundMessageTrigger(
+            cursor={"since": "2026-01-01T00:00:00+00:00", "seen": ["m1"]}, pattern="^Y"
+        ),
+        WACloudInboundMessageTrigger(cursor=None, contains="ya"),
         WACloudInboundMessageEventTrigger(contains="STOP", device_id="dev"),
     ],
     ids=lambda t: type(t).__name__,
@@ -40,7 +45,7 @@ def test_serialize_round_trip(trigger):
     module, _, name = classpath.rpartition(".")
     rebuilt = getattr(importlib.import_module(module), name)(**kwargs)
     assert rebuilt.serialize() == (classpath, kwargs)
-    assert all(isinstance(v, str | int | float | list | type(None)) for v in kwargs.values())
+    assert json.loads(json.dumps(kwargs)) == kwargs  # plain JSON values
 
 
 def test_the_inbound_event_trigger_can_watch_an_asset():
@@ -89,8 +94,7 @@ async def test_inbound_trigger_matches_only_new_messages_that_fit(ctl, sandbox, 
     ctl.inbound(sandbox.device_id, "6281399999999", "YA dari orang lain")  # another sender
     wanted = ctl.inbound(sandbox.device_id, phone, "Ya, lanjut")
     trigger = WACloudInboundMessageTrigger(
-        since=old["created_at"],
-        seen=[old["id"]],
+        cursor={"since": old["created_at"], "seen": [old["id"]]},
         from_number="0" + phone[2:],
         pattern=r"(?i)^ya\b",
         poll_interval=0.01,
@@ -122,3 +126,116 @@ async def test_event_trigger_yields_every_new_matching_message(ctl, sandbox, pho
     assert (await first).payload["message"]["body"] == "STOP please"
     assert (await events.__anext__()).payload["message"]["body"] == "stop again"
     await events.aclose()
+
+
+async def test_the_event_trigger_raises_a_permanent_error_instead_of_polling_forever(sandbox, monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_WA_REVOKED",
+        json.dumps({"conn_type": "wacloud", "host": sandbox.base_url, "password": "waha_revoked_key_0001"}),
+    )
+    with pytest.raises(AuthenticationError):
+        await (
+            WACloudInboundMessageEventTrigger(wacloud_conn_id="wa_revoked", poll_interval=0.01)
+            .run()
+            .asend(None)
+        )
+    with pytest.raises(AirflowException, match="wa_missing"):
+        await (
+            WACloudInboundMessageEventTrigger(wacloud_conn_id="wa_missing", poll_interval=0.01)
+            .run()
+            .asend(None)
+        )
+    with pytest.raises(InputError, match="pattern"):
+        await WACloudInboundMessageEventTrigger(pattern="([unclosed", poll_interval=0.01).run().asend(None)
+
+
+async def test_the_event_trigger_keeps_polling_through_transient_errors(ctl, sandbox, phone, monkeypatch):
+    ready = asyncio.Event()
+    original = triggers.start_cursor
+
+    async def start_cursor(*args):
+        cursor = await original(*args)
+        ready.set()
+        return cursor
+
+    monkeypatch.setattr(triggers, "start_cursor", start_cursor)
+    events = WACloudInboundMessageEventTrigger(from_number=phone, contains="stop", poll_interval=0.01).run()
+    first = asyncio.ensure_future(events.__anext__())
+    await ready.wait()
+    # More 5xx answers than the client retries: the poll fails, the watcher goes on.
+    await asyncio.to_thread(ctl.set_fault, method="GET", path="/api/v1/messages", fail_next=4)
+    await asyncio.to_thread(ctl.inbound, sandbox.device_id, phone, "STOP")
+    assert (await first).payload["message"]["body"] == "STOP"
+    assert ctl.faults()[0]["fail_next"] == 0
+    await events.aclose()
+
+
+async def test_a_changed_connection_is_picked_up_while_a_watcher_runs(
+    ctl, sandbox, client, phone, monkeypatch
+):
+    """The never-ending watcher holds a shared client; a connection changed meanwhile is still read."""
+    otp = client.otp.send(phone)
+    client.otp.verify(phone, ctl.last_code(phone))
+
+    def connection(key: str) -> None:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_WA_ROTATING",
+            json.dumps({"conn_type": "wacloud", "host": sandbox.base_url, "password": key}),
+        )
+
+    ready = asyncio.Event()
+    original = triggers.start_cursor
+
+    async def start_cursor(*args):
+        cursor = await original(*args)
+        ready.set()
+        return cursor
+
+    monkeypatch.setattr(triggers, "start_cursor", start_cursor)
+    connection(KEY)
+    events = WACloudInboundMessageEventTrigger(wacloud_conn_id="wa_rotating", poll_interval=0.01).run()
+    watching = asyncio.ensure_future(events.__anext__())
+    await ready.wait()  # the watcher holds the loop's client for the connection as it was
+    connection("waha_rotated_key_000002")  # an admin edits the connection (this key is unknown here)
+    event = (
+        await WACloudOTPVerifiedTrigger(otp_id=otp.otp_id, wacloud_conn_id="wa_rotating", poll_interval=0.01)
+        .run()
+        .asend(None)
+    )
+    # A new wait uses the connection as it is now, not the watcher's client with the old key.
+    assert event.payload["status"] == "error" and "AuthenticationError" in event.payload["message"]
+    # The watcher re-reads the connection too, and a key that does not work is not polled forever.
+    with pytest.raises(AuthenticationError):
+        await watching
+
+
+def test_an_asset_watcher_dag_serializes(airflow_home):
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    from examples.airflow.dags.inbound_asset import dag
+
+    data = DagSerialization.to_dict(dag)
+    text = json.dumps(data)
+    (asset,) = [a for a in _find(data, "watchers")]
+    (watcher,) = asset["watchers"]
+    assert watcher["name"] == "wacloud_stop_watcher"
+    assert (
+        watcher["trigger"]["classpath"]
+        == "airflow_provider.triggers.wacloud.WACloudInboundMessageEventTrigger"
+    )
+    assert watcher["trigger"]["kwargs"]["contains"] == "STOP"
+    assert "password" not in text and KEY not in text
+    rebuilt = DagSerialization.from_dict(data)
+    assert rebuilt.dag_id == dag.dag_id
+
+
+def _find(node, key):
+    """Every dict in a nested structure that has ``key``."""
+    if isinstance(node, dict):
+        if key in node:
+            yield node
+        for value in node.values():
+            yield from _find(value, key)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _find(value, key)
