@@ -29,7 +29,7 @@ from wacloud_integrations import AuthenticationError
 from .conftest import TEMPLATE_ID, new_phone
 from .helpers import flow_run_logs
 
-WRONG_KEY = "waha_wrongKEYthatMustNeverLeak4711"
+WRONG_KEY = "waha_wrong_key_must_never_leak_4711"
 MALFORMED_CODE = "98765x4321"
 
 
