@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from wacloud_integrations.models import Message
 
 # A standalone run of exactly six digits: what a WhatsApp OTP code looks like. A customer may forward
-# or type one; the body is stored in XCom / trigger events, so such runs are masked (like the MCP server).
+# or type one; the body is stored in XCom / trigger events, so such runs are masked.
 _CODE_RUN = re.compile(r"(?<!\d)\d{6}(?!\d)")
 CODE_MASK = "******"
 

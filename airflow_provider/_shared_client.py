@@ -18,7 +18,7 @@ import hashlib
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from airflow_provider.hooks.wacloud import WACloudHook
@@ -38,6 +38,39 @@ class _Entry:
 _POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[_Slot, _Entry]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+@dataclass
+class _Reads:
+    """Reads of one connection in one loop, one at a time; ``done`` is the number of the last one done."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    started: int = 0
+    done: int = 0
+    config: ClientConfig | None = None
+
+
+_READS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str | None], _Reads]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def current_config(conn_id: str, device_id: str | None) -> ClientConfig:
+    """The connection's settings, from a read that started after this call did (so a change is seen).
+
+    Waits that start together share reads: a burst of 1,000 triggers reads the connection twice, not
+    1,000 times (a read costs Airflow milliseconds of CPU), and they get their client one by one.
+    """
+    reads = _READS.setdefault(asyncio.get_running_loop(), {}).setdefault((conn_id, device_id), _Reads())
+    arrived = reads.started
+    async with reads.lock:
+        if reads.config is not None and reads.done > arrived:
+            return reads.config  # a read that started after we arrived: as fresh as our own
+        reads.started += 1
+        number = reads.started
+        config = await WACloudHook(conn_id, device_id=device_id).aclient_config()
+        reads.config, reads.done = config, number
+        return config
 
 
 def _slot(conn_id: str, config: ClientConfig) -> _Slot:
@@ -68,7 +101,7 @@ async def _use(slot: _Slot, config: ClientConfig) -> AsyncIterator[AsyncWACloud]
 @asynccontextmanager
 async def shared_client(conn_id: str, device_id: str | None) -> AsyncIterator[AsyncWACloud]:
     """The loop's client for the connection's current settings, opened on first use, closed after the last."""
-    config = await WACloudHook(conn_id, device_id=device_id).aclient_config()
+    config = await current_config(conn_id, device_id)
     async with _use(_slot(conn_id, config), config) as client:
         yield client
 
@@ -85,7 +118,7 @@ class ClientLease:
 
     async def client(self) -> AsyncWACloud:
         """The shared client for the connection's settings as they are now (read on every call)."""
-        config = await WACloudHook(self.conn_id, device_id=self.device_id).aclient_config()
+        config = await current_config(self.conn_id, self.device_id)
         slot = _slot(self.conn_id, config)
         if slot != self._slot or self._client is None:
             await self.aclose()

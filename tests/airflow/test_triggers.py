@@ -133,20 +133,21 @@ async def test_the_event_trigger_raises_a_permanent_error_instead_of_polling_for
         "AIRFLOW_CONN_WA_REVOKED",
         json.dumps({"conn_type": "wacloud", "host": sandbox.base_url, "password": "waha_revoked_key_0001"}),
     )
+    # Bounded only so that a watcher polling forever fails this test instead of hanging it.
     with pytest.raises(AuthenticationError):
-        await (
+        await _first_event(
             WACloudInboundMessageEventTrigger(wacloud_conn_id="wa_revoked", poll_interval=0.01)
-            .run()
-            .asend(None)
         )
     with pytest.raises(AirflowException, match="wa_missing"):
-        await (
+        await _first_event(
             WACloudInboundMessageEventTrigger(wacloud_conn_id="wa_missing", poll_interval=0.01)
-            .run()
-            .asend(None)
         )
     with pytest.raises(InputError, match="pattern"):
-        await WACloudInboundMessageEventTrigger(pattern="([unclosed", poll_interval=0.01).run().asend(None)
+        await _first_event(WACloudInboundMessageEventTrigger(pattern="([unclosed", poll_interval=0.01))
+
+
+async def _first_event(trigger: BaseEventTrigger) -> TriggerEvent:
+    return await asyncio.wait_for(trigger.run().asend(None), timeout=30)
 
 
 async def test_the_event_trigger_keeps_polling_through_transient_errors(ctl, sandbox, phone, monkeypatch):
@@ -239,3 +240,33 @@ def _find(node, key):
     elif isinstance(node, list):
         for value in node:
             yield from _find(value, key)
+
+
+async def test_waits_starting_together_share_connection_reads_and_one_client(sandbox, monkeypatch):
+    from airflow_provider import _shared_client
+    from airflow_provider.hooks.wacloud import WACloudHook
+
+    reads = []
+    original = WACloudHook.aclient_config
+
+    async def counted(self):
+        reads.append(self.wacloud_conn_id)
+        return await original(self)
+
+    monkeypatch.setattr(WACloudHook, "aclient_config", counted)
+    clients = []
+    all_in, release = asyncio.Event(), asyncio.Event()
+
+    async def wait() -> None:
+        async with _shared_client.shared_client("wacloud_default", None) as client:
+            clients.append(client)
+            if len(clients) == 50:
+                all_in.set()
+            await release.wait()
+
+    waits = [asyncio.ensure_future(wait()) for _ in range(50)]
+    await all_in.wait()  # all 50 hold a client at once
+    release.set()
+    await asyncio.gather(*waits)
+    assert len({id(c) for c in clients}) == 1
+    assert len(reads) <= 2  # not one read per wait
