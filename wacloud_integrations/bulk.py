@@ -220,7 +220,7 @@ async def send_many(
     device = device_id or client.config.default_device_id
     if not device:
         raise ConfigurationError(
-            "device_id: bulk sends need a device; pass device_id=… or set WACLOUD_DEVICE_ID"
+            f"device_id: bulk sends need a device; set {client.config.where('default_device_id')}"
         )
     batch = batch_key or uuid.uuid4().hex
     content = (await client.templates.get(template_id)).content if template_id else str(text)

@@ -16,6 +16,14 @@ from .retry import RetryPolicy
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "MEDIA_TIMEOUT", "ClientConfig"]
 
+# How a user of the plain client sets each setting; integrations pass their own words in ``sources``.
+_DEFAULT_SOURCES = {
+    "api_key": "the api_key argument or WACLOUD_API_KEY",
+    "default_device_id": "device_id=… or WACLOUD_DEVICE_ID",
+    "base_url": "the base_url argument or WACLOUD_BASE_URL",
+    "region": "the region argument",
+}
+
 DEFAULT_BASE_URL = "https://app.wacloud.id/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 # Media sends make WhatsApp fetch the file first; the engines give up after about 30 s themselves.
@@ -34,6 +42,13 @@ class ClientConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     region: str = DEFAULT_REGION
     user_agent: str = "wacloud-integrations/0.1"
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+    """Where a setting came from, in the words its user knows (an Airflow connection's field, a Prefect
+    block's field): error hints name it. Settings not listed came from arguments or ``WACLOUD_*``."""
+
+    def where(self, setting: str) -> str:
+        """How the user sets ``setting`` (``api_key``, ``default_device_id``, ``base_url``), for hints."""
+        return self.sources.get(setting) or _DEFAULT_SOURCES.get(setting, setting)
 
     def replace(self, **overrides: Any) -> ClientConfig:
         """This configuration with some of :meth:`resolve`'s keywords changed."""
@@ -51,7 +66,7 @@ class ClientConfig:
             raise ConfigurationError(
                 f"{', '.join(sorted(unknown))}: not a client setting; use one of {', '.join(current)}"
             )
-        return ClientConfig.resolve(**{**current, **overrides}, environ={})
+        return ClientConfig.resolve(**{**current, **overrides}, environ={}, sources=self.sources)
 
     @classmethod
     def resolve(
@@ -65,14 +80,17 @@ class ClientConfig:
         idempotent_sends: bool | None = None,
         region: str | None = None,
         environ: Mapping[str, str] | None = None,
+        sources: Mapping[str, str] | None = None,
     ) -> ClientConfig:
         """Combine arguments, the environment (``WACLOUD_API_KEY``, ``WACLOUD_BASE_URL``,
-        ``WACLOUD_DEVICE_ID``) and defaults; a missing key is an error here, not a 401 later."""
+        ``WACLOUD_DEVICE_ID``) and defaults; a missing key is an error here, not a 401 later.
+        ``sources`` says where an integration read each setting (see :meth:`where`)."""
         env = os.environ if environ is None else environ
         key = api_key or env.get("WACLOUD_API_KEY")
         if not key:
+            where = (sources or {}).get("api_key") or _DEFAULT_SOURCES["api_key"]
             raise ConfigurationError(
-                "api_key: no WACloud API key. Pass api_key=… or set WACLOUD_API_KEY "
+                f"api_key: no WACloud API key. Set {where} "
                 "(keys are created in the WACloud dashboard; the sandbox prints its own)."
             )
         register_secret(key)
@@ -99,4 +117,5 @@ class ClientConfig:
             timeout=resolved_timeout,
             retry=policy,
             region=region or DEFAULT_REGION,
+            sources=dict(sources or {}),
         )

@@ -124,7 +124,7 @@ def after_response(config: ClientConfig, call: Call[T], response: httpx.Response
             return Outcome(value=call.parse(data if data is not None else body))
         except (ValidationError, ValueError, TypeError, AttributeError) as exc:
             return Outcome(error=_unreadable(call, response.status_code, exc))
-    error = status_error(call, response.status_code, body, response.headers)
+    error = status_error(call, response.status_code, body, response.headers, config=config)
     retry_after = getattr(error, "retry_after", None)
     if not ok_status and config.retry.retry_status(
         response.status_code, attempt, is_send=call.is_send, safe=call.safe, retry_after=retry_after
@@ -220,8 +220,11 @@ _HINTS: dict[type[e.APIStatusError], str] = {
 }
 
 
-def status_error(call: Call[Any], status: int, body: Any, headers: Mapping[str, str]) -> Exception:
-    """The error for an error answer, chosen by status and the envelope's ``code``."""
+def status_error(
+    call: Call[Any], status: int, body: Any, headers: Mapping[str, str], *, config: ClientConfig | None = None
+) -> Exception:
+    """The error for an error answer, chosen by status and the envelope's ``code``; hints name where the
+    user set what to fix (``config.where``)."""
     envelope = body if isinstance(body, dict) else {}
     message = envelope.get("error") or envelope.get("message") or (body if isinstance(body, str) else "")
     if isinstance(message, dict):
@@ -272,6 +275,8 @@ def status_error(call: Call[Any], status: int, body: Any, headers: Mapping[str, 
     where = f" on field {field_name!r}" if field_name else ""
     text = f"{call.method} {call.path} answered {status} ({code or 'error'}){where}: {message}"
     hint = next((h for klass, h in _HINTS.items() if issubclass(cls, klass)), "")
+    if cls is e.AuthenticationError and config is not None:
+        hint = f"Check the API key ({config.where('api_key')})."
     return cls(f"{text}. {hint}".strip(), **kwargs)
 
 

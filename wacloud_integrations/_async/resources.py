@@ -89,8 +89,8 @@ class _Resource:
         chosen = device_id or self._client.config.default_device_id
         if not chosen:
             raise ConfigurationError(
-                "device_id: no device given and no default; pass device_id=… or set "
-                "WACLOUD_DEVICE_ID (devices.list() shows your devices)"
+                "device_id: no device given and no default; set "
+                f"{self._client.config.where('default_device_id')} (devices.list() shows your devices)"
             )
         return chosen
 

@@ -1,0 +1,43 @@
+"""Hints name where the user set what to fix: an integration's connection or block, else WACLOUD_*."""
+
+import pytest
+
+from wacloud_integrations import AuthenticationError, ClientConfig, ConfigurationError, WACloud
+
+from .conftest import KEY
+
+SOURCES = {
+    "api_key": "the Password of Airflow connection 'wacloud_default'",
+    "default_device_id": "the Device ID field of Airflow connection 'wacloud_default'",
+}
+
+
+def test_a_refused_key_names_the_setting_the_integration_read_it_from(sandbox):
+    config = ClientConfig.resolve(
+        api_key="waha_refused_by_sandbox_0009", base_url=sandbox.base_url, sources=SOURCES
+    )
+    with WACloud(config=config) as client, pytest.raises(AuthenticationError) as info:
+        client.devices.list()
+    assert "Password of Airflow connection 'wacloud_default'" in str(info.value)
+    assert "WACLOUD_API_KEY" not in str(info.value)
+
+
+def test_a_refused_key_names_the_environment_variable_for_the_plain_client(sandbox):
+    with WACloud("waha_refused_by_sandbox_0009", base_url=sandbox.base_url) as client:
+        with pytest.raises(AuthenticationError) as info:
+            client.devices.list()
+    assert "WACLOUD_API_KEY" in str(info.value)
+
+
+def test_a_missing_device_names_the_integration_field_and_survives_with_options(sandbox):
+    config = ClientConfig.resolve(api_key=KEY, base_url=sandbox.base_url, sources=SOURCES, environ={})
+    with WACloud(config=config) as client, pytest.raises(ConfigurationError) as info:
+        client.with_options(max_retries=0).messages.send_text("6281234567890", "hi")
+    assert "Device ID field of Airflow connection" in str(info.value)
+    assert "WACLOUD_DEVICE_ID" not in str(info.value)
+
+
+def test_a_missing_key_names_the_integration_field():
+    with pytest.raises(ConfigurationError) as info:
+        ClientConfig.resolve(environ={}, sources=SOURCES)
+    assert "Password of Airflow connection" in str(info.value)
