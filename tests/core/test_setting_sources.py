@@ -23,9 +23,9 @@ def test_a_refused_key_names_the_setting_the_integration_read_it_from(sandbox):
 
 
 def test_a_refused_key_names_the_environment_variable_for_the_plain_client(sandbox):
-    with WACloud("waha_refused_by_sandbox_0009", base_url=sandbox.base_url) as client:
-        with pytest.raises(AuthenticationError) as info:
-            client.devices.list()
+    client = WACloud("waha_refused_by_sandbox_0009", base_url=sandbox.base_url)
+    with client, pytest.raises(AuthenticationError) as info:
+        client.devices.list()
     assert "WACLOUD_API_KEY" in str(info.value)
 
 
