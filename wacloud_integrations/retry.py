@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import httpx
 
-__all__ = ["NEVER_SENT", "RetryPolicy", "parse_retry_after"]
+__all__ = ["NEVER_SENT", "RetryPolicy", "is_transient", "parse_retry_after"]
 
 # Failures that happen before the request could reach the server.
 NEVER_SENT: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -84,3 +84,13 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
         if parsed is None:
             return None
         return max(email.utils.mktime_tz(parsed) - (now if now is not None else time.time()), 0.0)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failed call may succeed later by itself (unreachable, timed out, 408, 429, 5xx): a wait
+    keeps waiting. Anything else (a bad key, an unknown id, bad input) needs a person to fix it."""
+    from .errors import APIConnectionError, APIStatusError
+
+    if isinstance(exc, APIConnectionError):
+        return True
+    return isinstance(exc, APIStatusError) and exc.status_code in _RETRY_STATUSES

@@ -1,0 +1,158 @@
+"""Shared waiting against the sandbox: one poll per device serves every waiter; a shared request budget."""
+
+import asyncio
+import itertools
+import time
+
+import pytest
+
+from wacloud_integrations import AsyncWACloud, AuthenticationError
+from wacloud_integrations import watchers as w
+from wacloud_integrations.inbound import InboundCursor
+
+from .conftest import KEY
+
+pytestmark = pytest.mark.timeout(60)
+FAST = 0.05  # seconds between polls: the tests wait on results with a deadline, never on time
+
+
+@pytest.fixture
+def requests(monkeypatch):
+    """Every API request any client of this process makes, as (method, path)."""
+    seen: list[tuple[str, str]] = []
+    original = AsyncWACloud.request
+
+    async def counting(self, call):
+        seen.append((call.method, call.path))
+        return await original(self, call)
+
+    monkeypatch.setattr(AsyncWACloud, "request", counting)
+    return seen
+
+
+async def _next(subscription, timeout=10.0):
+    return await asyncio.wait_for(subscription.next(), timeout)
+
+
+async def test_one_poll_serves_every_waiter_and_each_gets_only_its_own(sandbox, aclient, requests, phone):
+    other = str(int(phone) + 1)
+    cursor = await aclient.messages.inbound_cursor()
+    subs = []
+    async with (
+        w.watch_inbound(aclient, cursor, phone=phone, contains="yes", interval=FAST) as yes,
+        w.watch_inbound(aclient, cursor, phone=phone, pattern=r"^no\b", interval=FAST) as no,
+        w.watch_inbound(
+            aclient, InboundCursor.from_dict(cursor.to_dict()), phone=other, interval=FAST
+        ) as any_,
+    ):
+        subs = [yes, no, any_]
+        sandbox.control.inbound(sandbox.device_id, phone, "no thanks")
+        sandbox.control.inbound(sandbox.device_id, other, "hello")
+        sandbox.control.inbound(sandbox.device_id, phone, "YES please")
+        assert (await _next(no)).body == "no thanks"
+        assert (await _next(any_)).body == "hello"
+        assert (await _next(yes)).body == "YES please"
+        polls_before = len([r for r in requests if r == ("GET", "messages")])
+        watcher = next(iter(w._watchers[asyncio.get_running_loop()].values()))
+        rounds_before = watcher.polls
+        while watcher.polls < rounds_before + 5:
+            await asyncio.sleep(FAST)
+        lists = len([r for r in requests if r == ("GET", "messages")]) - polls_before
+        # Three waiters, one device: one list request per poll round (a round in flight may add one).
+        assert lists <= watcher.polls - rounds_before + 1
+        assert all(s._queue.empty() for s in subs), "a message was handed to a waiter twice"
+    assert not w._watchers.get(asyncio.get_running_loop()), "the watcher outlived its subscribers"
+    assert watcher._task is not None and watcher._task.done()
+
+
+async def test_a_waiter_never_gets_what_arrived_before_its_cursor(sandbox, aclient, phone):
+    old = await aclient.messages.inbound_cursor()
+    sandbox.control.inbound(sandbox.device_id, phone, "before the second waiter")
+    new = await aclient.messages.inbound_cursor()
+    async with (
+        w.watch_inbound(aclient, old, phone=phone, interval=FAST) as early,
+        w.watch_inbound(aclient, new, phone=phone, interval=FAST) as late,
+    ):
+        assert (await _next(early)).body == "before the second waiter"
+        sandbox.control.inbound(sandbox.device_id, phone, "after both")
+        assert (await _next(late)).body == "after both"
+        assert (await _next(early)).body == "after both"
+
+
+async def test_a_cancelled_waiter_leaves_nothing_behind(sandbox, aclient, phone):
+    cursor = await aclient.messages.inbound_cursor()
+
+    async def wait() -> None:
+        async with w.watch_inbound(aclient, cursor, phone=phone, interval=FAST) as sub:
+            await sub.next()
+
+    task = asyncio.create_task(wait())
+    while not w._watchers.get(asyncio.get_running_loop()):
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not w._watchers.get(asyncio.get_running_loop())
+
+
+async def test_a_permanent_error_reaches_every_waiter(sandbox, phone):
+    async with AsyncWACloud("waha_unknown_to_sandbox_01", base_url=sandbox.base_url) as bad:
+        cursor = InboundCursor()
+        async with w.watch_inbound(bad, cursor, device_id=sandbox.device_id, interval=FAST) as sub:
+            with pytest.raises(AuthenticationError):
+                await _next(sub)
+
+
+async def test_device_status_is_read_once_per_round_for_every_waiter(sandbox, aclient, requests):
+    async with (
+        w.watch_device_status(aclient, interval=FAST) as a,
+        w.watch_device_status(aclient, interval=FAST) as b,
+    ):
+        assert (await _next(a)).status == (await _next(b)).status == "connected"
+        watcher = next(iter(w._watchers[asyncio.get_running_loop()].values()))
+        rounds_before, reads_before = watcher.polls, len(requests)
+        while watcher.polls < rounds_before + 5:
+            await asyncio.sleep(FAST)
+        reads = len([r for r in requests[reads_before:] if r[1].endswith("/status")])
+        assert reads <= watcher.polls - rounds_before + 1, "each waiter polled on its own"
+
+
+async def test_the_budget_keeps_every_caller_under_the_ceiling(sandbox, aclient):
+    sent = await aclient.otp.send(f"62812777{time.time_ns() % 100000:05d}")
+    budget = w.RequestBudget(per_second=40)
+    starts: list[float] = []
+
+    async def poll() -> None:
+        async def status():
+            starts.append(time.monotonic())
+            return await aclient.otp.status(sent.otp_id)
+
+        await budget.call(status)
+
+    await asyncio.gather(*(poll() for _ in range(12)))
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert min(gaps) >= 1 / 40 * 0.9, "two requests closer than the ceiling allows"
+
+
+async def test_a_429_slows_the_budget_down_and_fails_nobody(sandbox, aclient, ctl):
+    sent = await aclient.otp.send(f"62812778{time.time_ns() % 100000:05d}")
+    ctl.set_fault(method="GET", path="/api/v1/messages/otp", rate_limit_next=2, retry_after=0)
+    fast = aclient.with_options(max_retries=0)
+    budget = w.request_budget(fast.config, per_second=50)
+    assert w.request_budget(fast.config) is budget, "one budget per account and loop"
+    results = await asyncio.gather(*(budget.call(lambda: fast.otp.status(sent.otp_id)) for _ in range(4)))
+    assert all(r.status == "pending" for r in results)
+    assert budget.rate < 50
+    await fast.aclose()
+
+
+def test_budgets_are_per_account(sandbox):
+    async def budgets():
+        async with (
+            AsyncWACloud(KEY, base_url=sandbox.base_url) as one,
+            AsyncWACloud("waha_core_other_account_02", base_url=sandbox.base_url) as two,
+        ):
+            return w.request_budget(one.config), w.request_budget(two.config)
+
+    first, second = asyncio.run(budgets())
+    assert first is not second
