@@ -261,19 +261,23 @@ def status_error(call: Call[Any], status: int, body: Any, headers: Mapping[str, 
         raw = raw.get("message")
     hidden = _sent_values(call.json)
     message = safe_text(raw if isinstance(raw, str) else "", _MESSAGE_LIMIT, hidden)
-    code = _word(envelope.get("code"))
-    field_name = _word(envelope.get("field"))
+    code = _word(envelope.get("code"), hidden)
+    field_name = _word(envelope.get("field"), hidden)
     sent = call.json if isinstance(call.json, dict) else {}
     if code == "missing_template_variables":
         missing = envelope.get("missing")
-        names = [n for n in missing if _word(n)][:20] if isinstance(missing, list) else []
+        names = [n for n in missing if _word(n, hidden)][:20] if isinstance(missing, list) else []
         template_id = sent.get("template_id")
         return e.MissingTemplateVariableError(
             names or ["?"], template_id=template_id if isinstance(template_id, str) else None
         )
     if code == "invalid_phone_number":
-        value = str(sent.get(field_name or "to", ""))
-        return e.PhoneNumberError(field_name or "to", value, "WACloud refused it as a phone number")
+        # The server names the field; only a phone field may be quoted back as the refused number.
+        number = field_name if field_name in ("to", "phone", "phone_number") else "to"
+        value = sent.get(number)
+        return e.PhoneNumberError(
+            number, value if isinstance(value, str) else "", "WACloud refused it as a phone number"
+        )
     kwargs: dict[str, Any] = {
         "status_code": status,
         "code": code,
@@ -322,9 +326,11 @@ _PLAIN_KEYS = frozenset({"message_type", "events", "sort_by", "sort_order", "sta
 _SECRET_KEYS = frozenset({"code", "otp", "otp_code", "secret", "password"})
 
 
-def _word(value: Any) -> str | None:
-    """A server's code or field name, if it is a short plain word; anything else is ignored."""
-    return value if isinstance(value, str) and _WORD.fullmatch(value) else None
+def _word(value: Any, hidden: list[str]) -> str | None:
+    """A server's code or field name, if it is a short plain word that echoes nothing the caller sent."""
+    if not isinstance(value, str) or not _WORD.fullmatch(value):
+        return None
+    return None if any(secret in value for secret in hidden) or safe_text(value, 64) != value else value
 
 
 def _sent_values(data: Any, key: str = "", depth: int = 4, found: list[str] | None = None) -> list[str]:
