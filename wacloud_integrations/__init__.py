@@ -32,6 +32,7 @@ from .errors import (
     ServerError,
     WACloudError,
     WaitTimeoutError,
+    WebhookPayloadError,
 )
 from .idempotency import derive_key
 from .logs import RedactingFilter, redact
@@ -76,6 +77,7 @@ __all__ = [
     "WACloud",
     "WACloudError",
     "WaitTimeoutError",
+    "WebhookPayloadError",
     "derive_key",
     "extract_placeholders",
     "normalize_phone",

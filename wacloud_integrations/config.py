@@ -10,11 +10,17 @@ from typing import Any
 import httpx
 
 from .errors import ConfigurationError
-from .logs import register_secret
+from .logs import pin_secret
 from .phone import DEFAULT_REGION
 from .retry import RetryPolicy
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "MEDIA_TIMEOUT", "ClientConfig"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_TIMEOUT",
+    "MEDIA_TIMEOUT",
+    "ClientConfig",
+]
 
 # How a user of the plain client sets each setting; integrations pass their own words in ``sources``.
 _DEFAULT_SOURCES = {
@@ -28,11 +34,18 @@ DEFAULT_BASE_URL = "https://app.wacloud.id/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 # Media sends make WhatsApp fetch the file first; the engines give up after about 30 s themselves.
 MEDIA_TIMEOUT = httpx.Timeout(120.0, connect=5.0)
+# WACloud's largest answers are pages of 100 messages (tens of KB); 10 MiB leaves room and stops a
+# huge or gzip-bomb answer from filling memory.
+DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """Everything a client needs; build it with :meth:`resolve`. The key is kept out of ``repr``."""
+    """Everything a client needs; build it with :meth:`resolve`. The key is kept out of ``repr``.
+
+    ``timeout``'s read value is the deadline of one attempt, from sending to the last byte of the
+    answer; ``max_response_bytes`` caps an answer's decoded size.
+    """
 
     api_key: str = field(repr=False)
     base_url: str = DEFAULT_BASE_URL
@@ -42,6 +55,7 @@ class ClientConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     region: str = DEFAULT_REGION
     user_agent: str = "wacloud-integrations/0.1"
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     """Where a setting came from, in the words its user knows (an Airflow connection's field, a Prefect
     block's field): error hints name it. Settings not listed came from arguments or ``WACLOUD_*``."""
@@ -49,6 +63,10 @@ class ClientConfig:
     def where(self, setting: str) -> str:
         """How the user sets ``setting`` (``api_key``, ``default_device_id``, ``base_url``), for hints."""
         return self.sources.get(setting) or _DEFAULT_SOURCES.get(setting, setting)
+
+    def __post_init__(self) -> None:
+        # The key stays in the redaction registry for as long as this configuration lives.
+        pin_secret(self.api_key, self)
 
     def replace(self, **overrides: Any) -> ClientConfig:
         """This configuration with some of :meth:`resolve`'s keywords changed."""
@@ -60,6 +78,7 @@ class ClientConfig:
             "max_retries": self.retry.max_retries,
             "idempotent_sends": self.retry.idempotent_sends,
             "region": self.region,
+            "max_response_bytes": self.max_response_bytes,
         }
         unknown = set(overrides) - set(current)
         if unknown:
@@ -79,6 +98,7 @@ class ClientConfig:
         max_retries: int | None = None,
         idempotent_sends: bool | None = None,
         region: str | None = None,
+        max_response_bytes: int | None = None,
         environ: Mapping[str, str] | None = None,
         sources: Mapping[str, str] | None = None,
     ) -> ClientConfig:
@@ -93,10 +113,9 @@ class ClientConfig:
                 f"api_key: no WACloud API key. Set {where} "
                 "(keys are created in the WACloud dashboard; the sandbox prints its own)."
             )
-        register_secret(key)
         url = (base_url or env.get("WACLOUD_BASE_URL") or DEFAULT_BASE_URL).strip()
         if not url.startswith(("http://", "https://")):
-            raise ConfigurationError(f"base_url: {url!r} is not an http(s) URL; e.g. {DEFAULT_BASE_URL}")
+            raise ConfigurationError(f"base_url: not an http(s) URL; write it like {DEFAULT_BASE_URL}")
         policy = RetryPolicy()
         if max_retries is not None or idempotent_sends is not None:
             policy = RetryPolicy(
@@ -118,4 +137,13 @@ class ClientConfig:
             retry=policy,
             region=region or DEFAULT_REGION,
             sources=dict(sources or {}),
+            max_response_bytes=_positive_size(max_response_bytes),
         )
+
+
+def _positive_size(value: int | None) -> int:
+    if value is None:
+        return DEFAULT_MAX_RESPONSE_BYTES
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1024:
+        raise ConfigurationError("max_response_bytes: give a whole number of bytes, at least 1024")
+    return value

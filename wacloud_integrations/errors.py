@@ -1,12 +1,17 @@
 """One error hierarchy under :class:`WACloudError`; every message says what went wrong and what to do.
 
-Errors never carry request headers, so the API key cannot leak through an exception or a traceback.
+Errors never carry request headers, and every error redacts itself: its text (bounded to
+:data:`MAX_MESSAGE` characters), every attribute (a server's ``body`` included, bounded) and its
+pickled state are passed through :func:`~wacloud_integrations.logs.redact_value`, so an API key or
+OTP code a server echoes back cannot leak through ``str``, ``repr``, ``__dict__``, a traceback or pickle.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+from .logs import redact, redact_value, safe_text
 
 __all__ = [
     "APIConnectionError",
@@ -32,22 +37,45 @@ __all__ = [
     "ServerError",
     "WACloudError",
     "WaitTimeoutError",
+    "WebhookPayloadError",
 ]
+
+MAX_MESSAGE = 1000
+"""The longest message an error of this package carries."""
 
 
 class WACloudError(Exception):
-    """Base of every error this package raises."""
+    """Base of every error this package raises; it redacts its text and attributes (see the module)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(_clean(arg) for arg in args))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Every attribute, including a subclass's or an integration's, is stored redacted.
+        super().__setattr__(name, value if name.startswith("__") else redact_value(value))
+
+    def __str__(self) -> str:
+        # Again at each use: a secret registered after the error was built is masked too.
+        return redact(super().__str__())
+
+    def __repr__(self) -> str:
+        return redact(super().__repr__())
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Subclasses take keyword-only arguments, which pickle's default (cls(*args)) cannot pass;
         # frameworks persist failed states with their exceptions, so rebuild from the instance's state.
-        return (_restore, (type(self), self.args, self.__dict__))
+        state = {k: v if k.startswith("__") else redact_value(v) for k, v in self.__dict__.items()}
+        return (_restore, (type(self), tuple(_clean(a) for a in self.args), state))
+
+
+def _clean(arg: Any) -> Any:
+    return safe_text(arg, MAX_MESSAGE) if isinstance(arg, str) else redact_value(arg)
 
 
 def _restore(cls: type[WACloudError], args: tuple[Any, ...], state: dict[str, Any]) -> WACloudError:
     error = cls.__new__(cls)
     Exception.__init__(error, *args)
-    error.__dict__.update(state)
+    error.__dict__.update({k: v if k.startswith("__") else redact_value(v) for k, v in state.items()})
     return error
 
 
@@ -91,6 +119,15 @@ class MissingTemplateVariableError(InputError):
             f"missing {', '.join(self.missing)}{where}; pass a value for each "
             "placeholder, e.g. variables={" + f"{self.missing[0]!r}: …" + "}",
         )
+
+
+class WebhookPayloadError(InputError):
+    """A webhook delivery that is not a readable event (not JSON, nested deeper than 64 levels, envelope
+    fields of the wrong type): answer it with HTTP 400. Unknown event *types* are not errors: they
+    parse to ``UnknownEvent``. ``field`` is ``"body"`` or the envelope fields at fault."""
+
+    def __init__(self, message: str, *, field: str = "body") -> None:
+        super().__init__(field, message)
 
 
 class InvalidWebhookSignatureError(WACloudError, ValueError):

@@ -11,6 +11,7 @@ repeated ``Idempotency-Key`` with the first answer).
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import time
 from collections.abc import Mapping
@@ -70,20 +71,31 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
     """Seconds the server asked us to wait: ``retry-after-ms``, then ``Retry-After`` (seconds or a date)."""
     ms = headers.get("retry-after-ms")
     if ms:
-        try:
-            return max(float(ms) / 1000, 0.0)
-        except ValueError:
-            pass
+        seconds = _finite(ms)
+        if seconds is not None:
+            return max(seconds / 1000, 0.0)
     value = headers.get("retry-after")
     if not value:
         return None
+    seconds = _finite(value)
+    if seconds is not None:
+        return max(seconds, 0.0)
     try:
-        return max(float(value), 0.0)
-    except ValueError:
         parsed = email.utils.parsedate_tz(value)
         if parsed is None:
             return None
         return max(email.utils.mktime_tz(parsed) - (now if now is not None else time.time()), 0.0)
+    except (ValueError, OverflowError, TypeError, IndexError):  # a date no calendar holds
+        return None
+
+
+def _finite(text: str) -> float | None:
+    """``text`` as a finite number, else None (``nan``, ``inf`` and words are not waits)."""
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -10,18 +10,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import time
 from collections.abc import Mapping
 
 from pydantic import ValidationError
 
-from .errors import InputError, InvalidWebhookSignatureError
+from .errors import InvalidWebhookSignatureError, WebhookPayloadError
 from .models.webhooks import MessageEvent, StatusEvent, UnknownEvent, WebhookEvent
 
-__all__ = ["SIGNATURE_HEADER", "parse_event", "sign", "verify_signature"]
+__all__ = ["MAX_DEPTH", "SIGNATURE_HEADER", "parse_event", "sign", "verify_signature"]
 
 SIGNATURE_HEADER = "X-Webhook-Hmac"
 ALGORITHM_HEADER = "X-Webhook-Hmac-Algorithm"
+MAX_DEPTH = 64
+"""Deliveries nested deeper than this are refused before any model sees them."""
 _KNOWN: dict[str, type[MessageEvent | StatusEvent]] = {"message": MessageEvent, "status": StatusEvent}
 
 
@@ -55,7 +58,7 @@ def verify_signature(body: bytes, headers: Mapping[str, str], secret: str) -> No
 
 def _check_age(payload: dict[str, object], tolerance_seconds: float) -> None:
     stamp = payload.get("timestamp")
-    if not isinstance(stamp, int | float) or isinstance(stamp, bool):
+    if not isinstance(stamp, int | float) or isinstance(stamp, bool) or not math.isfinite(stamp):
         raise InvalidWebhookSignatureError("the delivery has no signed timestamp; cannot tell a replay apart")
     age = abs(time.time() - stamp / 1000)
     if age > tolerance_seconds:
@@ -74,15 +77,24 @@ def parse_event(
     """Verify (when ``secret`` is given) and parse a delivery; unknown events give :class:`UnknownEvent`.
 
     With a ``secret``, a delivery whose signed ``timestamp`` (ms) is more than ``tolerance_seconds`` from
-    now is refused as a replay (``None`` turns the check off).
+    now is refused as a replay (``None`` turns the check off). A delivery that is not JSON, is nested
+    deeper than :data:`MAX_DEPTH` or has envelope fields (``id``, ``device_id``, ``timestamp``) of the
+    wrong type raises :class:`WebhookPayloadError`; nothing else escapes but a ``WACloudError``.
     """
-    raw = body.encode() if isinstance(body, str) else body
+    try:
+        raw = body.encode() if isinstance(body, str) else bytes(body)
+    except (UnicodeEncodeError, TypeError):
+        raise WebhookPayloadError("the delivery is not UTF-8 text; reject it with 400") from None
     if secret is not None:
         verify_signature(raw, headers or {}, secret)
     try:
         payload = json.loads(raw)
-    except ValueError:
-        raise InputError("body", "the delivery is not JSON; reject it with 400") from None
+    except (ValueError, RecursionError):
+        raise WebhookPayloadError("the delivery is not JSON; reject it with 400") from None
+    if _too_deep(payload):
+        raise WebhookPayloadError(
+            f"the delivery is nested deeper than {MAX_DEPTH} levels; reject it with 400"
+        )
     if not isinstance(payload, dict):
         return UnknownEvent(event="", data=payload)
     if secret is not None and tolerance_seconds is not None:
@@ -94,4 +106,29 @@ def parse_event(
             return model.model_validate(payload)
         except ValidationError:
             pass  # a known event in a shape we do not know yet: keep it rather than fail the receiver
-    return UnknownEvent.model_validate({**payload, "event": name if isinstance(name, str) else ""})
+    try:
+        return UnknownEvent.model_validate({**payload, "event": name if isinstance(name, str) else ""})
+    except ValidationError as exc:
+        # Name the fields, never their values (pydantic's own message quotes the input).
+        fields = sorted({str(err["loc"][0]) for err in exc.errors() if err.get("loc")})[:5]
+        raise WebhookPayloadError(
+            f"the delivery's {', '.join(fields) or 'envelope'} has the wrong type; reject it with 400",
+            field=",".join(fields) or "body",
+        ) from None
+
+
+def _too_deep(value: object) -> bool:
+    """Whether ``value`` nests deeper than MAX_DEPTH (iterative: deep data cannot overflow the stack)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: list[object] = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False

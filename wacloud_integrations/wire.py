@@ -7,6 +7,7 @@ transport failure becomes a value, an error, or a wait before the next attempt.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,12 +19,21 @@ from pydantic import ValidationError
 
 from . import errors as e
 from .config import ClientConfig
-from .logs import logger, redact
+from .logs import logger, redact_value, safe_text
 from .retry import NEVER_SENT, parse_retry_after
 
 T = TypeVar("T")
 
-__all__ = ["Call", "Outcome", "after_exception", "after_response", "build_request", "path"]
+__all__ = [
+    "Call",
+    "Outcome",
+    "after_exception",
+    "after_response",
+    "after_unreadable_body",
+    "attempt_deadline",
+    "build_request",
+    "path",
+]
 
 
 def path(template: str, **params: str) -> str:
@@ -87,6 +97,8 @@ def build_request(config: ClientConfig, call: Call[Any], attempt: int) -> httpx.
     headers = {
         "X-Api-Key": config.api_key,
         "Accept": "application/json",
+        # Only encodings the client decodes itself under the size cap (see _transport).
+        "Accept-Encoding": "gzip, deflate",
         "User-Agent": config.user_agent,
         **call.headers,
     }
@@ -111,9 +123,16 @@ def build_request(config: ClientConfig, call: Call[Any], attempt: int) -> httpx.
     )
 
 
-def after_response(config: ClientConfig, call: Call[T], response: httpx.Response, attempt: int) -> Outcome[T]:
-    """Read an answer: the parsed ``data``, an error, or a retry."""
-    body = _json_or_text(response)
+def attempt_deadline(config: ClientConfig, call: Call[Any]) -> float | None:
+    """Seconds one attempt may take in all, from sending to the answer's last byte: the read timeout."""
+    return (call.timeout or config.timeout).read
+
+
+def after_response(
+    config: ClientConfig, call: Call[T], response: httpx.Response, attempt: int, content: bytes
+) -> Outcome[T]:
+    """Read an answer (``content`` is its decoded body): the parsed ``data``, an error, or a retry."""
+    body = _json_or_text(response, content)
     ok_status = 200 <= response.status_code < 300
     if ok_status and not (isinstance(body, dict) and body.get("success") is False):
         data = body.get("data", body) if isinstance(body, dict) else body
@@ -122,7 +141,10 @@ def after_response(config: ClientConfig, call: Call[T], response: httpx.Response
         logger.debug("%s %s -> %s (attempt %d)", call.method, call.path, response.status_code, attempt + 1)
         try:
             return Outcome(value=call.parse(data if data is not None else body))
-        except (ValidationError, ValueError, TypeError, AttributeError) as exc:
+        except e.WACloudError as exc:
+            return Outcome(error=exc)
+        except (ValidationError, ValueError, TypeError, AttributeError, LookupError, RecursionError) as exc:
+            # Whatever shape the server sent, the caller gets a WACloudError, never a TypeError.
             return Outcome(error=_unreadable(call, response.status_code, exc))
     error = status_error(call, response.status_code, body, response.headers, config=config)
     retry_after = getattr(error, "retry_after", None)
@@ -154,16 +176,23 @@ def after_response(config: ClientConfig, call: Call[T], response: httpx.Response
     return Outcome(error=error)
 
 
-def _unreadable(call: Call[Any], status: int, exc: Exception) -> Exception:
-    what = f"{call.method} {call.path} answered {status} in a shape this client cannot read"
-    what += f" ({type(exc).__name__})"
+def after_unreadable_body(call: Call[Any], status: int, reason: str) -> Outcome[Any]:
+    """The answer's body could not be read (over the size cap, an unknown encoding): never retried."""
+    what = f"{call.method} {call.path} answered {status} with a body this client cannot read ({reason})"
+    return Outcome(error=_unreadable(call, status, None, what))
+
+
+def _unreadable(call: Call[Any], status: int, exc: Exception | None, what: str = "") -> Exception:
+    if not what:
+        what = f"{call.method} {call.path} answered {status} in a shape this client cannot read"
+        what += f" ({type(exc).__name__})"
     if call.is_send and call.idempotency_key:
         return e.AmbiguousSendError(
             what,
             idempotency_key=call.idempotency_key,
             method=call.method,
             path=call.path,
-            cause=type(exc).__name__,
+            cause=type(exc).__name__ if exc else "unreadable body",
         )
     return e.ResponseFormatError(
         f"{what}; upgrade wacloud-integrations or report the answer's shape.",
@@ -196,7 +225,7 @@ def after_exception(config: ClientConfig, call: Call[T], exc: Exception, attempt
                 idempotency_key=call.idempotency_key,
                 method=call.method,
                 path=call.path,
-                cause=f"{type(exc).__name__}: {exc}",
+                cause=safe_text(f"{type(exc).__name__}: {exc}", 200),
             )
         )
     cls = e.APITimeoutError if isinstance(exc, httpx.TimeoutException) else e.APIConnectionError
@@ -224,29 +253,42 @@ def status_error(
     call: Call[Any], status: int, body: Any, headers: Mapping[str, str], *, config: ClientConfig | None = None
 ) -> Exception:
     """The error for an error answer, chosen by status and the envelope's ``code``; hints name where the
-    user set what to fix (``config.where``)."""
+    user set what to fix (``config.where``).
+
+    Any JSON shape is accepted: fields of the wrong type are ignored, the server's message is bounded
+    and redacted, and values the caller sent (numbers, texts, codes) are masked where it echoes them.
+    """
     envelope = body if isinstance(body, dict) else {}
-    message = envelope.get("error") or envelope.get("message") or (body if isinstance(body, str) else "")
-    if isinstance(message, dict):
-        message = message.get("message") or json.dumps(message)
-    message = redact(str(message)[:500])  # a server that echoes the key must not leak it
-    code = envelope.get("code")
-    field_name = envelope.get("field")
+    raw = envelope.get("error") or envelope.get("message") or (body if isinstance(body, str) else "")
+    if isinstance(raw, dict):
+        raw = raw.get("message")
+    hidden = _sent_values(call.json)
+    message = safe_text(raw if isinstance(raw, str) else "", _MESSAGE_LIMIT, hidden)
+    code = _word(envelope.get("code"), hidden)
+    field_name = _word(envelope.get("field"), hidden)
+    sent = call.json if isinstance(call.json, dict) else {}
     if code == "missing_template_variables":
+        missing = envelope.get("missing")
+        names = [n for n in missing if _word(n, hidden)][:20] if isinstance(missing, list) else []
+        template_id = sent.get("template_id")
         return e.MissingTemplateVariableError(
-            envelope.get("missing") or ["?"], template_id=(call.json or {}).get("template_id")
+            names or ["?"], template_id=template_id if isinstance(template_id, str) else None
         )
     if code == "invalid_phone_number":
-        value = str((call.json or {}).get(field_name or "to", ""))
-        return e.PhoneNumberError(field_name or "to", value, "WACloud refused it as a phone number")
+        # The server names the field; only a phone field may be quoted back as the refused number.
+        number = field_name if field_name in ("to", "phone", "phone_number") else "to"
+        value = sent.get(number)
+        return e.PhoneNumberError(
+            number, value if isinstance(value, str) else "", "WACloud refused it as a phone number"
+        )
     kwargs: dict[str, Any] = {
         "status_code": status,
         "code": code,
         "field": field_name,
-        "body": body,
+        "body": redact_value(body, hidden),
         "method": call.method,
         "path": call.path,
-        "request_id": headers.get("x-request-id"),
+        "request_id": safe_text(headers["x-request-id"], 128) if "x-request-id" in headers else None,
     }
     cls: type[e.APIStatusError]
     if 200 <= status < 300:
@@ -266,22 +308,61 @@ def status_error(
     elif status == 409:
         cls = e.DeviceNotConnectedError if code == "device_not_connected" else e.ConflictError
     elif status == 429:
-        text = f"{call.method} {call.path} answered 429 ({code}): {message}. {_HINTS[e.RateLimitError]}"
+        detail = f": {message}" if message else ""
+        text = f"{call.method} {call.path} answered 429 ({code}){detail}. {_HINTS[e.RateLimitError]}"
         return e.RateLimitError(text, retry_after=parse_retry_after(headers), **kwargs)
     elif status >= 500:
         cls = e.ServerError
     else:
         cls = e.APIStatusError
     where = f" on field {field_name!r}" if field_name else ""
-    text = f"{call.method} {call.path} answered {status} ({code or 'error'}){where}: {message}"
+    text = f"{call.method} {call.path} answered {status} ({code or 'error'}){where}"
+    text += f": {message}" if message else ""
     hint = next((h for klass, h in _HINTS.items() if issubclass(cls, klass)), "")
     if cls is e.AuthenticationError and config is not None:
         hint = f"Check the API key ({config.where('api_key')})."
     return cls(f"{text}. {hint}".strip(), **kwargs)
 
 
-def _json_or_text(response: httpx.Response) -> Any:
+_MESSAGE_LIMIT = 300
+_WORD = re.compile(r"[A-Za-z0-9_.\-\[\]]{1,64}")
+# Keys whose values are enumerations or ids, not personal data: echoing them helps and leaks nothing.
+_PLAIN_KEYS = frozenset({"message_type", "events", "sort_by", "sort_order", "status"})
+_SECRET_KEYS = frozenset({"code", "otp", "otp_code", "secret", "password"})
+
+
+def _word(value: Any, hidden: list[str]) -> str | None:
+    """A server's code or field name, if it is a short plain word that echoes nothing the caller sent."""
+    if not isinstance(value, str) or not _WORD.fullmatch(value):
+        return None
+    return None if any(secret in value for secret in hidden) or safe_text(value, 64) != value else value
+
+
+def _sent_values(data: Any, key: str = "", depth: int = 4, found: list[str] | None = None) -> list[str]:
+    """Values the caller sent that an error must not echo: texts, numbers, codes (not ids, enums)."""
+    found = [] if found is None else found
+    if len(found) >= 100 or depth < 0:
+        return found
+    if isinstance(data, dict):
+        for name, value in data.items():
+            if isinstance(name, str) and name not in _PLAIN_KEYS and not name.endswith("_id"):
+                _sent_values(value, name.lower(), depth - 1, found)
+    elif isinstance(data, list | tuple):
+        for value in data:
+            _sent_values(value, key, depth - 1, found)
+    elif isinstance(data, str | int) and not isinstance(data, bool):
+        text = str(data).strip()
+        if len(text) >= (4 if key in _SECRET_KEYS else 6):
+            found.append(text)
+    return found
+
+
+def _json_or_text(response: httpx.Response, content: bytes) -> Any:
     try:
-        return response.json()
-    except ValueError:
-        return response.text[:2000]
+        return json.loads(content)
+    except (ValueError, RecursionError):
+        pass  # not JSON, or nested too deeply for the parser: keep a bounded text
+    try:
+        return content[:4000].decode(response.charset_encoding or "utf-8", errors="replace")[:2000]
+    except LookupError:  # a charset Python does not know
+        return content[:4000].decode("utf-8", errors="replace")[:2000]

@@ -9,8 +9,16 @@ from typing import Any, TypeVar
 
 import httpx
 
+from .._transport import AsyncAttempt, UnreadableBody
 from ..config import ClientConfig
-from ..wire import Call, after_exception, after_response, build_request
+from ..wire import (
+    Call,
+    after_exception,
+    after_response,
+    after_unreadable_body,
+    attempt_deadline,
+    build_request,
+)
 from .resources import (
     AsyncAccountResource,
     AsyncContacts,
@@ -96,17 +104,30 @@ class AsyncWACloud:
         return AsyncAccountResource(self)
 
     async def request(self, call: Call[T]) -> T:
-        """Run ``call`` with the retry policy; every decision is in :mod:`wacloud_integrations.wire`."""
+        """Run ``call`` with the retry policy; every decision is in :mod:`wacloud_integrations.wire`.
+
+        Each attempt has a total deadline (the timeout's read value) and a cap on the answer's size.
+        """
         attempt = 0
         while True:
             request = build_request(self.config, call, attempt)
+            status = 0
             try:
-                response = await self._http.send(request)
-                await response.aread()
+                async with AsyncAttempt(
+                    attempt_deadline(self.config, call), self.config.max_response_bytes
+                ) as io:
+                    response = await self._http.send(request, stream=True)
+                    status = response.status_code
+                    try:
+                        content = await io.read(response)
+                    finally:
+                        await response.aclose()
             except httpx.RequestError as exc:
                 outcome = after_exception(self.config, call, exc, attempt)
+            except UnreadableBody as exc:
+                outcome = after_unreadable_body(call, status, str(exc))
             else:
-                outcome = after_response(self.config, call, response, attempt)
+                outcome = after_response(self.config, call, response, attempt, content)
             if outcome.delay is None:
                 return outcome.unwrap()
             await self.sleep(outcome.delay)

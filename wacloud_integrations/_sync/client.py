@@ -9,8 +9,16 @@ from typing import Any, TypeVar
 
 import httpx
 
+from .._transport import Attempt, UnreadableBody
 from ..config import ClientConfig
-from ..wire import Call, after_exception, after_response, build_request
+from ..wire import (
+    Call,
+    after_exception,
+    after_response,
+    after_unreadable_body,
+    attempt_deadline,
+    build_request,
+)
 from .resources import (
     AccountResource,
     Contacts,
@@ -96,17 +104,30 @@ class WACloud:
         return AccountResource(self)
 
     def request(self, call: Call[T]) -> T:
-        """Run ``call`` with the retry policy; every decision is in :mod:`wacloud_integrations.wire`."""
+        """Run ``call`` with the retry policy; every decision is in :mod:`wacloud_integrations.wire`.
+
+        Each attempt has a total deadline (the timeout's read value) and a cap on the answer's size.
+        """
         attempt = 0
         while True:
             request = build_request(self.config, call, attempt)
+            status = 0
             try:
-                response = self._http.send(request)
-                response.read()
+                with Attempt(
+                    attempt_deadline(self.config, call), self.config.max_response_bytes
+                ) as io:
+                    response = self._http.send(request, stream=True)
+                    status = response.status_code
+                    try:
+                        content = io.read(response)
+                    finally:
+                        response.close()
             except httpx.RequestError as exc:
                 outcome = after_exception(self.config, call, exc, attempt)
+            except UnreadableBody as exc:
+                outcome = after_unreadable_body(call, status, str(exc))
             else:
-                outcome = after_response(self.config, call, response, attempt)
+                outcome = after_response(self.config, call, response, attempt, content)
             if outcome.delay is None:
                 return outcome.unwrap()
             self.sleep(outcome.delay)
