@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from . import errors as e
 from .config import ClientConfig
+from .ids import check_id
 from .logs import logger, redact
 from .retry import NEVER_SENT, parse_retry_after
 
@@ -27,11 +28,9 @@ __all__ = ["Call", "Outcome", "after_exception", "after_response", "build_reques
 
 
 def path(template: str, **params: str) -> str:
-    """Fill a path template, percent-encoding every segment (``@`` in chat ids and LIDs included)."""
+    """Fill a path template: each id checked (:func:`check_id`), then percent-encoded (``@`` included)."""
     for name, value in params.items():
-        if not value or not str(value).strip():
-            raise e.InputError(name, "must not be empty")
-        template = template.replace("{" + name + "}", quote(str(value), safe=""))
+        template = template.replace("{" + name + "}", quote(check_id(name, value), safe=""))
     return template
 
 

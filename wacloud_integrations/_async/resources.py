@@ -183,8 +183,9 @@ class AsyncMessages(_Resource):
         if reconcile:
             if not idempotency_key:
                 raise InputError("idempotency_key", "reconcile=True needs the key of the earlier attempt")
+            # fields["to"] is the Phone; the model's copy is a plain str that a region would re-read.
             found = await self.find_sent(
-                message.to, idempotency_key=idempotency_key, device_id=message.device_id
+                fields["to"], idempotency_key=idempotency_key, device_id=message.device_id
             )
             if found is not None:
                 return SentMessage(
