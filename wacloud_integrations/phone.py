@@ -15,6 +15,7 @@ The rule (also in docs/client.md, "Phone numbers"):
 
 So with the default region ``ID``, ``819012345678`` is the Indonesian ``0819 0123 45678``; Japan's
 ``+81 90 1234 5678`` must be written with its ``+`` (or passed as the :class:`Phone` we returned).
+The API reads the digits we send as international (:func:`read_wire_phone`, rule 4a).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 from .errors import PhoneNumberError
 
-__all__ = ["DEFAULT_REGION", "Phone", "normalize_phone", "to_chat_id"]
+__all__ = ["DEFAULT_REGION", "Phone", "normalize_phone", "read_wire_phone", "to_chat_id"]
 
 DEFAULT_REGION = "ID"
 
@@ -83,6 +84,18 @@ def normalize_phone(raw: str, *, region: str | None = DEFAULT_REGION, field: str
     :class:`Phone` is returned as it is. Raises :class:`PhoneNumberError` naming ``field`` for group
     ids, ``@lid`` ids, ambiguous bare digits and anything not a number.
     """
+    return _parse(raw, region, field, trunk_region=region)
+
+
+def read_wire_phone(raw: str, *, field: str = "to", trunk_region: str = DEFAULT_REGION) -> Phone:
+    """Read a number as the API receives it: bare digits are international digits, never put under a
+    region (``819012345678`` is Japan's ``+81 90 1234 5678``). Only a national form with its trunk ``0``
+    (``0812…``) is read in ``trunk_region``. The sandbox reads ``to``, ``phone`` and chat ids this way.
+    """
+    return _parse(raw, None, field, trunk_region=trunk_region)
+
+
+def _parse(raw: str, region: str | None, field: str, *, trunk_region: str | None) -> Phone:
     if isinstance(raw, Phone):
         return raw
     if not isinstance(raw, str) or not raw.strip():
@@ -100,7 +113,12 @@ def normalize_phone(raw: str, *, region: str | None = DEFAULT_REGION, field: str
         text = "+" + text[2:]
     if not re.fullmatch(r"\+?\d+", text):
         raise PhoneNumberError(field, raw, "it holds characters that are not digits")
-    found = _read(text, None if chat_id else region, field, raw)
+    if chat_id:
+        found = _international(text.removeprefix("+"))
+    elif text.startswith("0") and region is None:
+        found = _national(text, trunk_region.upper()) if trunk_region else None
+    else:
+        found = _read(text, region, field, raw)
     if found is None:
         where = f"for region {region.upper()} or " if region else ""
         raise PhoneNumberError(field, raw, f"it is not a valid phone number {where}in international form")

@@ -107,7 +107,8 @@ class AsyncDevices(_Resource):
 
     async def create(self, name: str, phone_number: str | None = None) -> Device:
         """Create a device; it starts in ``pairing`` until its QR code is scanned."""
-        body = _validated(CreateDeviceRequest, name=name, phone_number=phone_number).body()
+        number = self._phone(phone_number, "phone_number") if phone_number else None
+        body = _validated(CreateDeviceRequest, name=name, phone_number=number).body()
         return await self._client.request(Call("POST", "devices", _one(Device), json=body))
 
     async def get(self, device_id: str) -> Device:
