@@ -179,7 +179,8 @@ class AsyncMessages(_Resource):
         and returned (``reconciled=True``) instead of sending again.
         """
         fields["device_id"] = self._device(fields.get("device_id"))
-        fields["to"] = self._phone(str(fields.get("to") or ""))
+        to = fields.get("to")
+        fields["to"] = self._phone(to if isinstance(to, str) else str(to or ""))  # str(Phone) would re-read it
         message = build_message(fields)
         if reconcile:
             if not idempotency_key:
