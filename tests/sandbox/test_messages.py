@@ -71,9 +71,7 @@ def test_field_level_validation(api, payload, field) -> None:
     assert api.get("/account").json()["data"]["quota"]["used"] == 0
 
 
-@pytest.mark.parametrize(
-    "to", ["6281234567890", "081234567890", "+62 812-3456-7890", "6281234567890@c.us"]
-)
+@pytest.mark.parametrize("to", ["6281234567890", "081234567890", "+62 812-3456-7890", "6281234567890@c.us"])
 def test_to_is_normalised(api, to) -> None:
     assert send_text(api, to=to).json()["data"]["to"] == "6281234567890"
 

@@ -179,8 +179,8 @@ class AsyncMessages(_Resource):
         and returned (``reconciled=True``) instead of sending again.
         """
         fields["device_id"] = self._device(fields.get("device_id"))
-        to = fields.get("to")
-        fields["to"] = self._phone(to if isinstance(to, str) else str(to or ""))  # str(Phone) would re-read it
+        to = fields.get("to")  # a Phone stays a Phone: str() of it would be re-read under the region
+        fields["to"] = self._phone(to if isinstance(to, str) else str(to or ""))
         message = build_message(fields)
         if reconcile:
             if not idempotency_key:
