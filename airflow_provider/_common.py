@@ -87,6 +87,16 @@ def as_list(value: Any, field: str) -> list[Any]:
     raise AirflowFailException(f"{field}: expected a list (or its JSON), got {type(value).__name__}")
 
 
+def portable_phone(value: Any) -> Any:
+    """A number as text that reads back as the same number anywhere: a ``Phone`` as its ``+digits``.
+
+    Trigger kwargs are serialised; a ``Phone``'s bare digits would be re-read under the region there.
+    """
+    from wacloud_integrations.phone import Phone
+
+    return value.e164 if isinstance(value, Phone) else value
+
+
 def is_transient(exc: BaseException) -> bool:
     """Errors a wait survives: the API was unreachable, slow, rate limiting or failing (5xx)."""
     from wacloud_integrations import APIConnectionError, RateLimitError, ServerError

@@ -17,7 +17,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import AcceptedElicitation
 from pydantic import BaseModel
 
-from wacloud_integrations import AmbiguousSendError, WACloudError
+from wacloud_integrations import AmbiguousSendError, Phone, WACloudError
 from wacloud_integrations.logs import get_logger
 from wacloud_integrations.models import Message
 
@@ -48,10 +48,10 @@ class PreparedSend:
     otp: bool = False
 
     @property
-    def recipient(self) -> str:
-        """``to`` for the core, with ``+``: in region ID bare digits starting with 8 read as an Indonesian
-        mobile, so a Japanese +81 number only round-trips with its plus."""
-        return "+" + self.to
+    def recipient(self) -> Phone:
+        """``to`` for the core as a :class:`Phone`, which the core never re-reads under a region (bare
+        digits starting with 8 would read as an Indonesian mobile in region ID)."""
+        return Phone(self.to)
 
     @property
     def fingerprint(self) -> str:

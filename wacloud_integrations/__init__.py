@@ -36,7 +36,7 @@ from .errors import (
 )
 from .idempotency import derive_key
 from .logs import RedactingFilter, redact
-from .phone import normalize_phone, to_chat_id
+from .phone import Phone, normalize_phone, to_chat_id
 from .retry import RetryPolicy
 from .templating import extract_placeholders, render_template
 from .webhooks import parse_event, verify_signature
@@ -65,6 +65,7 @@ __all__ = [
     "NotFoundError",
     "Pacing",
     "PermissionDeniedError",
+    "Phone",
     "PhoneNumberError",
     "QuotaExhaustedError",
     "RateLimitError",

@@ -158,9 +158,9 @@ def _as_recipient(item: RecipientLike) -> Recipient:
         return item
     if isinstance(item, str):
         return Recipient(to=item)
-    return Recipient(
-        to=str(item.get("to") or item.get("phone") or ""), variables=dict(item.get("variables") or {})
-    )
+    to = item.get("to") or item.get("phone") or ""
+    # str(Phone) is a plain str that a region would re-read; keep a str (and a Phone) as it is.
+    return Recipient(to=to if isinstance(to, str) else str(to), variables=dict(item.get("variables") or {}))
 
 
 class _Journal:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from . import errors as e
 from .config import ClientConfig
+from .ids import check_id
 from .logs import logger, redact_value, safe_text
 from .retry import NEVER_SENT, parse_retry_after
 
@@ -37,11 +38,9 @@ __all__ = [
 
 
 def path(template: str, **params: str) -> str:
-    """Fill a path template, percent-encoding every segment (``@`` in chat ids and LIDs included)."""
+    """Fill a path template: each id checked (:func:`check_id`), then percent-encoded (``@`` included)."""
     for name, value in params.items():
-        if not value or not str(value).strip():
-            raise e.InputError(name, "must not be empty")
-        template = template.replace("{" + name + "}", quote(str(value), safe=""))
+        template = template.replace("{" + name + "}", quote(check_id(name, value), safe=""))
     return template
 
 

@@ -81,7 +81,8 @@ class WACloudNotifier(BaseNotifier):
         from wacloud_integrations import InputError, normalize_phone
 
         numbers = [self.to] if isinstance(self.to, str) else list(self.to or [])
-        found = [str(n).strip() for n in numbers if str(n).strip()]
+        # A Phone stays a Phone (already international); str() would re-read its digits under the region.
+        found = [n if isinstance(n, str) else str(n).strip() for n in numbers if str(n).strip()]
         if not found:
             raise AirflowException("WACloudNotifier: no recipient in 'to'")
         phones: list[str] = []

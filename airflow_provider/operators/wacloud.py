@@ -64,7 +64,10 @@ class _WACloudOperator(BaseOperator):
     def _phone(self, client: WACloud, value: Any, field: str = "to") -> str:
         from wacloud_integrations import normalize_phone
 
-        return normalize_phone(str(value or ""), region=client.config.region, field=field)
+        # A str (a Phone too) is read as it is: str() of a Phone would re-read its digits under a region.
+        return normalize_phone(
+            value if isinstance(value, str) else str(value or ""), region=client.config.region, field=field
+        )
 
 
 class _SendOperator(_WACloudOperator):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
-from airflow_provider._common import is_transient
+from airflow_provider._common import is_transient, portable_phone
 from airflow_provider._inbound import device_of, message_payload
 from airflow_provider._shared_client import ClientLease, shared_client
 from airflow_provider.hooks.wacloud import WACloudHook
@@ -163,7 +163,7 @@ class WACloudInboundMessageTrigger(_PollingTrigger):
     ) -> None:
         super().__init__(wacloud_conn_id=wacloud_conn_id, device_id=device_id, poll_interval=poll_interval)
         self.cursor = dict(cursor) if cursor is not None else None
-        self.from_number = from_number
+        self.from_number = portable_phone(from_number)
         self.contains = contains
         self.pattern = pattern
         self._cursor: InboundCursor | None = None
@@ -218,7 +218,7 @@ class WACloudInboundMessageEventTrigger(BaseEventTrigger):
     ) -> None:
         super().__init__()
         self.device_id = device_id
-        self.from_number = from_number
+        self.from_number = portable_phone(from_number)
         self.contains = contains
         self.pattern = pattern
         self.wacloud_conn_id = wacloud_conn_id

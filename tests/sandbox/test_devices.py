@@ -21,7 +21,7 @@ def decode_qr(data_uri: str) -> str:
 
 
 def test_create_pair_scan_send(api, ctl) -> None:
-    r = api.post("/devices", json={"name": "Device Utama", "phone_number": "81234567890"})
+    r = api.post("/devices", json={"name": "Device Utama", "phone_number": "081234567890"})
     assert r.status_code == 201
     body = r.json()
     assert body["success"] is True and body["message"] == "Device created successfully"

@@ -109,7 +109,7 @@ def test_json_only_examples(api, ctl) -> None:
     assert r.status_code == 201
     r = api.post(
         "/messages/otp",
-        json={"device_id": DEVICE, "to": "81234567890", "template_id": TEMPLATE, "expiry_minutes": 10},
+        json={"device_id": DEVICE, "to": "081234567890", "template_id": TEMPLATE, "expiry_minutes": 10},
     )
     assert r.status_code == 200 and r.json()["data"]["expires_in_minutes"] == 10
     assert ctl.last_code("6281234567890")

@@ -71,11 +71,20 @@ def test_field_level_validation(api, payload, field) -> None:
     assert api.get("/account").json()["data"]["quota"]["used"] == 0
 
 
-@pytest.mark.parametrize(
-    "to", ["6281234567890", "081234567890", "81234567890", "+62 812-3456-7890", "6281234567890@c.us"]
-)
+@pytest.mark.parametrize("to", ["6281234567890", "081234567890", "+62 812-3456-7890", "6281234567890@c.us"])
 def test_to_is_normalised(api, to) -> None:
     assert send_text(api, to=to).json()["data"]["to"] == "6281234567890"
+
+
+@pytest.mark.parametrize(
+    ("to", "number"),
+    [("819012345678", "819012345678"), ("85251234567", "85251234567"), ("81234567890", "81234567890")],
+)
+def test_bare_digits_are_international_never_put_under_a_region(api, ctl, to, number) -> None:
+    # The client sends international digits; reading them as Indonesian (0819…) would reach someone else.
+    assert send_text(api, to=to).json()["data"]["to"] == number
+    assert len(ctl.inbox("+" + number)) == 1
+    assert ctl.inbox("0" + to) == []  # the Indonesian reading of the same digits got nothing
 
 
 @pytest.mark.parametrize("to", ["12", "abc", "120363@g.us", "123@lid"])

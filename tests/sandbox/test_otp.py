@@ -15,7 +15,7 @@ PHONE = "6281234567890"
 
 
 def send_otp(api, **extra):
-    r = api.post("/messages/otp", json={"device_id": DEVICE, "to": "81234567890", **extra})
+    r = api.post("/messages/otp", json={"device_id": DEVICE, "to": "081234567890", **extra})
     assert r.status_code == 200, r.text
     return r.json()["data"]
 
@@ -99,7 +99,7 @@ def test_template_otp_and_validation(api, ctl) -> None:
         ({"expiry_minutes": 61}, "expiry_minutes"),
         ({"to": "abc"}, "to"),
     ]:
-        r = api.post("/messages/otp", json={"device_id": DEVICE, "to": "81234567890", **payload})
+        r = api.post("/messages/otp", json={"device_id": DEVICE, "to": "081234567890", **payload})
         assert r.status_code == 400 and r.json()["field"] == field
     r = api.post("/messages/verify-otp", json={"phone_number": PHONE, "code": "12ab56"})
     assert r.status_code == 400 and r.json()["field"] == "code"

@@ -103,7 +103,8 @@ class Devices(_Resource):
 
     def create(self, name: str, phone_number: str | None = None) -> Device:
         """Create a device; it starts in ``pairing`` until its QR code is scanned."""
-        body = _validated(CreateDeviceRequest, name=name, phone_number=phone_number).body()
+        number = self._phone(phone_number, "phone_number") if phone_number else None
+        body = _validated(CreateDeviceRequest, name=name, phone_number=number).body()
         return self._client.request(Call("POST", "devices", _one(Device), json=body))
 
     def get(self, device_id: str) -> Device:
@@ -174,13 +175,15 @@ class Messages(_Resource):
         and returned (``reconciled=True``) instead of sending again.
         """
         fields["device_id"] = self._device(fields.get("device_id"))
-        fields["to"] = self._phone(str(fields.get("to") or ""))
+        to = fields.get("to")  # a Phone stays a Phone: str() of it would be re-read under the region
+        fields["to"] = self._phone(to if isinstance(to, str) else str(to or ""))
         message = build_message(fields)
         if reconcile:
             if not idempotency_key:
                 raise InputError("idempotency_key", "reconcile=True needs the key of the earlier attempt")
+            # fields["to"] is the Phone; the model's copy is a plain str that a region would re-read.
             found = self.find_sent(
-                message.to, idempotency_key=idempotency_key, device_id=message.device_id
+                fields["to"], idempotency_key=idempotency_key, device_id=message.device_id
             )
             if found is not None:
                 return SentMessage(

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
@@ -24,6 +24,7 @@ from . import (
     routes_webhooks,
     world,
 )
+from .deps import path_ids
 from .envelope import STATUS_CODES, ApiError, validation
 from .faults import FaultMiddleware, install_log_filter
 from .settings import SandboxSettings
@@ -116,8 +117,8 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         routes_contacts,
         routes_account,
     ):
-        app.include_router(module.router, prefix=API_PREFIX)
-    app.include_router(routes_control.router)
+        app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(path_ids)])
+    app.include_router(routes_control.router, dependencies=[Depends(path_ids)])
     app.add_middleware(FaultMiddleware, state=state)
 
     def openapi() -> dict[str, Any]:

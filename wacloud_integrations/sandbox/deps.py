@@ -9,8 +9,9 @@ from typing import Any
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader
 
-from ..errors import PhoneNumberError
-from ..phone import normalize_phone
+from ..errors import InputError, PhoneNumberError
+from ..ids import check_id
+from ..phone import read_wire_phone
 from .envelope import ApiError
 from .state import Account, SandboxState
 
@@ -67,8 +68,30 @@ async def json_body(request: Request) -> dict[str, Any]:
 
 
 def phone(raw: str, field: str) -> str:
-    """A phone number as international digits, or 400 ``invalid_phone_number`` naming ``field``."""
+    """A phone number as international digits, or 400 ``invalid_phone_number`` naming ``field``.
+
+    Bare digits are international, as the client sends them (``819012345678`` is Japan, never an
+    Indonesian ``0819…``); only a national form with its trunk ``0`` is read as Indonesian.
+    """
     try:
-        return normalize_phone(raw, field=field)
+        return read_wire_phone(raw, field=field)
     except PhoneNumberError as exc:
         raise ApiError(400, "invalid_phone_number", str(exc), field=field) from None
+
+
+async def path_ids(request: Request) -> None:
+    """Refuse path ids that would name another resource: 400 ``validation_error`` naming the id.
+
+    ``.``/``..``, over-long ids and ids with ``/ \\ ? # %``, whitespace or control characters (the
+    client's own rule, :func:`~wacloud_integrations.ids.check_id`); an encoded ``/`` (``%2F``) would
+    otherwise be decoded into a path separator and route to a different endpoint.
+    """
+    raw_path = request.scope.get("raw_path") or b""
+    if b"%2f" in raw_path.lower() or b"%5c" in raw_path.lower():
+        raise ApiError(400, "validation_error", "path: an id must not contain / or \\", field="path")
+    for name, value in request.path_params.items():
+        if name.endswith("_id") or name == "lid":
+            try:
+                check_id(name, value)
+            except InputError as exc:
+                raise ApiError(400, "validation_error", str(exc), field=name) from None

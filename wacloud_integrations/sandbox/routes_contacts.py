@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query
 from starlette.responses import JSONResponse
 
 from ..errors import PhoneNumberError
-from ..phone import normalize_phone
+from ..phone import read_wire_phone
 from . import world
 from .deps import Ctx, api_ctx
 from .envelope import ApiError, not_found, ok
@@ -34,7 +34,7 @@ def number_of(raw: str, field: str) -> str:
     """Digits of a phone-ish id: normalised when it parses, else kept as 5-15 digits (WAHA's own test ids)."""
     text = raw.strip().removesuffix("@c.us").removesuffix("@s.whatsapp.net")
     try:
-        return normalize_phone(text, field=field)
+        return read_wire_phone(text, field=field)
     except PhoneNumberError as exc:
         digits = text.lstrip("+")
         if digits.isdigit() and 5 <= len(digits) <= 15:

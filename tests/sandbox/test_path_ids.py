@@ -1,0 +1,39 @@
+"""The sandbox refuses path ids that would name another resource, whatever client sent them."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from .conftest import DEVICE, TEMPLATE
+
+# Raw paths (already percent-encoded as sent on the wire) that must not reach a different resource.
+PATHS = [
+    ("POST", f"/templates/{TEMPLATE}%2Fpreview", "path"),  # %2F would be decoded into a separator
+    ("POST", f"/templates/{TEMPLATE}%2fpreview", "path"),
+    ("GET", f"/devices/{DEVICE}%5Cstatus", "path"),
+    ("GET", "/templates/%2E%2E", "template_id"),
+    ("GET", "/templates/%2E", "template_id"),
+    ("GET", f"/devices/{DEVICE}/contacts/%2E%2E", "contact_id"),
+    ("GET", "/templates/" + "x" * 129, "template_id"),
+    ("GET", "/templates/a%20b", "template_id"),
+    ("GET", "/templates/a%00b", "template_id"),
+    ("GET", "/messages/otp/%2E%2E/status", "otp_id"),
+    ("DELETE", "/webhooks/%2E%2E", "webhook_id"),
+    ("GET", f"/devices/{DEVICE}/lids/%2E%2E", "lid"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "field"), PATHS, ids=[p[1][-24:] for p in PATHS])
+def test_unsafe_path_ids_are_400_naming_the_id(sb, method, path, field) -> None:
+    with httpx.Client(headers={"X-Api-Key": sb.api_key}) as http:
+        answer = http.request(method, sb.base_url.rstrip("/") + path, json={"variables": {}})
+    assert answer.status_code == 400, answer.text
+    body = answer.json()
+    assert body["code"] == "validation_error" and body["field"] == field
+    assert sb.control.inbox("6281234567890") == []
+
+
+def test_an_ordinary_id_still_routes(api) -> None:
+    assert api.get(f"/templates/{TEMPLATE}").status_code == 200
+    assert api.get(f"/devices/{DEVICE}/contacts/6281234567890%40c.us").status_code in (200, 404)
