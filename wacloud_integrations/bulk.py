@@ -416,7 +416,12 @@ async def send_many(
                 not_tried(_CAPPED)
                 return
             if plan == "check":
-                checked, found = await _look_up(client, phone, key)
+                try:
+                    checked, found = await _look_up(client, phone, key)
+                except _FATAL as exc:  # a bad key fails the lookups as it would the sends
+                    stop.append(f"{type(exc).__name__}: {exc}")
+                    not_tried(f"not tried: {stop[0]}")
+                    return
                 if found:
                     reason = "already sent by an earlier run of this batch (found by lookup)"
                     finish(index, RecipientResult(item.to, "skipped", phone, found, reason, key))
@@ -476,7 +481,11 @@ async def _send_one(
         else:
             sent = await client.messages.send_text(phone, rendered, device_id=device, idempotency_key=key)
     except AmbiguousSendError:
-        _, found = await _look_up(client, phone, key)
+        try:
+            _, found = await _look_up(client, phone, key)
+        except _FATAL as exc:
+            stop.append(f"{type(exc).__name__}: {exc}")
+            found = None
         if found:
             return RecipientResult(
                 item.to, "sent", phone, found, "confirmed by lookup after a lost answer", key
@@ -515,10 +524,12 @@ async def _look_up(client: AsyncWACloud, phone: str, key: str) -> tuple[bool, st
     """``(checked, message_id)``: whether the lookup answered, and the id of the message sent with ``key``.
 
     ``(True, None)`` proves it was not sent: a successful query found no message with that key (on any
-    device of the account: a resume may name another device).
+    device of the account: a resume may name another device). A failure that fails every call is raised.
     """
     try:
         found = await client.messages.find_sent(phone, idempotency_key=key)
+    except _FATAL:
+        raise
     except WACloudError:
         return False, None
     except Exception:  # anything else: not proof of anything, and the batch goes on

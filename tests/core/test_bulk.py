@@ -362,3 +362,16 @@ async def test_a_number_not_on_whatsapp_is_reported_failed_and_never_arrives(acl
     assert "not on WhatsApp" in report.results[1].reason
     ctl.advance_clock(10)  # acks run: nothing turns up later either
     assert ctl.inbox(missing) == [] and len(ctl.inbox(good)) == 1
+
+
+async def test_a_bad_key_stops_a_resume_at_its_first_lookup(sandbox, ctl):
+    from wacloud_integrations import AsyncWACloud
+
+    batch = numbers(1130, 3)
+    async with AsyncWACloud(
+        "waha_core_not_a_key_00000", base_url=sandbox.base_url, default_device_id=sandbox.device_id
+    ) as wrong:
+        report = await wrong.messages.send_many(batch, text="x", batch_key="badkey-1", concurrency=1)
+    assert report.stopped and "AuthenticationError" in report.stopped
+    assert [r.status for r in report.results] == ["not_tried"] * 3
+    assert all(ctl.inbox(n) == [] for n in batch)

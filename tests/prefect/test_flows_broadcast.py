@@ -91,7 +91,7 @@ def test_broadcast_with_pacing_and_cap(credentials, ctl):
     summary = broadcast(
         credentials, recipients, TEMPLATE_ID, min_interval=0.01, daily_cap=2, artifact_key="bc-cap"
     )
-    assert (summary["sent"], summary["skipped"]) == (2, 1)
+    assert (summary["sent"], summary["not_tried"], summary["skipped"]) == (2, 1, 0)
     sent = sum(len(ctl.inbox(r["to"])) for r in recipients)
     assert sent == 2
 
