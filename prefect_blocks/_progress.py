@@ -17,6 +17,7 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.context import TaskRunContext
 
 from wacloud_integrations import RecipientResult
+from wacloud_integrations.bulk import STATUSES
 
 from ._logging import run_logger
 
@@ -52,7 +53,7 @@ class BulkProgress:
             self._context.run(self._report, done)
 
     def _summary(self, counts: Mapping[str, int]) -> str:
-        return ", ".join(f"{name} {counts.get(name, 0)}" for name in ("sent", "failed", "skipped", "unknown"))
+        return ", ".join(f"{name} {counts.get(name, 0)}" for name in STATUSES)
 
     def _report(self, done: int, counts: Mapping[str, Any] | None = None) -> None:
         summary = self._summary(counts if counts is not None else self.counts)

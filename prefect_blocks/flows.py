@@ -15,7 +15,7 @@ from .tasks import bulk_send, send_otp, wait_for_otp_verification
 
 __all__ = ["BroadcastStoppedError", "broadcast", "otp_verification"]
 
-STATUSES = ("sent", "failed", "skipped", "unknown")
+STATUSES = ("sent", "failed", "skipped", "not_tried", "unknown")
 
 
 def _recipient_to(recipient: dict[str, Any] | str) -> str:
@@ -37,6 +37,7 @@ def _merge(summary: dict[str, Any], again: dict[str, Any]) -> dict[str, Any]:
     merged["sent"] = summary["sent"] + again["sent"] + resent
     merged["skipped"] = summary["skipped"] + again["skipped"] - resent
     merged["failed"] = summary["failed"] + again["failed"]
+    merged["not_tried"] = summary["not_tried"] + again["not_tried"]
     kept = [r for r in summary["failed_recipients"] if r["status"] != "unknown"]
     merged["failed_recipients"] = kept + again["failed_recipients"]
     return merged

@@ -1,17 +1,19 @@
 """Bulk sending: many recipients, bounded concurrency, optional pacing, a result for every recipient.
 
 One bad recipient never stops the batch; only failures that would fail every send (bad key, quota used
-up, device not connected) stop it, and the recipients not tried are reported as ``skipped``.
-A batch is resumable: each recipient's idempotency key is derived from ``batch_key`` and the number, so
-running the same batch again sends nothing twice (the server answers a repeated key with the first
-answer), and with a ``journal`` file the finished recipients are not even asked for again.
-A send whose outcome is unknown is looked up (``find_sent``) and never blindly repeated.
+up, device not connected) stop it, and the recipients not tried are reported as ``not_tried``.
+A batch is resumable: each recipient's idempotency key is derived from ``batch_key`` and the number.
+A resume never sends blindly: a recipient a ``journal`` proves sent is not asked for again, one it
+proves never tried is sent, and every other one (an uncertain outcome, or no journal at all) is looked
+up (``find_sent``) first and sent only when the lookup proves it was not, so nothing is sent twice even
+after the server has forgotten the key.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import threading
 import time
@@ -50,7 +52,9 @@ __all__ = [
     "send_many",
 ]
 
-Status = Literal["sent", "failed", "skipped", "unknown"]
+Status = Literal["sent", "failed", "skipped", "not_tried", "unknown"]
+STATUSES: tuple[Status, ...] = ("sent", "failed", "skipped", "not_tried", "unknown")
+_CAPPED = "daily cap reached; run the batch again with the same batch_key to send the rest"
 # These fail every later send too: stop the batch rather than burn through the list.
 _FATAL = (AuthenticationError, QuotaExhaustedError, DeviceNotConnectedError, ConfigurationError)
 
@@ -68,7 +72,13 @@ RecipientLike = Recipient | Mapping[str, Any] | str
 
 @dataclass
 class RecipientResult:
-    """What happened for one recipient. ``unknown``: the send's outcome could not be established."""
+    """What happened for one recipient.
+
+    ``sent``: sent by this run. ``failed``: refused (``reason`` says why); nothing went out.
+    ``skipped``: nothing to do, it was already sent (by an earlier run, or earlier in this batch).
+    ``not_tried``: not sent because the batch stopped or the daily cap was reached; run the batch again.
+    ``unknown``: whether it went out could not be established; it was not sent again.
+    """
 
     to: str
     status: Status
@@ -90,7 +100,7 @@ class BulkReport:
     @property
     def counts(self) -> dict[str, int]:
         """How many recipients ended in each status."""
-        counts = {"sent": 0, "failed": 0, "skipped": 0, "unknown": 0}
+        counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
         for result in self.results:
             counts[result.status] += 1
         return counts
@@ -115,7 +125,7 @@ class BulkReport:
 class Pacing:
     """Per-device pacing: at least ``min_interval`` (+ up to ``jitter``) seconds between two sends from one
     device, and at most ``daily_cap`` new sends per UTC day (counted from the batch's ``journal``, else
-    within this run); the rest are skipped, to send tomorrow with the same ``batch_key``.
+    within this run); the rest are ``not_tried``, to send tomorrow with the same ``batch_key``.
     Pacing does not make cold outreach safe; WhatsApp bans numbers that spam."""
 
     min_interval: float = 0.0
@@ -129,6 +139,10 @@ class _Pacer:
         self._lock = asyncio.Lock()
         self._next_at = 0.0
         self.granted = sent_today
+
+    def full(self) -> bool:
+        """Whether the daily cap is already reached (a cheap check before a lookup)."""
+        return self.pacing.daily_cap is not None and self.granted >= self.pacing.daily_cap
 
     async def slot(self) -> bool:
         """Wait for this device's next send slot; False when the cap is reached."""
@@ -163,35 +177,132 @@ def _as_recipient(item: RecipientLike) -> Recipient:
     return Recipient(to=to if isinstance(to, str) else str(to), variables=dict(item.get("variables") or {}))
 
 
+# Journal statuses. "sending" is written (and synced to disk) before the POST; the outcome follows.
+_SENT, _SENDING, _UNKNOWN, _FAILED, _NOT_TRIED = "sent", "sending", "unknown", "failed", "not_tried"
+_NEVER_SENT = (_FAILED, _NOT_TRIED)  # refused by the server, or never asked: safe to send
+Plan = Literal["done", "check", "send"]
+
+
 class _Journal:
-    """A JSON-lines file of the recipients sent to, so a resumed batch does not ask for them again, and
-    a daily cap counts what this batch already sent today."""
+    """An append-only JSON-lines file with every step of every recipient, by idempotency key.
+
+    Each line is written with one ``write`` of the whole line. The ``sending`` line is flushed and
+    fsynced before the send, so a key with no readable line was never sent by a journaled run; the
+    outcome lines are only flushed (if one is lost the recipient is looked up again: safe, one request).
+    """
 
     def __init__(self, path: str | Path | None) -> None:
         self.path = Path(path) if path else None
-        self.done: dict[str, dict[str, Any]] = {}
+        self.state: dict[str, dict[str, Any]] = {}
+        self.proves_never_tried = self.path is not None
+        self._file: Any = None
         if self.path and self.path.exists():
-            for line in self.path.read_text().splitlines():
-                try:
-                    entry = json.loads(line)
-                    self.done[entry["idempotency_key"]] = entry
-                except (ValueError, KeyError, TypeError):
-                    continue  # a line cut short by a crash: that recipient is looked up again
+            self._read(self.path.read_bytes())
+
+    def _read(self, data: bytes) -> None:
+        unreadable = legacy = False
+        for line in data.split(b"\n"):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+                key = entry["idempotency_key"]
+                if not isinstance(key, str):
+                    raise TypeError("idempotency_key")
+            except (ValueError, KeyError, TypeError):
+                unreadable = True  # a line a crash cut short: skipped, the next line still counts
+                continue
+            legacy = legacy or "status" not in entry
+            self._apply(key, entry)
+        # Journals of older versions wrote only "sent" lines, after the send: a lost one could be a sent
+        # recipient, so such a journal cannot prove "never tried" (those recipients are looked up).
+        self.proves_never_tried = not (unreadable and legacy)
+
+    def _apply(self, key: str, entry: dict[str, Any]) -> None:
+        status = entry.get("status", _SENT)  # older journals: a line meant "sent"
+        if status not in (_SENT, _SENDING, _UNKNOWN, _FAILED, _NOT_TRIED):
+            status = _UNKNOWN  # a status this version does not know: look it up rather than guess
+        before = self.state.get(key, {}).get("status")
+        if before == _SENT or (before in (_SENDING, _UNKNOWN) and status == _NOT_TRIED):
+            return  # "sent" is final; an uncertain outcome stays uncertain until a lookup settles it
+        self.state[key] = {**entry, "status": status}
+
+    def plan(self, key: str, resumable: bool) -> Plan:
+        """``done``: proven sent. ``send``: proven never sent. ``check``: look it up before sending."""
+        status = self.state.get(key, {}).get("status")
+        if status == _SENT:
+            return "done"
+        if status in _NEVER_SENT or (status is None and (self.proves_never_tried or not resumable)):
+            return "send"
+        return "check"
 
     def sent_today(self) -> int:
         today = datetime.now(timezone.utc).date().isoformat()
-        return sum(1 for entry in self.done.values() if str(entry.get("sent_at", "")).startswith(today))
+        return sum(
+            1
+            for entry in self.state.values()
+            if entry["status"] == _SENT and str(entry.get("sent_at") or "").startswith(today)
+        )
+
+    def _open(self) -> Any:
+        if self._file is None and self.path is not None:
+            new = not self.path.exists()
+            self._file = self.path.open("ab", buffering=0)  # unbuffered: one write() per line
+            if self._file.tell() > 0:
+                with self.path.open("rb") as tail:
+                    tail.seek(-1, os.SEEK_END)
+                    if tail.read(1) != b"\n":
+                        self._file.write(b"\n")  # end a line a crash left torn, so it cannot swallow ours
+            if new:
+                _sync_directory(self.path.parent)
+        return self._file
+
+    def write(self, key: str, phone: str | None, status: str, **fields: Any) -> None:
+        """Append one line (a no-op without a journal file)."""
+        if self.path is None:
+            return
+        entry = {"idempotency_key": key, "phone": phone, "status": status, **fields}
+        entry["at"] = datetime.now(timezone.utc).isoformat()
+        self._apply(key, entry)
+        self._open().write((json.dumps(entry) + "\n").encode())
+
+    async def intend(self, key: str, phone: str) -> None:
+        """The ``sending`` line, on disk before the send goes out."""
+        if self.path is None:
+            return
+        self.write(key, phone, _SENDING)
+        await asyncio.to_thread(os.fsync, self._open().fileno())
 
     def record(self, result: RecipientResult) -> None:
-        if self.path and result.status == "sent" and result.idempotency_key:
-            entry = {
-                "idempotency_key": result.idempotency_key,
-                "phone": result.phone,
-                "message_id": result.message_id,
-                "sent_at": datetime.now(timezone.utc).isoformat(),
-            }
-            with self.path.open("a") as handle:
-                handle.write(json.dumps(entry) + "\n")
+        """The outcome of a recipient that has an idempotency key."""
+        key = result.idempotency_key
+        if key is None:
+            return
+        if result.status in ("sent", "skipped"):
+            new = result.status == "sent"
+            at = datetime.now(timezone.utc).isoformat() if new else None
+            self.write(key, result.phone, _SENT, message_id=result.message_id, sent_at=at)
+        else:
+            self.write(key, result.phone, result.status, reason=result.reason)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make a new file's directory entry durable (POSIX; elsewhere there is nothing to open)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 async def send_many(
@@ -210,8 +321,14 @@ async def send_many(
     """Send a template (``template_id``) or a text with ``{{placeholders}}`` (``text``) to every recipient.
 
     Recipients are numbers, ``{"to": …, "variables": {…}}`` dicts or :class:`Recipient`. Variables are
-    checked locally before anything is sent. Pass the same ``batch_key`` to resume a batch; ``progress``
-    is called after each recipient with ``(done, total, result)``.
+    checked locally before anything is sent. ``progress`` is called after each recipient with
+    ``(done, total, result)``.
+
+    Pass the same ``batch_key`` to resume a batch. A resume looks each recipient up (``find_sent``, one
+    request) before sending it, unless the ``journal`` file proves it sent (not asked again) or never
+    sent (sent at once); so a ``journal`` saves the lookups, and nothing is sent twice either way, even
+    after the server's idempotency window. Without ``batch_key`` a random one is used and nothing is
+    looked up.
     """
     if (template_id is None) == (text is None):
         raise InputError("template_id", "give exactly one of template_id or text")
@@ -223,6 +340,7 @@ async def send_many(
             f"device_id: bulk sends need a device; set {client.config.where('default_device_id')}"
         )
     batch = batch_key or uuid.uuid4().hex
+    resumable = batch_key is not None  # a random key cannot have been used by an earlier run
     content = (await client.templates.get(template_id)).content if template_id else str(text)
     items = [_as_recipient(r) for r in recipients]
     results: list[RecipientResult | None] = [None] * len(items)
@@ -233,10 +351,14 @@ async def send_many(
     seen: set[str] = set()
     done = 0
 
-    def finish(index: int, result: RecipientResult) -> None:
+    def finish(index: int, result: RecipientResult, *, journaled: bool = True) -> None:
         nonlocal done
         results[index] = result
-        state.record(result)
+        if journaled:
+            try:
+                state.record(result)
+            except OSError as exc:  # the send is done; without its line the next run looks it up
+                stop.append(f"the journal could not be written ({type(exc).__name__})")
         done += 1
         if progress is not None:
             try:
@@ -253,6 +375,7 @@ async def send_many(
             return
         key = recipient_key(batch, phone)
         if phone in seen:
+            # Not journaled: the key belongs to the first occurrence.
             finish(
                 index,
                 RecipientResult(
@@ -262,50 +385,79 @@ async def send_many(
                     reason="duplicate of an earlier recipient in this batch",
                     idempotency_key=key,
                 ),
+                journaled=False,
             )
             return
         seen.add(phone)
-        if key in state.done:
+        plan = state.plan(key, resumable)
+        if plan == "done":
             finish(
                 index,
                 RecipientResult(
                     item.to,
                     "skipped",
                     phone,
-                    state.done[key].get("message_id"),
+                    state.state[key].get("message_id"),
                     "already sent by an earlier run of this batch (journal)",
                     key,
                 ),
+                journaled=False,
             )
             return
+
+        def not_tried(reason: str) -> None:
+            finish(index, RecipientResult(item.to, "not_tried", phone, reason=reason, idempotency_key=key))
+
         async with gate:
             if stop:
-                finish(
-                    index,
-                    RecipientResult(
-                        item.to, "skipped", phone, reason=f"not tried: {stop[0]}", idempotency_key=key
-                    ),
-                )
+                not_tried(f"not tried: {stop[0]}")
                 return
+            if pacer is not None and pacer.full():
+                not_tried(_CAPPED)
+                return
+            if plan == "check":
+                try:
+                    checked, found = await _look_up(client, phone, key)
+                except _FATAL as exc:  # a bad key fails the lookups as it would the sends
+                    stop.append(f"{type(exc).__name__}: {exc}")
+                    not_tried(f"not tried: {stop[0]}")
+                    return
+                if found:
+                    reason = "already sent by an earlier run of this batch (found by lookup)"
+                    finish(index, RecipientResult(item.to, "skipped", phone, found, reason, key))
+                    return
+                if not checked:
+                    reason = (
+                        "could not look up whether an earlier run sent it, so it was not sent; run the "
+                        "batch again with the same batch_key"
+                    )
+                    finish(
+                        index, RecipientResult(item.to, "unknown", phone, reason=reason, idempotency_key=key)
+                    )
+                    return
+                if stop:  # a fatal failure elsewhere while this lookup ran
+                    not_tried(f"not tried: {stop[0]}")
+                    return
             if pacer is not None and not await pacer.slot():
-                finish(
-                    index,
-                    RecipientResult(
-                        item.to,
-                        "skipped",
-                        phone,
-                        reason="daily cap reached; run the "
-                        "batch again with the same batch_key to send the rest",
-                        idempotency_key=key,
-                    ),
-                )
+                not_tried(_CAPPED)
+                return
+            try:
+                await state.intend(key, phone)
+            except OSError as exc:  # no line on disk, no send: a crash now would leave no trace of it
+                stop.append(f"the journal could not be written ({type(exc).__name__})")
+                if pacer is not None:
+                    pacer.give_back()
+                not_tried(f"not tried: {stop[0]}")
                 return
             result = await _send_one(client, item, phone, key, device, template_id, rendered, stop)
             if pacer is not None and result.status != "sent":
                 pacer.give_back()
             finish(index, result)
 
-    await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
+    try:
+        await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
+    finally:
+        state.close()
     report = BulkReport(batch, [r for r in results if r is not None], stop[0] if stop else None)
     logger.info("bulk batch %s: %s", batch, report.counts)
     return report
@@ -329,7 +481,11 @@ async def _send_one(
         else:
             sent = await client.messages.send_text(phone, rendered, device_id=device, idempotency_key=key)
     except AmbiguousSendError:
-        found = await _reconcile(client, phone, key, device)
+        try:
+            _, found = await _look_up(client, phone, key)
+        except _FATAL as exc:
+            stop.append(f"{type(exc).__name__}: {exc}")
+            found = None
         if found:
             return RecipientResult(
                 item.to, "sent", phone, found, "confirmed by lookup after a lost answer", key
@@ -339,8 +495,8 @@ async def _send_one(
             "unknown",
             phone,
             reason="the answer was lost and the message was not "
-            "found; run the batch again with the same batch_key (the server de-duplicates "
-            "on the idempotency key) or check messages.find_sent",
+            "found; run the batch again with the same batch_key (it looks the message up before "
+            "sending again) or check messages.find_sent",
             idempotency_key=key,
         )
     except _FATAL as exc:
@@ -364,12 +520,22 @@ async def _send_one(
     )
 
 
-async def _reconcile(client: AsyncWACloud, phone: str, key: str, device: str) -> str | None:
+async def _look_up(client: AsyncWACloud, phone: str, key: str) -> tuple[bool, str | None]:
+    """``(checked, message_id)``: whether the lookup answered, and the id of the message sent with ``key``.
+
+    ``(True, None)`` proves it was not sent: a successful query found no message with that key (on any
+    device of the account: a resume may name another device). A failure that fails every call is raised.
+    """
     try:
-        found = await client.messages.find_sent(phone, idempotency_key=key, device_id=device)
+        found = await client.messages.find_sent(phone, idempotency_key=key)
+    except _FATAL:
+        raise
     except WACloudError:
-        return None
-    return found.id if found else None
+        return False, None
+    except Exception:  # anything else: not proof of anything, and the batch goes on
+        logger.exception("bulk lookup for %s failed unexpectedly", phone)
+        return False, None
+    return True, found.id if found else None
 
 
 def run_send_many(client: WACloud, recipients: Sequence[RecipientLike], **options: Any) -> BulkReport:

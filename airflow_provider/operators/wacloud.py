@@ -208,9 +208,10 @@ class WACloudBulkSendOperator(_WACloudOperator):
     :param max_failure_ratio: Fail the task when more than this share of recipients failed (0.1 = 10%).
         None (default): per-recipient failures never fail the task; they are reported.
 
-    Returns ``{"batch_key", "total", "sent", "failed", "skipped", "unknown", "failed_recipients": […]}``.
-    A retried task sends nobody twice: the batch key is derived from the task instance and the server
-    answers a repeated recipient key with the first answer (counted as ``skipped``).
+    Returns ``{"batch_key", "total", "sent", "failed", "skipped", "not_tried", "unknown",
+    "failed_recipients": […]}``.
+    A retried task sends nobody twice: the batch key is derived from the task instance, and each
+    recipient is looked up before it is sent again (found: counted as ``skipped``).
     """
 
     template_fields: Sequence[str] = ("recipients", "template_id", "text", "device_id", "wacloud_conn_id")
@@ -284,17 +285,19 @@ class WACloudBulkSendOperator(_WACloudOperator):
             )
         result = report.to_dict()
         self.log.info(
-            "Bulk batch %s: %d recipients, %d sent, %d failed, %d skipped, %d unknown",
+            "Bulk batch %s: %d recipients, %d sent, %d failed, %d skipped, %d not tried, %d unknown",
             result["batch_key"],
             result["total"],
             result["sent"],
             result["failed"],
             result["skipped"],
+            result["not_tried"],
             result["unknown"],
         )
         counts = (
             f"{result['sent']} sent, {result['failed']} failed, {result['unknown']} unknown, "
-            f"{result['skipped']} skipped (not tried, or sent by an earlier try) of {result['total']}"
+            f"{result['skipped']} skipped (sent by an earlier try), {result['not_tried']} not tried "
+            f"of {result['total']}"
         )
         if report.stopped:
             raise AirflowException(

@@ -21,7 +21,7 @@ def main() -> None:
         for fault in ({"fail_next": 2}, {"drop_next": 2}, {"rate_limit_next": 1, "retry_after": 0}):
             stack.ctl.set_fault(method="POST", path="/api/v1/messages", **fault)
         summary = broadcast(stack.credentials, recipients, TEMPLATE_ID, concurrency=4, min_interval=0.01)
-        say({k: summary[k] for k in ("total", "sent", "failed", "skipped", "unknown", "passes")})
+        say({k: summary[k] for k in ("total", "sent", "failed", "skipped", "not_tried", "unknown", "passes")})
         say(f"failures: {[(f['to'], f['status']) for f in summary['failed_recipients']]}")
         say(f"messages per phone: {sorted({len(stack.ctl.inbox(p)) for p in PHONES})}")
 

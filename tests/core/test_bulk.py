@@ -1,10 +1,12 @@
 """Bulk sending against the sandbox: nothing lost, nothing twice."""
 
 import itertools
+import json
 
 import pytest
 
-from wacloud_integrations import InputError, Pacing, Recipient
+from wacloud_integrations import AmbiguousSendError, InputError, Pacing, Recipient
+from wacloud_integrations.bulk import recipient_key
 
 TEMPLATE = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
 
@@ -26,7 +28,7 @@ async def test_one_bad_recipient_never_stops_the_batch(aclient, ctl):
         {"to": good[2], "variables": {"name": "D"}},
     ]
     report = await aclient.messages.send_many(recipients, template_id=TEMPLATE, concurrency=4)
-    assert report.counts == {"sent": 2, "failed": 2, "skipped": 0, "unknown": 0}
+    assert report.counts == {"sent": 2, "failed": 2, "skipped": 0, "not_tried": 0, "unknown": 0}
     assert report.stopped is None
     statuses = [r.status for r in report.results]
     assert statuses == ["sent", "failed", "sent", "failed"]
@@ -50,7 +52,7 @@ async def test_running_a_batch_again_sends_nothing_twice(aclient, ctl):
     )
     again = await aclient.messages.send_many(batch, text="Promo A", batch_key="promo-1")
     assert first.counts["sent"] == 4
-    assert again.counts == {"sent": 0, "failed": 0, "skipped": 4, "unknown": 0}
+    assert again.counts == {"sent": 0, "failed": 0, "skipped": 4, "not_tried": 0, "unknown": 0}
     assert all("earlier run" in r.reason for r in again.results)
     assert [len(ctl.inbox(n)) for n in batch] == [1, 1, 1, 1]
 
@@ -78,10 +80,11 @@ async def test_a_failure_that_fails_every_send_stops_the_batch(aclient, ctl):
     device = await aclient.devices.create("Offline")
     report = await aclient.messages.send_many(numbers(600, 4), text="x", device_id=device.id, concurrency=1)
     assert report.results[0].status == "failed" and "Pair the device" in report.results[0].reason
-    assert [r.status for r in report.results[1:]] == ["skipped"] * 3
+    assert [r.status for r in report.results[1:]] == ["not_tried"] * 3
     assert all("not tried" in r.reason for r in report.results[1:])
     assert report.stopped and "DeviceNotConnectedError" in report.stopped
     assert report.to_dict()["stopped"] == report.stopped
+    assert (report.to_dict()["not_tried"], report.to_dict()["skipped"]) == (3, 0)
 
 
 async def test_daily_cap_and_progress(aclient, ctl):
@@ -93,7 +96,7 @@ async def test_daily_cap_and_progress(aclient, ctl):
         pacing=Pacing(min_interval=0.0, daily_cap=2),
         progress=lambda done, total, r: seen.append((done, total)),
     )
-    assert report.counts["sent"] == 2 and report.counts["skipped"] == 2
+    assert report.counts["sent"] == 2 and report.counts["not_tried"] == 2
     assert sorted(seen) == [(1, 4), (2, 4), (3, 4), (4, 4)]
 
 
@@ -117,7 +120,7 @@ async def test_replayed_recipients_do_not_use_up_the_daily_cap(aclient, ctl):
         await aclient.messages.send_many(batch, text="cap", batch_key="cap-1", pacing=cap, concurrency=1)
         for _ in range(2)
     ]
-    assert [r.status for r in runs[0].results] == ["sent", "sent", "skipped", "skipped"]
+    assert [r.status for r in runs[0].results] == ["sent", "sent", "not_tried", "not_tried"]
     # second run (next day, same batch): the first two replay, two new ones fit under the cap
     assert [r.status for r in runs[1].results] == ["skipped", "skipped", "sent", "sent"]
     assert [len(ctl.inbox(n)) for n in batch] == [1, 1, 1, 1]
@@ -132,7 +135,7 @@ async def test_the_journal_makes_the_cap_daily_and_survives_a_torn_line(aclient,
         batch, text="d", batch_key="daily", journal=journal, pacing=Pacing(daily_cap=2), concurrency=1
     )
     # one already went out today: the cap of two leaves room for one more
-    assert [r.status for r in report.results] == ["skipped", "sent", "skipped"]
+    assert [r.status for r in report.results] == ["skipped", "sent", "not_tried"]
     assert "daily cap" in report.results[2].reason
 
 
@@ -175,3 +178,200 @@ async def test_an_unreadable_answer_does_not_abort_the_batch():
             numbers(990, 2), text="x", concurrency=1, progress=lambda *a: 1 / 0
         )
     assert [r.status for r in report.results] == ["unknown", "sent"]
+
+
+# ---- resuming beyond the server's idempotency window ----------------------------------------------------
+
+PAST_THE_WINDOW = 24 * 3600 + 60  # the sandbox forgets an Idempotency-Key after 24 h on its clock
+
+
+def lines_of(journal) -> list[dict]:
+    return [json.loads(line) for line in journal.read_text().splitlines()]
+
+
+def no_lookups_allowed(ctl) -> None:
+    """Any lookup from here on fails (400, not retried): a recipient that needed one ends ``unknown``."""
+    ctl.set_fault(method="GET", path="/api/v1/messages", fail_next=50, error_status=400)
+
+
+def lookups_made(ctl) -> int:
+    return 50 - next(f["fail_next"] for f in ctl.faults() if f["method"] == "GET")
+
+
+async def test_a_lost_answer_is_not_resent_by_a_resume_after_the_server_window(aclient, ctl):
+    lost, other = numbers(1010, 2)
+    # An earlier run of the batch sent to `lost`, lost the answer and crashed (no journal).
+    ctl.set_fault(method="POST", path="/api/v1/messages", drop_next=1)
+    with pytest.raises(AmbiguousSendError):
+        await aclient.messages.send_text(lost, "Sekali", idempotency_key=recipient_key("lost-1", lost))
+    ctl.advance_clock(PAST_THE_WINDOW)
+    report = await aclient.messages.send_many([lost, other], text="Sekali", batch_key="lost-1")
+    assert [r.status for r in report.results] == ["skipped", "sent"]
+    assert "found by lookup" in report.results[0].reason and report.results[0].message_id
+    assert [len(ctl.inbox(n)) for n in (lost, other)] == [1, 1]
+
+
+async def test_a_journaled_unknown_is_looked_up_not_resent_after_the_server_window(aclient, ctl, tmp_path):
+    batch = numbers(1020, 2)
+    journal = tmp_path / "lost.jsonl"
+    # The first send goes out but its answer is dropped, and the reconciling lookup fails too.
+    ctl.set_fault(method="POST", path="/api/v1/messages", drop_next=1)
+    ctl.set_fault(method="GET", path="/api/v1/messages", fail_next=1, error_status=400)
+    first = await aclient.messages.send_many(
+        batch, text="Sekali", batch_key="lost-2", journal=journal, concurrency=1
+    )
+    assert [r.status for r in first.results] == ["unknown", "sent"]
+    assert [e["status"] for e in lines_of(journal)] == ["sending", "unknown", "sending", "sent"]
+    ctl.clear_faults()
+    ctl.advance_clock(PAST_THE_WINDOW)
+    again = await aclient.messages.send_many(batch, text="Sekali", batch_key="lost-2", journal=journal)
+    assert [r.status for r in again.results] == ["skipped", "skipped"]
+    assert "found by lookup" in again.results[0].reason and "(journal)" in again.results[1].reason
+    assert [len(ctl.inbox(n)) for n in batch] == [1, 1]
+    # the lookup's answer is journaled: a third run asks the server nothing
+    no_lookups_allowed(ctl)
+    third = await aclient.messages.send_many(batch, text="Sekali", batch_key="lost-2", journal=journal)
+    assert all("(journal)" in r.reason for r in third.results) and lookups_made(ctl) == 0
+
+
+async def test_a_capped_batch_resumed_after_the_server_window_sends_each_once(aclient, ctl):
+    batch = numbers(1030, 4)
+    cap = Pacing(daily_cap=2)
+    first = await aclient.messages.send_many(batch, text="cap", batch_key="cap-2", pacing=cap, concurrency=1)
+    assert [r.status for r in first.results] == ["sent", "sent", "not_tried", "not_tried"]
+    assert all("daily cap" in r.reason for r in first.results[2:])
+    ctl.advance_clock(PAST_THE_WINDOW)  # tomorrow: the server no longer knows the first two keys
+    again = await aclient.messages.send_many(batch, text="cap", batch_key="cap-2", pacing=cap, concurrency=1)
+    assert [r.status for r in again.results] == ["skipped", "skipped", "sent", "sent"]
+    assert [len(ctl.inbox(n)) for n in batch] == [1, 1, 1, 1]
+
+
+async def test_a_journaled_capped_batch_resumes_without_lookups(aclient, ctl, tmp_path):
+    batch = numbers(1040, 4)
+    journal = tmp_path / "cap.jsonl"
+    await aclient.messages.send_many(
+        batch, text="cap", batch_key="cap-3", journal=journal, pacing=Pacing(daily_cap=2), concurrency=1
+    )
+    assert [e["status"] for e in lines_of(journal)][-2:] == ["not_tried", "not_tried"]  # journaled too
+    ctl.advance_clock(PAST_THE_WINDOW)
+    no_lookups_allowed(ctl)
+    again = await aclient.messages.send_many(
+        batch, text="cap", batch_key="cap-3", journal=journal, pacing=Pacing(daily_cap=4), concurrency=1
+    )
+    assert [r.status for r in again.results] == ["skipped", "skipped", "sent", "sent"]
+    assert lookups_made(ctl) == 0  # sent and never-tried recipients are proven by the journal
+    assert [len(ctl.inbox(n)) for n in batch] == [1, 1, 1, 1]
+
+
+async def test_a_send_cut_off_by_a_crash_is_looked_up_before_the_resume_sends(aclient, ctl, tmp_path):
+    went_out, never_left = numbers(1050, 2)
+    keys = {n: recipient_key("crash-1", n) for n in (went_out, never_left)}
+    journal = tmp_path / "crash.jsonl"
+    # The crashed run had written both "sending" lines; only the first send reached the server.
+    journal.write_text(
+        "".join(
+            json.dumps({"idempotency_key": keys[n], "phone": n, "status": "sending"}) + "\n"
+            for n in (went_out, never_left)
+        )
+    )
+    ctl.set_fault(method="POST", path="/api/v1/messages", drop_next=1)
+    with pytest.raises(AmbiguousSendError):
+        await aclient.messages.send_text(went_out, "Crash", idempotency_key=keys[went_out])
+    ctl.advance_clock(PAST_THE_WINDOW)
+    report = await aclient.messages.send_many(
+        [went_out, never_left], text="Crash", batch_key="crash-1", journal=journal
+    )
+    assert [r.status for r in report.results] == ["skipped", "sent"]
+    assert [len(ctl.inbox(n)) for n in (went_out, never_left)] == [1, 1]
+
+
+async def test_a_resume_that_cannot_look_up_sends_nothing(aclient, ctl):
+    batch = numbers(1060, 1)
+    ctl.set_fault(method="GET", path="/api/v1/messages", fail_next=1, error_status=400)
+    report = await aclient.messages.send_many(batch, text="x", batch_key="blind-1")
+    assert report.results[0].status == "unknown" and "could not look up" in report.results[0].reason
+    assert ctl.inbox(batch[0]) == []
+
+
+async def test_without_a_batch_key_nothing_is_looked_up(aclient, ctl):
+    batch = numbers(1070, 2)
+    no_lookups_allowed(ctl)
+    report = await aclient.messages.send_many(batch, text="x")
+    assert report.counts["sent"] == 2 and lookups_made(ctl) == 0
+
+
+async def test_a_torn_last_line_does_not_swallow_the_next_entry(aclient, ctl, tmp_path):
+    first, second = numbers(1080, 2)
+    journal = tmp_path / "torn.jsonl"
+    await aclient.messages.send_many([first], text="t", batch_key="torn-1", journal=journal)
+    torn = b'{"idempotency_key": "bulk-cut'  # a crash in the middle of a write
+    journal.write_bytes(journal.read_bytes() + torn)
+    resumed = await aclient.messages.send_many([first, second], text="t", batch_key="torn-1", journal=journal)
+    assert [r.status for r in resumed.results] == ["skipped", "sent"]
+    lines = journal.read_bytes().split(b"\n")
+    assert lines[2] == torn  # ended where it was torn; the next entries are whole lines after it
+    assert [json.loads(line)["status"] for line in lines[3:] if line] == ["sending", "sent"]
+    ctl.advance_clock(PAST_THE_WINDOW)
+    no_lookups_allowed(ctl)
+    again = await aclient.messages.send_many([first, second], text="t", batch_key="torn-1", journal=journal)
+    assert all("(journal)" in r.reason for r in again.results), again.results
+    assert [len(ctl.inbox(n)) for n in (first, second)] == [1, 1]
+
+
+async def test_an_old_journal_with_a_torn_line_cannot_prove_never_tried(aclient, ctl, tmp_path):
+    done, other = numbers(1090, 2)
+    journal = tmp_path / "old.jsonl"
+    # The format of earlier versions: "sent" lines only, written after the send, no status field.
+    old = {"idempotency_key": recipient_key("old-1", done), "phone": done, "message_id": "m"}
+    journal.write_text(json.dumps(old) + "\n" + '{"idempotency_key": "bulk-')
+    no_lookups_allowed(ctl)
+    report = await aclient.messages.send_many([done, other], text="o", batch_key="old-1", journal=journal)
+    # the torn line may have been `other`'s: it is looked up (here the lookup fails, so it is not sent)
+    assert [r.status for r in report.results] == ["skipped", "unknown"]
+    assert ctl.inbox(other) == []
+
+
+async def test_the_journal_records_every_outcome(aclient, ctl, tmp_path):
+    ok, not_on_whatsapp, later = numbers(1100, 1)[0], "6281377990000", numbers(1110, 1)[0]
+    journal = tmp_path / "all.jsonl"
+    report = await aclient.messages.send_many(
+        [not_on_whatsapp, ok, ok, later],
+        text="Halo",
+        journal=journal,
+        batch_key="all-1",
+        pacing=Pacing(daily_cap=1),  # the refused send gives its slot back
+        concurrency=1,
+    )
+    assert [r.status for r in report.results] == ["failed", "sent", "skipped", "not_tried"]
+    entries = [(e["phone"], e["status"]) for e in lines_of(journal)]
+    assert entries == [
+        (not_on_whatsapp, "sending"),
+        (not_on_whatsapp, "failed"),
+        (ok, "sending"),
+        (ok, "sent"),
+        (later, "not_tried"),  # the duplicate of `ok` is not journaled: its key is the first one's
+    ]
+    assert all(e["idempotency_key"] for e in lines_of(journal))
+    assert lines_of(journal)[3]["sent_at"] and lines_of(journal)[3]["message_id"]
+
+
+async def test_a_number_not_on_whatsapp_is_reported_failed_and_never_arrives(aclient, ctl):
+    good, missing = numbers(1120, 1)[0], "6281377980000"
+    report = await aclient.messages.send_many([good, missing], text="Halo", concurrency=1)
+    assert [r.status for r in report.results] == ["sent", "failed"]
+    assert "not on WhatsApp" in report.results[1].reason
+    ctl.advance_clock(10)  # acks run: nothing turns up later either
+    assert ctl.inbox(missing) == [] and len(ctl.inbox(good)) == 1
+
+
+async def test_a_bad_key_stops_a_resume_at_its_first_lookup(sandbox, ctl):
+    from wacloud_integrations import AsyncWACloud
+
+    batch = numbers(1130, 3)
+    async with AsyncWACloud(
+        "waha_core_not_a_key_00000", base_url=sandbox.base_url, default_device_id=sandbox.device_id
+    ) as wrong:
+        report = await wrong.messages.send_many(batch, text="x", batch_key="badkey-1", concurrency=1)
+    assert report.stopped and "AuthenticationError" in report.stopped
+    assert [r.status for r in report.results] == ["not_tried"] * 3
+    assert all(ctl.inbox(n) == [] for n in batch)

@@ -91,7 +91,7 @@ def test_broadcast_with_pacing_and_cap(credentials, ctl):
     summary = broadcast(
         credentials, recipients, TEMPLATE_ID, min_interval=0.01, daily_cap=2, artifact_key="bc-cap"
     )
-    assert (summary["sent"], summary["skipped"]) == (2, 1)
+    assert (summary["sent"], summary["not_tried"], summary["skipped"]) == (2, 1, 0)
     sent = sum(len(ctl.inbox(r["to"])) for r in recipients)
     assert sent == 2
 
@@ -116,8 +116,8 @@ def test_broadcast_as_a_subflow_is_not_resent_by_the_parents_retry(credentials, 
 
 def test_a_recipient_unknown_in_one_pass_and_found_sent_in_the_next_counts_as_sent(credentials, ctl):
     (recipient,) = _recipients(1)
-    # The send goes out and its answer is lost; the lookup fails too (more 500s than the core's read
-    # retries), so pass 1 cannot tell. Pass 2 resends with the same key: the server answers "already sent".
+    # Pass 1 cannot tell: its lookup before the send fails (more 500s than the core's read retries), so
+    # it sends nothing. Pass 2 looks up (nothing), sends, loses the answer and finds the message by lookup.
     ctl.set_fault(method="POST", path="/api/v1/messages", drop_next=1)
     ctl.set_fault(method="GET", path="/api/v1/messages", fail_next=3)
     summary = broadcast(credentials, [recipient], TEMPLATE_ID, artifact_key="bc-unknown-sent")

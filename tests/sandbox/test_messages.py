@@ -122,7 +122,6 @@ def test_template_missing_variables_refused(api, ctl) -> None:
 
 def test_acks_move_forward_on_the_clock(api, ctl) -> None:
     mid = send_text(api).json()["data"]["message_id"]
-    one = send_text(api, to="6281200000000").json()["data"]["message_id"]  # not on WhatsApp: fails
 
     def status(message_id):
         return next(m for m in api.get("/messages").json()["data"] if m["id"] == message_id)
@@ -130,9 +129,37 @@ def test_acks_move_forward_on_the_clock(api, ctl) -> None:
     assert (status(mid)["status"], status(mid)["ack"]) == ("sent", 1)
     ctl.advance_clock(1.0)
     assert (status(mid)["status"], status(mid)["ack"]) == ("delivered", 2)
-    assert (status(one)["status"], status(one)["ack"]) == ("failed", -1)
     ctl.advance_clock(2.0)
     assert (status(mid)["status"], status(mid)["ack"]) == ("read", 3)
+
+
+@pytest.mark.parametrize(
+    ("path", "payload"),
+    [
+        ("/messages", body(to="6281200000000", message_type="text", text="Halo")),
+        (
+            "/messages",
+            body(
+                to="081200000000",
+                template_id=TEMPLATE,
+                variables={"name": "A", "order_id": "1", "amount": "2"},
+            ),
+        ),
+        ("/messages/otp", {"device_id": DEVICE, "to": "6281200000000"}),
+    ],
+    ids=["text", "template", "otp"],
+)
+def test_a_number_not_on_whatsapp_is_refused_and_nothing_arrives(api, ctl, path, payload) -> None:
+    r = api.post(path, json=payload, headers={"Idempotency-Key": "nowa-1"})
+    assert r.status_code == 400, r.text
+    assert (r.json()["code"], r.json()["field"]) == ("not_on_whatsapp", "to")
+    assert "6281200000000" not in r.text and "081200000000" not in r.text  # never echoes the number
+    ctl.advance_clock(10.0)  # acks and webhooks run: nothing turns up later either
+    assert ctl.inbox("6281200000000") == []
+    assert api.get("/messages").json()["meta"]["total"] == 0
+    assert api.get("/account").json()["data"]["quota"]["used"] == 0
+    # the refusal is not remembered: the same key answers the same way (and could send once fixed)
+    assert api.post(path, json=payload, headers={"Idempotency-Key": "nowa-1"}).status_code == 400
 
 
 def test_list_filters_and_pagination(api, ctl) -> None:

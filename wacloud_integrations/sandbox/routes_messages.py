@@ -86,6 +86,7 @@ async def send_message(
         text, kind = _text_of(msg, content), msg.message_type
     world.require_connected(device)
     world.require_quota(ctx.state, ctx.account)
+    world.require_on_whatsapp(to)
     row = world.send_outbound(
         ctx.state, ctx.account, device, to, kind, text, content, template_id=template_id, idempotency_key=key
     )

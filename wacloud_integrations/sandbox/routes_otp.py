@@ -85,6 +85,7 @@ async def send_otp(
             raise not_found("Template")
     world.require_connected(device)
     world.require_quota(ctx.state, ctx.account)
+    world.require_on_whatsapp(to)
     code = f"{secrets.randbelow(10**6):06d}"
     text = _otp_text(template, {"code": code, "otp": code, "expiry_minutes": str(body.expiry_minutes)})
     masked = _otp_text(template, {"code": MASK, "otp": MASK, "expiry_minutes": str(body.expiry_minutes)})

@@ -96,7 +96,8 @@ class Deleted(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorEnvelope, "description": what}
     for status, what in {
-        400: "Invalid input (`validation_error`, `invalid_phone_number`, `missing_template_variables`, OTP)",
+        400: "Invalid input (`validation_error`, `invalid_phone_number`, `not_on_whatsapp`, "
+        "`missing_template_variables`, OTP)",
         401: "Missing or unknown `X-Api-Key`",
         403: "`quota_exhausted`",
         404: "`not_found` (also for another account's ids)",

@@ -16,8 +16,8 @@ from .envelope import ApiError, not_found
 from .settings import SEED_DEVICE_ID, SEED_DEVICE_PHONE, SEED_TEMPLATE_ID
 from .state import Account, SandboxState
 
-# A number whose last four digits are 0000 is "not on WhatsApp": check-exists says so and a message
-# to it fails (ack -1) instead of being delivered.
+# A number whose last four digits are 0000 is "not on WhatsApp": check-exists says so and a send to it
+# is refused (400 not_on_whatsapp): nothing is stored, delivered or counted (docs/api-decisions.md).
 NOT_ON_WHATSAPP_SUFFIX = "0000"
 
 ACK_STATUS = {1: "sent", 2: "delivered", 3: "read", -1: "failed"}
@@ -26,6 +26,17 @@ ACK_STATUS = {1: "sent", 2: "delivered", 3: "read", -1: "failed"}
 def on_whatsapp(phone: str) -> bool:
     """Whether the sandbox treats a (normalised) number as registered on WhatsApp."""
     return not phone.endswith(NOT_ON_WHATSAPP_SUFFIX)
+
+
+def require_on_whatsapp(phone: str) -> None:
+    """400 ``not_on_whatsapp`` for a number without WhatsApp: the send cannot go anywhere."""
+    if not on_whatsapp(phone):
+        raise ApiError(
+            400,
+            "not_on_whatsapp",
+            "to: this number is not on WhatsApp; check numbers with contacts/check-exists before sending",
+            field="to",
+        )
 
 
 # ---- accounts and quota ------------------------------------------------------------------------------
@@ -316,9 +327,7 @@ def advance_acks(state: SandboxState, limit: int | None = None) -> int:
             break
         with state.store.transaction():
             for row in rows:
-                if row["ack"] == 1 and not on_whatsapp(row["to_"]):
-                    ack, next_at = -1, None
-                elif row["ack"] == 1:
+                if row["ack"] == 1:
                     ack, next_at = 2, row["created_at"] + max(read_after, delivered_after)
                 else:
                     ack, next_at = 3, None

@@ -39,7 +39,10 @@ with DAG(
     @task
     def summarize(reports: list[dict[str, Any]]) -> dict[str, Any]:
         """Add the chunks' counts up; list every failed recipient."""
-        total = {k: sum(r[k] for r in reports) for k in ("total", "sent", "failed", "skipped", "unknown")}
+        total = {
+            k: sum(r[k] for r in reports)
+            for k in ("total", "sent", "failed", "skipped", "not_tried", "unknown")
+        }
         failed = [f for r in reports for f in r["failed_recipients"]]
         return {**total, "failed_recipients": [{"to": f["to"], "reason": f["reason"]} for f in failed]}
 
