@@ -63,6 +63,10 @@ async def raw_poster(host: str, port: int) -> AsyncIterator[Post]:
     reader, writer = await asyncio.open_connection(host, port)
 
     async def post() -> int:
+        nonlocal reader, writer
+        if reader.at_eof():  # the server closed an idle keep-alive connection (5 s) between cases
+            writer.close()
+            reader, writer = await asyncio.open_connection(host, port)
         writer.write(request)
         head = await reader.readuntil(b"\r\n\r\n")
         lines = head.split(b"\r\n")
