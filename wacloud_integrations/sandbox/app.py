@@ -25,7 +25,8 @@ from . import (
     world,
 )
 from .envelope import STATUS_CODES, ApiError, validation
-from .faults import FaultMiddleware, install_log_filter
+from .faults import ConnectionDropped, FaultMiddleware, install_log_filter
+from .limits import BodyLimitMiddleware
 from .settings import SandboxSettings
 from .state import SandboxState
 
@@ -104,6 +105,9 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, ConnectionDropped):  # a drop fault doing its job: expected, one line
+            log.info("dropped the answer to %s %s (sandbox fault)", request.method, request.url.path)
+            return ApiError(500, "internal_error", "answer dropped").response()  # never sent: started
         log.exception("unexpected error in %s %s", request.method, request.url.path)
         return ApiError(500, "internal_error", "The sandbox failed unexpectedly").response()
 
@@ -118,6 +122,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(routes_control.router)
+    app.add_middleware(BodyLimitMiddleware)  # inside the faults: a dropped answer is still refused first
     app.add_middleware(FaultMiddleware, state=state)
 
     def openapi() -> dict[str, Any]:

@@ -86,11 +86,20 @@ async def send_message(
         text, kind = _text_of(msg, content), msg.message_type
     world.require_connected(device)
     world.require_quota(ctx.state, ctx.account)
-    row = world.send_outbound(
-        ctx.state, ctx.account, device, to, kind, text, content, template_id=template_id, idempotency_key=key
-    )
-    body = envelope(world.sent_answer(row))
-    idempotency.remember(ctx.state, ctx.account, key, fp, 201, body)
+    with ctx.state.store.transaction():  # the message and its idempotency record commit together
+        row = world.send_outbound(
+            ctx.state,
+            ctx.account,
+            device,
+            to,
+            kind,
+            text,
+            content,
+            template_id=template_id,
+            idempotency_key=key,
+        )
+        body = envelope(world.sent_answer(row))
+        idempotency.remember(ctx.state, ctx.account, key, fp, 201, body)
     return JSONResponse(body, status_code=201)
 
 
