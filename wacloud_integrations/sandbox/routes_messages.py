@@ -127,8 +127,13 @@ async def list_messages(
         params.append(direction)
     if phone_ is not None:
         number = phone(phone_, "phone")
-        where.append("((direction = 'outbound' AND to_ = ?) OR (direction = 'inbound' AND from_ = ?))")
-        params += [number, number]
+        # account and synced move into each branch: SQLite then reads messages_to and messages_from
+        # instead of walking the account's whole list in date order.
+        where[:2] = [
+            "((account = ? AND synced = 1 AND direction = 'outbound' AND to_ = ?) "
+            "OR (account = ? AND synced = 1 AND direction = 'inbound' AND from_ = ?))"
+        ]
+        params[:1] = [ctx.account.id, number, ctx.account.id, number]
     if status is not None:
         where.append("status = ?")
         params.append(status)

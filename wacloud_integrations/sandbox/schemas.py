@@ -160,13 +160,13 @@ class FaultRequest(BaseModel):
     method: str = Field(default="*", max_length=16)
     path: str = Field(default="/api/v1", max_length=256)
     latency_ms: StrictInt = Field(default=0, ge=0, le=600_000)
-    error_rate: StrictInt | StrictFloat = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
+    error_rate: StrictFloat = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
     error_status: StrictInt = Field(default=500, ge=400, le=599)
     fail_next: StrictInt = Field(default=0, ge=0, le=MAX_COUNT)
     rate_limit_next: StrictInt = Field(default=0, ge=0, le=MAX_COUNT)
     retry_after: StrictInt = Field(default=1, ge=0, le=86_400)
     drop_next: StrictInt = Field(default=0, ge=0, le=MAX_COUNT)
-    drop_rate: StrictInt | StrictFloat = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
+    drop_rate: StrictFloat = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
 
 
 MAX_CLOCK_STEP = 10 * 366 * 86_400  # ten years in one call
@@ -178,7 +178,7 @@ class ClockAdvance(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    seconds: StrictInt | StrictFloat = Field(ge=0, le=MAX_CLOCK_STEP, allow_inf_nan=False)
+    seconds: StrictFloat = Field(ge=0, le=MAX_CLOCK_STEP, allow_inf_nan=False)
 
 
 __all__ = [
