@@ -13,6 +13,8 @@ from wacloud_integrations.sandbox.settings import SandboxSettings
 
 from .conftest import DEVICE, KEY, TEMPLATE
 
+PHONE = "6281234567890"
+
 # (method, path under the root, a valid body whose "victim" string field the attack replaces)
 ROUTES = [
     (
