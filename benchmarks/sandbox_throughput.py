@@ -63,6 +63,10 @@ async def raw_poster(host: str, port: int) -> AsyncIterator[Post]:
     reader, writer = await asyncio.open_connection(host, port)
 
     async def post() -> int:
+        nonlocal reader, writer
+        if reader.at_eof():  # the server closed an idle keep-alive connection (5 s) between cases
+            writer.close()
+            reader, writer = await asyncio.open_connection(host, port)
         writer.write(request)
         head = await reader.readuntil(b"\r\n\r\n")
         lines = head.split(b"\r\n")
@@ -148,7 +152,10 @@ async def main(
         receiver() as (hook_url, delivered),
         SandboxProcess(api_keys=[KEY], seed=True, args=["--quota", "100000000", "--no-access-log"]) as sb,
     ):
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        # Idle connections expire before uvicorn closes them (5 s), so none is reused as it closes.
+        limits = httpx.Limits(
+            max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=2.0
+        )
         async with (
             httpx.AsyncClient(
                 base_url=sb.base_url, headers={"X-Api-Key": KEY}, limits=limits, timeout=30

@@ -26,7 +26,8 @@ from . import (
 )
 from .deps import path_ids
 from .envelope import STATUS_CODES, ApiError, validation
-from .faults import FaultMiddleware, install_log_filter
+from .faults import ConnectionDropped, FaultMiddleware, install_log_filter
+from .limits import BodyLimitMiddleware
 from .settings import SandboxSettings
 from .state import SandboxState
 
@@ -105,6 +106,9 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, ConnectionDropped):  # a drop fault doing its job: expected, one line
+            log.info("dropped the answer to %s %s (sandbox fault)", request.method, request.url.path)
+            return ApiError(500, "internal_error", "answer dropped").response()  # never sent: started
         log.exception("unexpected error in %s %s", request.method, request.url.path)
         return ApiError(500, "internal_error", "The sandbox failed unexpectedly").response()
 
@@ -119,6 +123,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     ):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(path_ids)])
     app.include_router(routes_control.router, dependencies=[Depends(path_ids)])
+    app.add_middleware(BodyLimitMiddleware)  # inside the faults: a dropped answer is still refused first
     app.add_middleware(FaultMiddleware, state=state)
 
     def openapi() -> dict[str, Any]:
@@ -133,9 +138,11 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         components.update(routes_messages.SEND_SCHEMA.get("$defs", {}))
         body = schema["paths"][f"{API_PREFIX}/messages"]["post"]["requestBody"]["content"]["application/json"]
         body["schema"] = {k: v for k, v in routes_messages.SEND_SCHEMA.items() if k != "$defs"}
-        for path in schema["paths"].values():  # errors are 400 envelopes, never FastAPI's 422
+        for path in schema["paths"].values():  # bad input is a 400 envelope, never FastAPI's 422
             for operation in path.values():
-                operation.get("responses", {}).pop("422", None)
+                answers = operation.get("responses", {})
+                if "HTTPValidationError" in str(answers.get("422")):
+                    answers.pop("422")
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
         app.openapi_schema = schema

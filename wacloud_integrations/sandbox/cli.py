@@ -19,6 +19,16 @@ def _ack_delays(text: str) -> tuple[float, float]:
     return parts[0], parts[1]
 
 
+def _number(text: str) -> int | float | str:
+    """A flag value as the number it spells (the fault fields are strict numbers), else the text."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def _fault(text: str) -> dict[str, Any]:
     """``'[METHOD] [PATH] key=value …'``: a fault rule with the control API's fields."""
     from pydantic import ValidationError
@@ -29,7 +39,7 @@ def _fault(text: str) -> dict[str, Any]:
     where = [w for w in words if "=" not in w]
     if len(where) > 2:
         raise argparse.ArgumentTypeError(f"{text!r}: give METHOD PATH then key=value pairs")
-    spec: dict[str, Any] = dict(w.split("=", 1) for w in words if "=" in w)
+    spec: dict[str, Any] = {k: _number(v) for k, v in (w.split("=", 1) for w in words if "=" in w)}
     if where:
         spec["path"] = where[-1]
     if len(where) == 2:

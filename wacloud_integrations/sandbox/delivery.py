@@ -13,6 +13,7 @@ import itertools
 import json
 import time
 import uuid
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,8 @@ from .settings import SandboxSettings
 from .store import Store
 
 log = get_logger("wacloud_integrations.sandbox.delivery")
+
+ANSWER_CAP = 64 * 1024  # bytes of a receiver's answer read before the connection is closed
 
 
 @dataclass
@@ -41,49 +44,75 @@ class Job:
     attempt: int = 1
 
 
-class WebhookDispatcher:
-    """Queues events, posts them with a pool of workers, logs every attempt in ``deliveries``."""
+class _Lane:
+    """One account's queue, workers and HTTP client: its slow receivers hold only its own workers."""
 
-    def __init__(self, store: Store, clock: SandboxClock, settings: SandboxSettings) -> None:
+    def __init__(self, settings: SandboxSettings, work: Callable[[_Lane], Coroutine[Any, Any, None]]) -> None:
+        workers = max(1, settings.webhook_workers)
+        self.queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=settings.webhook_queue_size)
+        self.client = httpx.AsyncClient(
+            timeout=settings.webhook_timeout,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=workers, max_keepalive_connections=workers),
+        )
+        self.inflight = 0
+        self.workers: list[asyncio.Task[None]] = [asyncio.create_task(work(self)) for _ in range(workers)]
+
+    async def close(self) -> None:
+        for task in self.workers:
+            task.cancel()
+        for task in self.workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.client.aclose()
+
+
+class WebhookDispatcher:
+    """Queues events, posts them with a pool of workers per account, logs every attempt in ``deliveries``.
+
+    Each attempt has one deadline (``webhook_timeout``, for connecting, sending and reading together)
+    and reads at most ``ANSWER_CAP`` bytes of the receiver's answer.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        clocks: Callable[[str], SandboxClock],
+        settings: SandboxSettings,
+        accounts: list[str],
+    ) -> None:
         self.store = store
-        self.clock = clock
+        self.clocks = clocks  # the clock of an account id
         self.settings = settings
+        self.accounts = accounts
         self.max_attempts = len(settings.webhook_backoff) + 1
-        self._queue: asyncio.Queue[Job] | None = None
-        self._retries: list[tuple[float, int, Job]] = []
+        self._lanes: dict[str, _Lane] = {}
+        self._retries: dict[str, list[tuple[float, int, Job]]] = {}
         self._counter = itertools.count()
-        self._workers: list[asyncio.Task[None]] = []
-        self._client: httpx.AsyncClient | None = None
-        self._inflight = 0
+        self._started = False
 
     async def start(self) -> None:
         """Start the workers (in the server's event loop)."""
-        self._queue = asyncio.Queue(maxsize=self.settings.webhook_queue_size)
-        self._client = httpx.AsyncClient(
-            timeout=self.settings.webhook_timeout,
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-        )
-        self._workers = [
-            asyncio.create_task(self._work()) for _ in range(max(1, self.settings.webhook_workers))
-        ]
+        self._started = True
+        for account in self.accounts:
+            self._lane(account)
+
+    def _lane(self, account: str) -> _Lane:
+        lane = self._lanes.get(account)
+        if lane is None:
+            lane = self._lanes[account] = _Lane(self.settings, self._work)
+        return lane
 
     async def stop(self) -> None:
-        """Cancel the workers and close the HTTP client; undelivered events are dropped."""
-        for task in self._workers:
-            task.cancel()
-        for task in self._workers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._workers = []
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        """Cancel the workers and close the HTTP clients; undelivered events are dropped."""
+        self._started = False
+        lanes, self._lanes = list(self._lanes.values()), {}
+        for lane in lanes:
+            await lane.close()
 
     def clear(self, account: str) -> None:
         """Forget queued retries of one account (a reset)."""
-        self._retries = [item for item in self._retries if item[2].account != account]
-        heapq.heapify(self._retries)
+        self._retries.pop(account, None)
 
     def emit(self, account: str, event: str, device_id: str | None, data: dict[str, Any]) -> int:
         """Queue ``event`` for every webhook of the account that wants it; returns how many."""
@@ -105,16 +134,19 @@ class WebhookDispatcher:
             "data": data,
         }
         body = json.dumps(payload, separators=(",", ":")).encode()
-        self._enqueue([Job(account, h["id"], h["url"], h["secret"], event_id, event, body) for h in hooks])
+        self._enqueue(
+            account, [Job(account, h["id"], h["url"], h["secret"], event_id, event, body) for h in hooks]
+        )
         return len(hooks)
 
-    def _enqueue(self, jobs: list[Job]) -> None:
-        if self._queue is None:
+    def _enqueue(self, account: str, jobs: list[Job]) -> None:
+        if not self._started or not jobs:
             return
+        queue = self._lane(account).queue
         dropped = []
         for job in jobs:
             try:
-                self._queue.put_nowait(job)
+                queue.put_nowait(job)
             except asyncio.QueueFull:
                 dropped.append(job)
         if dropped:  # logged in one statement: under a flood, one row at a time would stall the API
@@ -124,35 +156,40 @@ class WebhookDispatcher:
             ]
             self.store.insert_many("deliveries", rows)
 
-    def process_due_retries(self) -> int:
-        """Queue the retries whose backoff has passed on the sandbox clock."""
-        now = self.clock.now()
-        due = []
-        while self._retries and self._retries[0][0] <= now:
-            due.append(heapq.heappop(self._retries)[2])
-        self._enqueue(due)
-        return len(due)
+    def process_due_retries(self, account: str | None = None) -> int:
+        """Queue the retries whose backoff has passed on their account's clock (one account or all)."""
+        total = 0
+        for one in [account] if account is not None else list(self._retries):
+            heap = self._retries.get(one)
+            if not heap:
+                continue
+            now = self.clocks(one).now()
+            due = []
+            while heap and heap[0][0] <= now:
+                due.append(heapq.heappop(heap)[2])
+            self._enqueue(one, due)
+            total += len(due)
+        return total
 
     def pending(self) -> int:
-        """Jobs queued, being sent, or waiting for a retry."""
-        queued = self._queue.qsize() if self._queue is not None else 0
-        return queued + self._inflight + len(self._retries)
+        """Jobs queued, being sent, or waiting for a retry (every account)."""
+        lanes = list(self._lanes.values())
+        queued = sum(lane.queue.qsize() + lane.inflight for lane in lanes)
+        return queued + sum(len(heap) for heap in self._retries.values())
 
-    async def _work(self) -> None:
-        assert self._queue is not None
+    async def _work(self, lane: _Lane) -> None:
         while True:
-            job = await self._queue.get()
-            self._inflight += 1
+            job = await lane.queue.get()
+            lane.inflight += 1
             try:
-                await self._attempt(job)
+                await self._attempt(lane.client, job)
             except Exception:  # a worker must survive anything a receiver does
                 log.exception("webhook delivery to %s failed unexpectedly", job.url)
             finally:
-                self._inflight -= 1
-                self._queue.task_done()
+                lane.inflight -= 1
+                lane.queue.task_done()
 
-    async def _attempt(self, job: Job) -> None:
-        assert self._client is not None
+    async def _attempt(self, client: httpx.AsyncClient, job: Job) -> None:
         request_id = str(uuid.uuid4())
         headers = {
             "Content-Type": "application/json",
@@ -168,11 +205,17 @@ class WebhookDispatcher:
         status: int | None = None
         error: str | None = None
         try:
-            response = await self._client.post(job.url, content=job.body, headers=headers)
-            status = response.status_code
+            async with asyncio.timeout(self.settings.webhook_timeout):  # the whole attempt, not per read
+                async with client.stream("POST", job.url, content=job.body, headers=headers) as response:
+                    status = response.status_code
+                    read = 0
+                    async for chunk in response.aiter_raw():  # the answer is discarded; read a little
+                        read += len(chunk)
+                        if read >= ANSWER_CAP:
+                            break
             if not 200 <= status < 300:
                 error = f"receiver answered {status}"
-        except httpx.TimeoutException:
+        except (TimeoutError, httpx.TimeoutException):
             error = f"timed out after {self.settings.webhook_timeout:g} s"
         except (httpx.HTTPError, OSError, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:300]
@@ -180,7 +223,7 @@ class WebhookDispatcher:
         ok = error is None
         next_retry = None
         if not ok and job.attempt < self.max_attempts:
-            next_retry = self.clock.now() + self.settings.webhook_backoff[job.attempt - 1]
+            next_retry = self.clocks(job.account).now() + self.settings.webhook_backoff[job.attempt - 1]
             retry = Job(
                 job.account,
                 job.webhook_id,
@@ -191,7 +234,9 @@ class WebhookDispatcher:
                 job.body,
                 job.attempt + 1,
             )
-            heapq.heappush(self._retries, (next_retry, next(self._counter), retry))
+            heapq.heappush(
+                self._retries.setdefault(job.account, []), (next_retry, next(self._counter), retry)
+            )
         self.store.insert(
             "deliveries", self._row(job, status, ok, error, duration_ms, request_id, next_retry)
         )
@@ -219,6 +264,6 @@ class WebhookDispatcher:
             "ok": int(ok),
             "error": error,
             "duration_ms": round(duration_ms, 1),
-            "at": self.clock.now(),
+            "at": self.clocks(job.account).now(),
             "next_retry_at": next_retry,
         }

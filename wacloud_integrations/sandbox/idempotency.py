@@ -38,7 +38,7 @@ def replay(state: SandboxState, account: Account, key: str | None, fp: str) -> J
     row = state.store.one("SELECT * FROM idempotency WHERE account = ? AND key = ?", (account.id, key))
     if row is None:
         return None
-    if row["created_at"] + state.settings.idempotency_ttl_seconds <= state.clock.now():
+    if row["created_at"] + state.settings.idempotency_ttl_seconds <= state.clock(account).now():
         state.store.execute("DELETE FROM idempotency WHERE account = ? AND key = ?", (account.id, key))
         return None
     if row["fingerprint"] != fp:
@@ -60,5 +60,5 @@ def remember(
     state.store.execute(
         "INSERT OR REPLACE INTO idempotency (account, key, fingerprint, status, body, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
-        (account.id, key, fp, status, json.dumps(body), state.clock.now()),
+        (account.id, key, fp, status, json.dumps(body), state.clock(account).now()),
     )

@@ -11,7 +11,7 @@ from . import world
 from .clock import iso
 from .deps import Ctx, control_ctx, phone
 from .envelope import ApiError, ok
-from .schemas import ClockAdvance, FaultRequest, InboundRequest, ScanRequest
+from .schemas import ClockAdvance, FaultRequest, InboundRequest, ScanRequest, control_responses
 
 router = APIRouter(prefix="/_sandbox", tags=["sandbox control"])
 
@@ -22,7 +22,7 @@ async def health() -> JSONResponse:
     return ok({"status": "ok"})
 
 
-@router.post("/devices/{device_id}/scan")
+@router.post("/devices/{device_id}/scan", responses=control_responses(400, 401, 404, 413, 422))
 async def scan(
     device_id: str, body: ScanRequest | None = None, ctx: Ctx = Depends(control_ctx)
 ) -> JSONResponse:
@@ -34,19 +34,19 @@ async def scan(
     if body is not None and body.qr is not None:
         if body.qr != device["qr_text"]:
             raise ApiError(400, "qr_invalid", "This is not the device's current QR code", field="qr")
-        if device["qr_expires_at"] is None or device["qr_expires_at"] <= ctx.state.clock.now():
+        if device["qr_expires_at"] is None or device["qr_expires_at"] <= ctx.state.clock(ctx.account).now():
             raise ApiError(400, "qr_expired", "The QR code has expired; get a new one from /pair", field="qr")
     return ok(world.device_out(world.set_device_status(ctx.state, ctx.account, device, "connected")))
 
 
-@router.post("/devices/{device_id}/disconnect")
+@router.post("/devices/{device_id}/disconnect", responses=control_responses(401, 404))
 async def disconnect(device_id: str, ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
     """The phone went offline: the device becomes disconnected."""
     device = world.get_device(ctx.state, ctx.account, device_id)
     return ok(world.device_out(world.set_device_status(ctx.state, ctx.account, device, "disconnected")))
 
 
-@router.post("/inbound")
+@router.post("/inbound", status_code=201, responses=control_responses(400, 401, 404, 413, 422))
 async def inbound(body: InboundRequest, ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
     """A customer writes to a device: stored as an inbound message, ``message`` webhooks fire."""
     device = world.get_device(ctx.state, ctx.account, body.device_id)
@@ -55,33 +55,33 @@ async def inbound(body: InboundRequest, ctx: Ctx = Depends(control_ctx)) -> JSON
     return ok(world.message_out(row), 201)
 
 
-@router.get("/phones/{phone_number}/inbox")
+@router.get("/phones/{phone_number}/inbox", responses=control_responses(400, 401))
 async def phone_inbox(phone_number: str, ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
     """What a simulated recipient phone received, oldest first (the only place an OTP code shows)."""
     return ok(world.inbox(ctx.state, ctx.account, phone(phone_number, "phone")))
 
 
-@router.post("/faults")
+@router.post("/faults", status_code=201, responses=control_responses(400, 401, 413, 422))
 async def add_fault(body: FaultRequest, ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
     """Add a fault rule for this key's requests; answers the rules now in force."""
     ctx.state.faults.add(ctx.account.id, body.model_dump())
     return ok(ctx.state.faults.list(ctx.account.id), 201)
 
 
-@router.get("/faults")
+@router.get("/faults", responses=control_responses(401))
 async def list_faults(ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
     """The fault rules in force for this key."""
     return ok(ctx.state.faults.list(ctx.account.id))
 
 
-@router.delete("/faults")
+@router.delete("/faults", responses=control_responses(401))
 async def clear_faults(ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
     """Remove this key's fault rules."""
     ctx.state.faults.clear(ctx.account.id)
     return ok(ctx.state.faults.list(ctx.account.id))
 
 
-@router.post("/reset")
+@router.post("/reset", responses=control_responses(401))
 async def reset(ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
     """Delete everything of this account (re-seeding it when the server seeds) and its faults."""
     ctx.state.store.wipe_account(ctx.account.id)
@@ -93,15 +93,15 @@ async def reset(ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
     return ok({"reset": True})
 
 
-@router.post("/clock/advance")
+@router.post("/clock/advance", responses=control_responses(400, 401, 413, 422))
 async def advance_clock(body: ClockAdvance, ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
-    """Move the sandbox clock (for every account): expiry, acks and retries fall due at once."""
-    offset = ctx.state.advance_clock(body.seconds)
-    acks = world.advance_acks(ctx.state)
-    retries = ctx.state.dispatcher.process_due_retries()
+    """Move this key's account clock: its expiry, acks and retries fall due at once (others' stay)."""
+    offset = ctx.state.advance_clock(ctx.account, body.seconds)
+    acks = world.advance_acks(ctx.state, account=ctx.account)
+    retries = ctx.state.dispatcher.process_due_retries(ctx.account.id)
     return ok(
         {
-            "now": iso(ctx.state.clock.now()),
+            "now": iso(ctx.state.clock(ctx.account).now()),
             "offset_seconds": offset,
             "acks_advanced": acks,
             "retries_due": retries,
@@ -109,19 +109,20 @@ async def advance_clock(body: ClockAdvance, ctx: Ctx = Depends(control_ctx)) -> 
     )
 
 
-@router.get("/clock")
+@router.get("/clock", responses=control_responses(401))
 async def read_clock(ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
-    """The sandbox time and its offset from wall time."""
-    return ok({"now": iso(ctx.state.clock.now()), "offset_seconds": ctx.state.clock.offset})
+    """This key's account time and its offset from wall time."""
+    clock = ctx.state.clock(ctx.account)
+    return ok({"now": iso(clock.now()), "offset_seconds": clock.offset})
 
 
-@router.get("/webhook-deliveries/pending")
+@router.get("/webhook-deliveries/pending", responses=control_responses(401))
 async def pending_deliveries(ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
     """Deliveries queued, in flight or waiting for a retry, of every account: 0 once all are done."""
     return ok({"pending": ctx.state.dispatcher.pending()})
 
 
-@router.get("/webhook-deliveries")
+@router.get("/webhook-deliveries", responses=control_responses(400, 401))
 async def webhook_deliveries(
     ctx: Ctx = Depends(control_ctx), limit: int = Query(1000, ge=1, le=100_000), event_id: str | None = None
 ) -> JSONResponse:

@@ -62,11 +62,11 @@ async def pair_device(device_id: str, ctx: Ctx = Depends(api_ctx)) -> JSONRespon
             device_status="connected",
         )
     text = pairing_text(row["id"])
-    expires = ctx.state.clock.now() + ctx.state.settings.qr_ttl_seconds
+    expires = ctx.state.clock(ctx.account).now() + ctx.state.settings.qr_ttl_seconds
     ctx.state.store.execute(
         "UPDATE devices SET status = 'pairing', qr_text = ?, qr_expires_at = ?, updated_at = ? "
         "WHERE account = ? AND id = ?",
-        (text, expires, ctx.state.clock.now(), ctx.account.id, row["id"]),
+        (text, expires, ctx.state.clock(ctx.account).now(), ctx.account.id, row["id"]),
     )
     return ok(
         {

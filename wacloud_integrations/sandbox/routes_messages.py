@@ -87,11 +87,20 @@ async def send_message(
     world.require_connected(device)
     world.require_quota(ctx.state, ctx.account)
     world.require_on_whatsapp(to)
-    row = world.send_outbound(
-        ctx.state, ctx.account, device, to, kind, text, content, template_id=template_id, idempotency_key=key
-    )
-    body = envelope(world.sent_answer(row))
-    idempotency.remember(ctx.state, ctx.account, key, fp, 201, body)
+    with ctx.state.store.transaction():  # the message and its idempotency record commit together
+        row = world.send_outbound(
+            ctx.state,
+            ctx.account,
+            device,
+            to,
+            kind,
+            text,
+            content,
+            template_id=template_id,
+            idempotency_key=key,
+        )
+        body = envelope(world.sent_answer(row))
+        idempotency.remember(ctx.state, ctx.account, key, fp, 201, body)
     return JSONResponse(body, status_code=201)
 
 
@@ -119,8 +128,13 @@ async def list_messages(
         params.append(direction)
     if phone_ is not None:
         number = phone(phone_, "phone")
-        where.append("((direction = 'outbound' AND to_ = ?) OR (direction = 'inbound' AND from_ = ?))")
-        params += [number, number]
+        # account and synced move into each branch: SQLite then reads messages_to and messages_from
+        # instead of walking the account's whole list in date order.
+        where[:2] = [
+            "((account = ? AND synced = 1 AND direction = 'outbound' AND to_ = ?) "
+            "OR (account = ? AND synced = 1 AND direction = 'inbound' AND from_ = ?))"
+        ]
+        params[:1] = [ctx.account.id, number, ctx.account.id, number]
     if status is not None:
         where.append("status = ?")
         params.append(status)

@@ -89,7 +89,7 @@ async def send_otp(
     code = f"{secrets.randbelow(10**6):06d}"
     text = _otp_text(template, {"code": code, "otp": code, "expiry_minutes": str(body.expiry_minutes)})
     masked = _otp_text(template, {"code": MASK, "otp": MASK, "expiry_minutes": str(body.expiry_minutes)})
-    now = ctx.state.clock.now()
+    now = ctx.state.clock(ctx.account).now()
     otp_id = str(uuid.uuid4())
     expires = now + body.expiry_minutes * 60
     with ctx.state.store.transaction():
@@ -125,16 +125,23 @@ async def send_otp(
                 "message_id": row["id"],
             },
         )
-    answer = envelope(
-        {"otp_id": otp_id, "expires_at": iso(expires), "expires_in_minutes": body.expiry_minutes, "to": to}
-    )
-    idempotency.remember(ctx.state, ctx.account, key, fp, 200, answer)
+        answer = envelope(
+            {
+                "otp_id": otp_id,
+                "expires_at": iso(expires),
+                "expires_in_minutes": body.expiry_minutes,
+                "to": to,
+            }
+        )
+        # In the same transaction as the message: a crash leaves both or neither, never a message
+        # whose retry would send a second code.
+        idempotency.remember(ctx.state, ctx.account, key, fp, 200, answer)
     return JSONResponse(answer)
 
 
 def _status(ctx: Ctx, row: dict[str, Any]) -> str:
     """The OTP's status, expiring it first when its time has passed."""
-    if row["status"] == "pending" and row["expires_at"] <= ctx.state.clock.now():
+    if row["status"] == "pending" and row["expires_at"] <= ctx.state.clock(ctx.account).now():
         ctx.state.store.execute(
             "UPDATE otps SET status = 'expired' WHERE account = ? AND id = ?", (ctx.account.id, row["id"])
         )
@@ -166,7 +173,7 @@ async def verify_otp(body: VerifyOTPRequest, ctx: Ctx = Depends(api_ctx)) -> JSO
     if hmac.compare_digest(row["code_hash"], _hash(row["id"], body.code)):
         ctx.state.store.execute(
             "UPDATE otps SET status = 'verified', verified_at = ? WHERE account = ? AND id = ?",
-            (ctx.state.clock.now(), ctx.account.id, row["id"]),
+            (ctx.state.clock(ctx.account).now(), ctx.account.id, row["id"]),
         )
         return ok({"otp_id": row["id"], "status": "verified"}, message="OTP verified successfully")
     attempts = row["attempts"] + 1

@@ -55,7 +55,7 @@ def _get(ctx: Ctx, template_id: str) -> dict[str, Any]:
 @router.post("/templates", status_code=201, responses=responses(201, Envelope[Template]))
 async def create_template(body: CreateTemplateRequest, ctx: Ctx = Depends(api_ctx)) -> JSONResponse:
     """Store a template; ``variables`` default to its placeholders."""
-    now = ctx.state.clock.now()
+    now = ctx.state.clock(ctx.account).now()
     row = {
         "account": ctx.account.id,
         "id": str(uuid.uuid4()),
@@ -102,7 +102,7 @@ async def update_template(
         except ValueError as exc:
             raise validation("variables", str(exc)) from None
         row["variables"] = json.dumps(variables)
-    row["updated_at"] = ctx.state.clock.now()
+    row["updated_at"] = ctx.state.clock(ctx.account).now()
     ctx.state.store.execute(
         "UPDATE templates SET name = ?, content = ?, message_type = ?, variables = ?, description = ?, "
         "updated_at = ? WHERE account = ? AND id = ?",

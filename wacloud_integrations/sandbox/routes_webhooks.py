@@ -43,7 +43,7 @@ async def create_webhook(body: CreateWebhookRequest, ctx: Ctx = Depends(api_ctx)
         "events": json.dumps(list(dict.fromkeys(body.events))),
         "device_id": body.device_id,
         "secret": body.secret or "whsec_" + secrets.token_hex(24),
-        "created_at": ctx.state.clock.now(),
+        "created_at": ctx.state.clock(ctx.account).now(),
     }
     ctx.state.store.insert("webhooks", row)
     return ok(webhook_out(row, with_secret=True), 201, message="Webhook created successfully")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from ..models import (
     Account,
@@ -102,9 +102,19 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         403: "`quota_exhausted`",
         404: "`not_found` (also for another account's ids)",
         409: "`device_not_connected`, `device_already_connected`, `idempotency_key_reused`",
+        413: "`payload_too_large`: the body is over 1 MiB",
+        422: "`field_too_long`: a field is over its length limit (`field` names it)",
         429: "`rate_limited`, with `Retry-After`",
         500: "`internal_error`",
     }.items()
+}
+
+CONTROL_ERRORS: dict[int, str] = {
+    400: "Invalid input (`validation_error`, `invalid_phone_number`, `qr_invalid`, `qr_expired`)",
+    401: "Missing or unknown `X-Api-Key`",
+    404: "`not_found`: no such device of this key's account",
+    413: "`payload_too_large`: the body is over 1 MiB",
+    422: "`field_too_long`: a field is over its length limit (`field` names it)",
 }
 
 
@@ -113,7 +123,15 @@ def responses(status: int, model: Any, description: str = "Success") -> dict[int
     return {status: {"model": model, "description": description}, **ERROR_RESPONSES}
 
 
+def control_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers a control route can give (413 and 422 only where it takes a body)."""
+    return {s: {"model": ErrorEnvelope, "description": CONTROL_ERRORS[s]} for s in statuses}
+
+
 # ---- control API bodies ------------------------------------------------------------------------------
+
+
+MAX_COUNT = 1_000_000  # a fault's ``*_next`` count
 
 
 class InboundRequest(BaseModel):
@@ -136,28 +154,32 @@ class ScanRequest(BaseModel):
 
 
 class FaultRequest(BaseModel):
-    """A fault rule for a method and a path prefix."""
+    """A fault rule for a method and a path prefix (numbers are strict: ``true`` is not 1)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    method: str = "*"
-    path: str = "/api/v1"
-    latency_ms: int = Field(default=0, ge=0, le=600_000)
-    error_rate: float = Field(default=0.0, ge=0, le=1)
-    error_status: int = Field(default=500, ge=400, le=599)
-    fail_next: int = Field(default=0, ge=0)
-    rate_limit_next: int = Field(default=0, ge=0)
-    retry_after: int = Field(default=1, ge=0, le=86_400)
-    drop_next: int = Field(default=0, ge=0)
-    drop_rate: float = Field(default=0.0, ge=0, le=1)
+    method: str = Field(default="*", max_length=16)
+    path: str = Field(default="/api/v1", max_length=256)
+    latency_ms: StrictInt = Field(default=0, ge=0, le=600_000)
+    error_rate: StrictFloat = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
+    error_status: StrictInt = Field(default=500, ge=400, le=599)
+    fail_next: StrictInt = Field(default=0, ge=0, le=MAX_COUNT)
+    rate_limit_next: StrictInt = Field(default=0, ge=0, le=MAX_COUNT)
+    retry_after: StrictInt = Field(default=1, ge=0, le=86_400)
+    drop_next: StrictInt = Field(default=0, ge=0, le=MAX_COUNT)
+    drop_rate: StrictFloat = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
+
+
+MAX_CLOCK_STEP = 10 * 366 * 86_400  # ten years in one call
 
 
 class ClockAdvance(BaseModel):
-    """How far to move the sandbox clock."""
+    """How far to move this key's account clock: a finite, non-negative number of seconds (not a bool
+    or a string)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    seconds: float = Field(ge=0, le=10 * 366 * 86_400)
+    seconds: StrictFloat = Field(ge=0, le=MAX_CLOCK_STEP, allow_inf_nan=False)
 
 
 __all__ = [
@@ -195,5 +217,6 @@ __all__ = [
     "UpdateTemplateRequest",
     "VerifyOTPRequest",
     "Webhook",
+    "control_responses",
     "responses",
 ]

@@ -6,6 +6,7 @@ import hashlib
 import math
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .clock import SandboxClock
@@ -32,9 +33,9 @@ class Account:
 class RateLimiter:
     """A sliding one-minute window per API key, on the sandbox clock."""
 
-    def __init__(self, per_minute: int, clock: SandboxClock) -> None:
+    def __init__(self, per_minute: int, clocks: Callable[[str], SandboxClock]) -> None:
         self.per_minute = per_minute
-        self._clock = clock
+        self._clocks = clocks  # the key's account clock
         self._seen: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
@@ -42,7 +43,7 @@ class RateLimiter:
         """Count one request; return ``None`` when allowed, else the whole seconds to wait."""
         if self.per_minute <= 0:
             return None
-        now = self._clock.now()
+        now = self._clocks(key).now()
         with self._lock:
             seen = self._seen.setdefault(key, deque())
             while seen and seen[0] <= now - 60:
@@ -64,14 +65,21 @@ class SandboxState:
     def __init__(self, settings: SandboxSettings) -> None:
         self.settings = settings
         self.store = Store(settings.db)
-        offset = self.store.get_meta("clock_offset")
-        self.clock = SandboxClock(float(offset) if offset else 0.0)
         self.accounts = {
             key: Account(account_id_for(key), i + 1, key) for i, key in enumerate(settings.api_keys)
         }
-        self.limiter = RateLimiter(settings.rate_limit_per_minute, self.clock)
+        # One clock per account: moving one account's time never expires another's OTPs or keys.
+        # ``clock_offset`` is the server-wide offset of databases written before clocks were per account.
+        legacy = self.store.get_meta("clock_offset")
+        self._clocks: dict[str, SandboxClock] = {}
+        for account in self.accounts.values():
+            offset = self.store.get_meta(f"clock_offset:{account.id}") or legacy
+            self._clocks[account.id] = SandboxClock(float(offset) if offset else 0.0)
+        self.limiter = RateLimiter(
+            settings.rate_limit_per_minute, lambda key: self.clock(self.accounts[key].id)
+        )
         self.faults = FaultRegistry()
-        self.dispatcher = WebhookDispatcher(self.store, self.clock, settings)
+        self.dispatcher = WebhookDispatcher(self.store, self.clock, settings, list(self._clocks))
         if settings.latency_ms or settings.error_rate or settings.drop_rate or settings.rate_limit_next:
             self.faults.add(
                 None,
@@ -93,8 +101,16 @@ class SandboxState:
         """The account of an API key, or ``None`` for a missing or unknown key."""
         return self.accounts.get(key) if key else None
 
-    def advance_clock(self, seconds: float) -> float:
-        """Move the sandbox clock forward (persisted, so a file database keeps it)."""
-        offset = self.clock.advance(seconds)
-        self.store.set_meta("clock_offset", repr(offset))
+    def clock(self, account: Account | str) -> SandboxClock:
+        """The clock of an account (an ``Account`` or its id)."""
+        account_id = account if isinstance(account, str) else account.id
+        clock = self._clocks.get(account_id)
+        if clock is None:  # rows of an account whose key is no longer configured
+            clock = self._clocks.setdefault(account_id, SandboxClock())
+        return clock
+
+    def advance_clock(self, account: Account, seconds: float) -> float:
+        """Move one account's clock forward (persisted, so a file database keeps it)."""
+        offset = self.clock(account).advance(seconds)
+        self.store.set_meta(f"clock_offset:{account.id}", repr(offset))
         return offset

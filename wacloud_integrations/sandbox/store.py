@@ -26,8 +26,17 @@ CREATE TABLE IF NOT EXISTS messages (
     from_ TEXT, to_ TEXT, message_type TEXT, body TEXT, content TEXT, template_id TEXT, status TEXT,
     ack INTEGER, idempotency_key TEXT, whatsapp_message_id TEXT, created_at REAL, updated_at REAL,
     next_ack_at REAL, synced INTEGER NOT NULL DEFAULT 1);
-CREATE INDEX IF NOT EXISTS messages_account ON messages (account, created_at);
-CREATE INDEX IF NOT EXISTS messages_due ON messages (next_ack_at) WHERE next_ack_at IS NOT NULL;
+DROP INDEX IF EXISTS messages_account;
+DROP INDEX IF EXISTS messages_due;
+-- GET /messages: the page and its COUNT(*) read one index range, never the account's rows.
+CREATE INDEX IF NOT EXISTS messages_list ON messages (account, synced, created_at);
+CREATE INDEX IF NOT EXISTS messages_idempotency ON messages (account, idempotency_key, synced, created_at)
+    WHERE idempotency_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_device ON messages (account, device_id, synced, created_at);
+CREATE INDEX IF NOT EXISTS messages_status ON messages (account, status, synced, created_at);
+CREATE INDEX IF NOT EXISTS messages_to ON messages (account, to_, direction, synced);
+CREATE INDEX IF NOT EXISTS messages_from ON messages (account, from_, direction, synced);
+CREATE INDEX IF NOT EXISTS messages_due_acks ON messages (account, next_ack_at) WHERE next_ack_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS templates (
     account TEXT, id TEXT, name TEXT, content TEXT, message_type TEXT, variables TEXT, description TEXT,
     created_at REAL, updated_at REAL, PRIMARY KEY (account, id));
@@ -55,6 +64,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
     url TEXT, attempt INTEGER, request_id TEXT, status_code INTEGER, ok INTEGER, error TEXT,
     duration_ms REAL, at REAL, next_retry_at REAL);
 CREATE INDEX IF NOT EXISTS deliveries_account ON deliveries (account);
+CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries (account, event_id);
+CREATE INDEX IF NOT EXISTS contacts_lid ON contacts (account, device_id, lid) WHERE lid IS NOT NULL;
 """
 
 # Tables emptied by a reset of one account.

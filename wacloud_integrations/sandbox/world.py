@@ -64,8 +64,8 @@ def ensure_accounts(state: SandboxState) -> None:
                     "name": f"Sandbox Account {account.number}",
                     "email": f"sandbox{account.number}@example.com",
                     "quota_used": 0,
-                    "quota_period": _period(state.clock.now()),
-                    "created_at": state.clock.now(),
+                    "quota_period": _period(state.clock(account).now()),
+                    "created_at": state.clock(account).now(),
                 },
             )
             if state.settings.seed:
@@ -77,10 +77,10 @@ def quota_used(state: SandboxState, account: Account) -> int:
     row = state.store.one("SELECT quota_used, quota_period FROM accounts WHERE id = ?", (account.id,))
     if row is None:
         return 0
-    if row["quota_period"] != _period(state.clock.now()):
+    if row["quota_period"] != _period(state.clock(account).now()):
         state.store.execute(
             "UPDATE accounts SET quota_used = 0, quota_period = ? WHERE id = ?",
-            (_period(state.clock.now()), account.id),
+            (_period(state.clock(account).now()), account.id),
         )
         return 0
     return int(row["quota_used"])
@@ -92,7 +92,8 @@ def require_quota(state: SandboxState, account: Account) -> None:
         raise ApiError(
             403,
             "quota_exhausted",
-            f"The account's message quota is used up; it resets at {iso(_period_end(state.clock.now()))}",
+            "The account's message quota is used up; it resets at "
+            f"{iso(_period_end(state.clock(account).now()))}",
         )
 
 
@@ -115,7 +116,7 @@ def account_out(state: SandboxState, account: Account) -> dict[str, Any]:
             "limit": limit,
             "used": used,
             "remaining": max(0, limit - used),
-            "reset_at": iso(_period_end(state.clock.now())),
+            "reset_at": iso(_period_end(state.clock(account).now())),
         },
         "rate_limit": {"requests_per_minute": state.settings.rate_limit_per_minute},
     }
@@ -172,7 +173,7 @@ def create_device(
     seeded: bool = False,
 ) -> dict[str, Any]:
     """Store a new device."""
-    now = state.clock.now()
+    now = state.clock(account).now()
     row: dict[str, Any] = {
         "account": account.id,
         "id": device_id or str(uuid.uuid4()),
@@ -192,7 +193,7 @@ def set_device_status(
     state: SandboxState, account: Account, device: dict[str, Any], status: str
 ) -> dict[str, Any]:
     """Connect or disconnect a device; a device connected without a number gets a made-up one."""
-    now = state.clock.now()
+    now = state.clock(account).now()
     phone = device["phone_number"]
     if status == "connected" and not phone:
         phone = "62899" + f"{secrets.randbelow(10**8):08d}"
@@ -258,7 +259,7 @@ def send_outbound(
     ``phone_body`` is what the recipient's phone shows when it differs from the stored ``body``
     (an OTP: the code reaches the inbox, never the message store).
     """
-    now = state.clock.now()
+    now = state.clock(account).now()
     row = {
         "id": str(uuid.uuid4()),
         "account": account.id,
@@ -309,19 +310,29 @@ def sent_answer(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def advance_acks(state: SandboxState, limit: int | None = None) -> int:
+def advance_acks(state: SandboxState, limit: int | None = None, account: Account | None = None) -> int:
     """Move due acks one step forward and emit their ``status`` events; returns the steps made.
 
-    Every due step, or at most ``limit`` (the ticker's small batches between which the API is served).
+    Every due step, or at most ``limit`` (the ticker's small batches between which the API is served),
+    of one account or of every account, each on its own clock.
     """
+    steps = 0
+    for one in [account] if account is not None else list(state.accounts.values()):
+        steps += _advance_acks(state, one, None if limit is None else limit - steps)
+        if limit is not None and steps >= limit:
+            break
+    return steps
+
+
+def _advance_acks(state: SandboxState, account: Account, limit: int | None) -> int:
     steps = 0
     delivered_after, read_after = state.settings.ack_delays
     while limit is None or steps < limit:
-        now = state.clock.now()
+        now = state.clock(account).now()
         rows = state.store.all(
-            "SELECT * FROM messages WHERE next_ack_at IS NOT NULL AND next_ack_at <= ? "
+            "SELECT * FROM messages WHERE account = ? AND next_ack_at IS NOT NULL AND next_ack_at <= ? "
             "ORDER BY next_ack_at, seq LIMIT ?",
-            (now, 500 if limit is None else limit - steps),
+            (account.id, now, 500 if limit is None else limit - steps),
         )
         if not rows:
             break
@@ -361,7 +372,7 @@ def receive_inbound(
     message_type: str = "text",
 ) -> dict[str, Any]:
     """A customer writes to a device. A device that is not connected holds it until ``messages/sync``."""
-    now = state.clock.now()
+    now = state.clock(account).now()
     synced = device["status"] == "connected"
     row = {
         "id": str(uuid.uuid4()),
@@ -517,7 +528,7 @@ SEED_CONTACTS = [  # number, name, has picture, LID
 
 def seed(state: SandboxState, account: Account) -> None:
     """The vendor docs' fixtures: their connected device, their template and a few contacts."""
-    now = state.clock.now()
+    now = state.clock(account).now()
     create_device(
         state,
         account,
