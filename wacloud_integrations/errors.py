@@ -96,13 +96,17 @@ class InputError(WACloudError, ValueError):
 
 
 class PhoneNumberError(InputError):
-    """A phone number that cannot be turned into WhatsApp's international digits."""
+    """A phone number that cannot be turned into WhatsApp's international digits.
 
-    def __init__(self, field: str, value: str, reason: str) -> None:
-        self.value = value
+    The message names the field and the reason, never the number: errors end up in logs, task states
+    and agents' transcripts, and a value as given may be huge or someone else's secret.
+    """
+
+    def __init__(self, field: str, value: object, reason: str) -> None:
+        # ``value`` is accepted for the callers' sake and deliberately neither kept nor shown.
         super().__init__(
             field,
-            f"{value!r} is not usable: {reason}. Write it as international digits "
+            f"the number is not usable: {reason}. Write it as international digits "
             "(6281234567890), +62 812…, 0812… or 6281234567890@c.us.",
         )
 

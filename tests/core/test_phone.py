@@ -63,6 +63,8 @@ def test_refusals_name_the_field_and_why(raw, reason):
     assert info.value.field == "recipient"
     assert reason in str(info.value)
     assert str(info.value).startswith("recipient:")
+    if raw:
+        assert raw not in str(info.value) and raw not in repr(info.value.__dict__)
 
 
 def test_bare_digits_starting_with_8_are_indonesian_mobiles_in_region_id():
