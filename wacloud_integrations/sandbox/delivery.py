@@ -13,6 +13,7 @@ import itertools
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,8 @@ class WebhookDispatcher:
         self._workers: list[asyncio.Task[None]] = []
         self._client: httpx.AsyncClient | None = None
         self._inflight = 0
+        # Told of each event's id and body when it is queued (the browser view keeps them to show).
+        self.on_event: Callable[[str, str, bytes], None] | None = None
 
     async def start(self) -> None:
         """Start the workers (in the server's event loop)."""
@@ -105,6 +108,8 @@ class WebhookDispatcher:
             "data": data,
         }
         body = json.dumps(payload, separators=(",", ":")).encode()
+        if self.on_event is not None:
+            self.on_event(account, event_id, body)
         self._enqueue([Job(account, h["id"], h["url"], h["secret"], event_id, event, body) for h in hooks])
         return len(hooks)
 
@@ -123,6 +128,10 @@ class WebhookDispatcher:
                 for job in dropped
             ]
             self.store.insert_many("deliveries", rows)
+
+    def requeue(self, job: Job) -> None:
+        """Queue one more attempt of an event (a redelivery asked for by hand)."""
+        self._enqueue([job])
 
     def process_due_retries(self) -> int:
         """Queue the retries whose backoff has passed on the sandbox clock."""
