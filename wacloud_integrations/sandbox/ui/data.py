@@ -26,6 +26,11 @@ def hhmm(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%H:%M")
 
 
+def seconds_text(seconds: float) -> str:
+    """Seconds without float noise or an exponent (``90``, ``0.5``, ``31536000``)."""
+    return f"{seconds:.3f}".rstrip("0").rstrip(".")
+
+
 def _json(text: str | None) -> dict[str, Any]:
     try:
         value = json.loads(text) if text else {}
@@ -55,7 +60,8 @@ def chats(state: SandboxState, account: Account, query: str = "") -> list[dict[s
     where = ""
     query = query.strip()
     if query:
-        digits = "".join(ch for ch in query if ch.isdigit())
+        # A local form (0812…) matches the stored international digits (62812…) without its 0.
+        digits = "".join(ch for ch in query if ch.isdigit()).lstrip("0")
         where = "AND (body LIKE ? ESCAPE '\\'"
         params.append("%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         if digits:
@@ -260,6 +266,6 @@ def counters(state: SandboxState, account: Account) -> dict[str, Any]:
     return {
         "account": world.account_out(state, account),
         "rate": {"limit": limit, "used": in_window},
-        "clock": {"now": iso(now), "offset": clock.offset},
+        "clock": {"now": iso(now), "offset": seconds_text(clock.offset)},
         "faults": state.faults.list(account.id),
     }

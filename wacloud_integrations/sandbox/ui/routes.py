@@ -137,6 +137,8 @@ async def visit(request: Request) -> Visit:
     ui = ui_of(request)
     if not security.host_allowed(request, ui.state):
         raise Refused(403, "This sandbox answers only to its own address (Host not allowed).")
+    if request.method not in ("GET", "HEAD") and not security.same_origin(request):
+        raise Refused(403, "Refused: this request came from another site.")
     session = ui.sessions.get(request.cookies.get(security.cookie_name(request)))
     fresh = session is None
     if session is None:
@@ -168,14 +170,17 @@ async def form_of(request: Request) -> dict[str, str]:
     return dict(parse_qsl(text, keep_blank_values=True))
 
 
-async def action(request: Request, v: Visit = Depends(account_visit)) -> tuple[Visit, dict[str, str]]:
-    """A state-changing request: from this server's own page, with the session's CSRF token."""
-    if not security.same_origin(request):
-        raise Refused(403, "Refused: this request came from another site.")
+async def checked_form(request: Request, v: Visit) -> dict[str, str]:
+    """The form of a state-changing request, once its CSRF token matched the session's."""
     form = await form_of(request)
     if not v.session.csrf_ok(request.headers.get("x-csrf-token") or form.get("csrf")):
         raise Refused(403, "Refused: the page's token is missing or stale; reload the page.")
-    return v, form
+    return form
+
+
+async def action(request: Request, v: Visit = Depends(account_visit)) -> tuple[Visit, dict[str, str]]:
+    """A state-changing request of an account page (its origin was checked by ``visit``)."""
+    return v, await checked_form(request, v)
 
 
 async def run(v: Visit, done: str, call: Callable[[], Awaitable[Any]]) -> None:
@@ -215,11 +220,7 @@ async def accounts_page(v: Visit = Depends(visit), next: str = "") -> Response:
 @router.post("/ui/login")
 async def login(request: Request, v: Visit = Depends(visit)) -> Response:
     """Open the account of a key (the key is compared, never shown or stored in the page)."""
-    if not security.same_origin(request):
-        raise Refused(403, "Refused: this request came from another site.")
-    form = await form_of(request)
-    if not v.session.csrf_ok(request.headers.get("x-csrf-token") or form.get("csrf")):
-        raise Refused(403, "Refused: the page's token is missing or stale; reload the page.")
+    form = await checked_form(request, v)
     account = security.account_for_key(v.ui.state, form.get("key", "").strip())
     if account is None:
         v.session.notify("error", "No account of this sandbox has that API key.")
@@ -232,11 +233,7 @@ async def login(request: Request, v: Visit = Depends(visit)) -> Response:
 @router.post("/ui/logout")
 async def logout(request: Request, v: Visit = Depends(visit)) -> Response:
     """Forget every account this browser opened (a loopback server with one key reopens its own)."""
-    if not security.same_origin(request):
-        raise Refused(403, "Refused: this request came from another site.")
-    form = await form_of(request)
-    if not v.session.csrf_ok(request.headers.get("x-csrf-token") or form.get("csrf")):
-        raise Refused(403, "Refused: the page's token is missing or stale; reload the page.")
+    await checked_form(request, v)
     v.session.accounts.clear()
     return v.back("/ui/?pick=1")
 

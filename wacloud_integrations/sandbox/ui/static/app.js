@@ -102,9 +102,10 @@
     event.preventDefault();
     if (form.dataset.busy) return;
     form.dataset.busy = "1";
+    // Read the form (with the pressed button's value) before its buttons are disabled.
+    var body = new URLSearchParams(new FormData(form, event.submitter || undefined));
     var buttons = form.querySelectorAll("button");
     buttons.forEach(function (b) { b.disabled = true; });
-    var body = new URLSearchParams(new FormData(form, event.submitter || undefined));
     later(function () {
       return load(form.action, {
         method: "POST",
