@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -24,7 +25,7 @@ from .conftest import Receiver, wait_for
 KEY = "waha_sandbox_ui_key"
 CUSTOMER = "6281234567890"
 OTHER = "6285611112222"
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TIMEOUT = 5_000  # ms; live updates must show within a second, this is the test's patience
 
 
@@ -80,7 +81,9 @@ def assert_not_reloaded(page: Page) -> None:
     assert page.evaluate("window.__sameDocument === true")
 
 
-def test_every_message_type_appears_live_with_its_ticks(page: Page, sb: SandboxServer, client: WACloud) -> None:
+def test_every_message_type_appears_live_with_its_ticks(
+    page: Page, sb: SandboxServer, client: WACloud
+) -> None:
     open_chat(page, sb)
     client.messages.send_text(CUSTOMER, "Halo! Pesanan Anda sedang diproses.")
     client.messages.send_image(CUSTOMER, "https://example.com/promo.jpg", caption="Promo minggu ini")
@@ -110,7 +113,9 @@ def test_every_message_type_appears_live_with_its_ticks(page: Page, sb: SandboxS
     expect(bubbles.nth(3).locator("a.media")).to_contain_text("invoice.pdf")
     expect(bubbles.nth(4).locator("button.choice")).to_have_text(["Pagi", "Sore"])
     expect(bubbles.nth(5).locator("summary")).to_contain_text("Lihat menu")
-    expect(bubbles.nth(6)).to_contain_text("Halo Budi, pesanan Anda #A-17 telah dikonfirmasi. Total: Rp 50.000")
+    expect(bubbles.nth(6)).to_contain_text(
+        "Halo Budi, pesanan Anda #A-17 telah dikonfirmasi. Total: Rp 50.000"
+    )
     expect(bubbles.nth(6).locator(".tag")).to_have_text("template")
     expect(page.locator('#conversation [data-status="sent"]')).to_have_count(7)
     sb.control.advance_clock(5)  # delivered after 1 s, read after 3 s (sandbox clock)
@@ -314,4 +319,3 @@ def test_a_number_not_on_whatsapp_says_so_and_the_chat_fits_a_phone(
     assert width <= 390
     context.close()
     assert errors == []
-

@@ -254,6 +254,11 @@ class SandboxProcess:
         return str(self.info["root_url"])
 
     @property
+    def ui_url(self) -> str | None:
+        """The child's browser view (``None`` with ``--no-ui``)."""
+        return self.info.get("ui_url")
+
+    @property
     def api_key(self) -> str:
         """The first API key."""
         return self.api_keys[0]

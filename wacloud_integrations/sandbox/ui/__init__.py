@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from ..state import SandboxState
-from .routes import UI, LoginNeeded, Refused, HERE, login_needed, refused, router
+from .routes import HERE, UI, LoginNeeded, Refused, login_needed, refused, router
 
 __all__ = ["mount_ui"]
 

@@ -116,7 +116,6 @@ class Visit:
             csrf=self.session.csrf,
             notices=self.session.take_notices(),
             path=self.request.url.path,
-            full_path=self.request.url.path + (f"?{self.request.url.query}" if self.request.url.query else ""),
             single_key=len(state.accounts) == 1,
             **values,
         )
@@ -129,7 +128,7 @@ class Visit:
 
 def ui_of(request: Request) -> UI:
     """The view mounted on this app."""
-    return request.app.state.sandbox_ui  # type: ignore[no-any-return]
+    return request.app.state.sandbox_ui
 
 
 async def visit(request: Request) -> Visit:
@@ -279,9 +278,7 @@ async def chat_page(device_id: str, phone: str, v: Visit = Depends(account_visit
     """One phone's conversation with one device (its permalink), with the customer's composer."""
     assert v.account is not None
     state = v.ui.state
-    device = state.store.one(
-        "SELECT * FROM devices WHERE account = ? AND id = ?", (v.account.id, device_id)
-    )
+    device = state.store.one("SELECT * FROM devices WHERE account = ? AND id = ?", (v.account.id, device_id))
     if device is None or not phone.isdigit():
         return v.render("missing.html", 404, what="chat")
     chat = {
@@ -295,7 +292,7 @@ async def chat_page(device_id: str, phone: str, v: Visit = Depends(account_visit
 
 @router.post("/ui/{account_id}/chats/{device_id}/{phone}/reply")
 async def reply(device_id: str, phone: str, va: tuple[Visit, dict[str, str]] = Depends(action)) -> Response:
-    """The customer writes (text, a poll vote or a list choice): the same path as ``POST /_sandbox/inbound``."""
+    """The customer writes (text, a poll vote, a list choice) through ``POST /_sandbox/inbound``'s code."""
     v, form = va
     kind = form.get("message_type", "text")
     if kind not in REPLY_TYPES:
@@ -368,7 +365,7 @@ async def device_action(
 def _data(response: Response) -> dict[str, Any]:
     import json
 
-    return json.loads(bytes(response.body))["data"]  # type: ignore[no-any-return]
+    return json.loads(bytes(response.body))["data"]
 
 
 # ---- webhooks ----------------------------------------------------------------------------------------
@@ -449,7 +446,9 @@ async def advance_clock(va: tuple[Visit, dict[str, str]] = Depends(action)) -> R
     v, form = va
 
     async def advance() -> None:
-        await routes_control.advance_clock(ClockAdvance.model_validate({"seconds": form.get("seconds")}), v.ctx)
+        await routes_control.advance_clock(
+            ClockAdvance.model_validate({"seconds": form.get("seconds")}), v.ctx
+        )
 
     await run(v, "Clock moved forward", advance)
     return v.back(account_path(v.ctx.account.id) + "/sandbox")
