@@ -72,7 +72,14 @@ def chats(state: SandboxState, account: Account, query: str = "") -> list[dict[s
     devices = {d["id"]: d for d in state.store.all("SELECT * FROM devices WHERE account = ?", (account.id,))}
     out = []
     for row in rows:
-        last = state.store.one("SELECT * FROM messages WHERE seq = ?", (row["last_seq"],)) or {}
+        last = (
+            state.store.one(
+                "SELECT m.*, i.body AS phone_body FROM messages m LEFT JOIN inbox i ON i.account = m.account "
+                "AND i.phone = m.to_ AND i.message_id = m.id WHERE m.seq = ?",
+                (row["last_seq"],),
+            )
+            or {}
+        )
         device = devices.get(row["device_id"], {})
         out.append(
             {
@@ -92,8 +99,9 @@ def chats(state: SandboxState, account: Account, query: str = "") -> list[dict[s
 
 
 def _preview(row: dict[str, Any]) -> str:
+    """The last message as the chat list shows it (what the phone received, an OTP's code too)."""
     kind = row.get("message_type") or "text"
-    text = row.get("body") or ""
+    text = row.get("phone_body") or row.get("body") or ""
     labels = {"image": "Photo", "video": "Video", "document": "Document", "poll": "Poll", "list": "List"}
     if kind in labels:
         return f"{labels[kind]}: {text}" if text else labels[kind]
