@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import httpx
 import pytest
 
 from wacloud_integrations.sandbox import SandboxControl, SandboxProcess, SandboxServer
+from wacloud_integrations.sandbox.server import READY_PREFIX
 from wacloud_integrations.sandbox.state import account_id_for
 
 from .conftest import DEVICE, KEY, OTHER_KEY, send_text
@@ -166,31 +168,23 @@ def test_the_view_is_off_with_ui_false_and_never_in_openapi(sb: SandboxServer) -
 
 
 def test_the_cli_prints_the_view_address_and_no_ui_removes_it() -> None:
-    with SandboxProcess(api_keys=[KEY], seed=False) as on:
-        assert on.info["ui_url"] == on.root_url + "/"
-        assert httpx.get(on.root_url + "/ui/static/app.js").status_code == 200
-    with SandboxProcess(api_keys=[KEY], seed=False, args=["--no-ui"]) as off:
-        assert off.info["ui_url"] is None
-        assert httpx.get(off.root_url + "/").status_code == 404
-    cmd = [
-        sys.executable,
-        "-m",
-        "wacloud_integrations.sandbox",
-        "serve",
-        "--port",
-        "0",
-        "--log-level",
-        "warning",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    cmd = [sys.executable, "-m", "wacloud_integrations.sandbox", "serve", "--port", "0"]
+    proc = subprocess.Popen([*cmd, "--log-level", "warning"], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        head = [proc.stdout.readline() for _ in range(2)]
+        lines = [proc.stdout.readline()]
+        while not lines[-1].startswith(READY_PREFIX):
+            lines.append(proc.stdout.readline())
+        info = json.loads(lines[-1].removeprefix(READY_PREFIX))
+        assert httpx.get(info["ui_url"] + "ui/static/app.js").status_code == 200
     finally:
         proc.terminate()
         proc.wait(timeout=15)
-    assert head[0].startswith("WACloud sandbox listening on http://127.0.0.1:")
-    assert re.fullmatch(r"  in the browser: http://127\.0\.0\.1:\d+/\n", head[1])
+    assert lines[0] == f"WACloud sandbox listening on {info['root_url']}/api/v1\n"
+    assert lines[1] == f"  in the browser: {info['root_url']}/\n"  # next to the API's address
+    with SandboxProcess(api_keys=[KEY], seed=False, args=["--no-ui"]) as off:
+        assert off.info["ui_url"] is None and off.ui_url is None
+        assert httpx.get(off.root_url + "/").status_code == 404
 
 
 @pytest.mark.timeout(180)
