@@ -11,7 +11,12 @@ AIRFLOW := .venv-airflow/.installed
 PREFECT := .venv-prefect/.installed
 PYTEST := -q -p no:cacheprovider
 
-.PHONY: demo test lint typecheck test-core test-airflow test-prefect bench generate clean
+.PHONY: demo test lint typecheck test-core test-airflow test-prefect bench generate clean browser screenshots
+
+# The sandbox view's tests drive Debian's chromium (Playwright's own browser download is not used).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
 
 $(CORE): pyproject.toml
 	$(PYTHON) -m venv .venv
@@ -36,6 +41,7 @@ demo: $(CORE) $(AIRFLOW) $(PREFECT)
 	.venv-airflow/bin/python -m examples.airflow.demo_act
 	.venv-prefect/bin/python -m examples.prefect.demo_act
 	.venv/bin/python -m examples.mcp.demo_act
+	@echo "Watch your own app in a browser: .venv/bin/wacloud-sandbox serve --seed, then open http://127.0.0.1:8080/"
 
 lint: $(CORE)
 	.venv/bin/ruff check .
@@ -47,7 +53,7 @@ typecheck: $(CORE) $(AIRFLOW) $(PREFECT)
 	.venv-airflow/bin/mypy airflow_provider
 	.venv-prefect/bin/mypy prefect_blocks
 
-test-core: $(CORE)
+test-core: $(CORE) browser
 	.venv/bin/python -m pytest $(PYTEST) tests/core tests/sandbox tests/mcp
 
 test-airflow: $(AIRFLOW)
@@ -68,6 +74,10 @@ bench: $(CORE) $(AIRFLOW) $(PREFECT)
 	.venv-airflow/bin/python -m benchmarks.airflow_import_cost
 	.venv-airflow/bin/python -m benchmarks.airflow_triggers
 	.venv-prefect/bin/python -m benchmarks.prefect_broadcast
+
+# The PNGs of docs/sandbox.md's "In the browser" section.
+screenshots: $(CORE) browser
+	.venv/bin/python scripts/screenshots.py
 
 generate: $(CORE)
 	.venv/bin/python scripts/generate_sync.py

@@ -34,6 +34,7 @@ def main() -> None:
         WACloud(KEY, base_url=sandbox.base_url) as client,
     ):
         print(f"sandbox at {sandbox.base_url}")
+        print(f"watch this tour in a browser while it runs: {sandbox.ui_url}")
         print("1. Pair a device")
         device = client.devices.create("Toko Demo", "0813-1111-2222")
         step(f"created device {device.id[:8]}… in status '{device.status}'")

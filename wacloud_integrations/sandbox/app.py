@@ -124,6 +124,10 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(path_ids)])
     app.include_router(routes_control.router, dependencies=[Depends(path_ids)])
     app.add_middleware(BodyLimitMiddleware)  # inside the faults: a dropped answer is still refused first
+    if state.settings.ui:
+        from .ui import mount_ui  # Jinja2 is imported only when the view is served
+
+        mount_ui(app, state)
     app.add_middleware(FaultMiddleware, state=state)
 
     def openapi() -> dict[str, Any]:

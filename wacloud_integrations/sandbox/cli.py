@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     serve.add_argument("--no-access-log", action="store_true", help="do not log each request")
+    serve.add_argument("--no-ui", action="store_true", help="do not serve the browser view at /")
     return parser
 
 
@@ -144,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         retry_after=args.retry_after,
         faults=args.faults,
         webhook_timeout=args.webhook_timeout,
+        ui=not args.no_ui,
+        host=args.host,
     )
 
     from .server import READY_PREFIX, bind_socket, build_server, serve
@@ -160,8 +163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "port": port,
             "api_keys": settings.api_keys,
             "device_id": SEED_DEVICE_ID if settings.seed else None,
+            "ui_url": f"{root}/" if settings.ui else None,
         }
         print(f"WACloud sandbox listening on {root}/api/v1", flush=True)
+        if settings.ui:
+            print(f"  in the browser: {root}/", flush=True)
         for key in settings.api_keys:
             print(f"  API key: {key}", flush=True)
         if settings.seed:

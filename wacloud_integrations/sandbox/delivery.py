@@ -90,6 +90,8 @@ class WebhookDispatcher:
         self._retries: dict[str, list[tuple[float, int, Job]]] = {}
         self._counter = itertools.count()
         self._started = False
+        # Told of each event's id and body when it is queued (the browser view keeps them to show).
+        self.on_event: Callable[[str, str, bytes], None] | None = None
 
     async def start(self) -> None:
         """Start the workers (in the server's event loop)."""
@@ -134,6 +136,8 @@ class WebhookDispatcher:
             "data": data,
         }
         body = json.dumps(payload, separators=(",", ":")).encode()
+        if self.on_event is not None:
+            self.on_event(account, event_id, body)
         self._enqueue(
             account, [Job(account, h["id"], h["url"], h["secret"], event_id, event, body) for h in hooks]
         )
@@ -155,6 +159,10 @@ class WebhookDispatcher:
                 for job in dropped
             ]
             self.store.insert_many("deliveries", rows)
+
+    def requeue(self, job: Job) -> None:
+        """Queue one more attempt of an event (a redelivery asked for by hand)."""
+        self._enqueue(job.account, [job])
 
     def process_due_retries(self, account: str | None = None) -> int:
         """Queue the retries whose backoff has passed on their account's clock (one account or all)."""

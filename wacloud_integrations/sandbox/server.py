@@ -106,6 +106,7 @@ class SandboxServer:
             rate_limit_per_minute=rate_limit_per_minute,
             ack_delays=ack_delays,
             latency_ms=latency_ms,
+            host=host,
             **options,
         )
         self.host = host
@@ -133,6 +134,17 @@ class SandboxServer:
     def api_key(self) -> str:
         """The first API key."""
         return self.settings.api_keys[0]
+
+    @property
+    def ui_url(self) -> str | None:
+        """``http://127.0.0.1:PORT/``: the browser view (``None`` with ``ui=False``)."""
+        return self.root_url + "/" if self.settings.ui else None
+
+    def chat_url(self, phone: str, device_id: str | None = None, api_key: str | None = None) -> str:
+        """The browser view's permalink of one phone's chat (a test can print it when it fails)."""
+        from .ui.links import chat_url
+
+        return chat_url(self.root_url, api_key or self.api_key, phone, device_id or self.device_id)
 
     @property
     def api_keys(self) -> list[str]:
@@ -240,6 +252,11 @@ class SandboxProcess:
     def root_url(self) -> str:
         """The child's root URL."""
         return str(self.info["root_url"])
+
+    @property
+    def ui_url(self) -> str | None:
+        """The child's browser view (``None`` with ``--no-ui``)."""
+        return self.info.get("ui_url")
 
     @property
     def api_key(self) -> str:

@@ -22,7 +22,8 @@ class SandboxSettings:
     after which a sent message becomes delivered and read. ``latency_ms``, ``error_rate``, ``error_status``,
     ``drop_rate``, ``rate_limit_next`` and ``retry_after`` install one server-wide fault on every ``/api/v1``
     route; ``faults`` adds server-wide rules with the control API's fields (``{"method": "POST", "path":
-    "/api/v1/messages", "drop_rate": 0.1}``).
+    "/api/v1/messages", "drop_rate": 0.1}``). ``ui`` serves the browser view at ``/``; ``host`` is the
+    interface the server listens on (the view opens without a key only on loopback).
     """
 
     api_keys: list[str] = field(default_factory=lambda: [DEFAULT_API_KEY])
@@ -46,6 +47,8 @@ class SandboxSettings:
     webhook_workers: int = 8
     webhook_queue_size: int = 50_000
     tick_interval: float = 0.1
+    ui: bool = True
+    host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         if not self.api_keys:

@@ -1,0 +1,206 @@
+"""The browser view over plain HTTP: who may see which account, and what other web pages cannot do."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import httpx
+import pytest
+
+from wacloud_integrations.sandbox import SandboxControl, SandboxProcess, SandboxServer
+from wacloud_integrations.sandbox.server import READY_PREFIX
+from wacloud_integrations.sandbox.state import account_id_for
+
+from .conftest import DEVICE, KEY, OTHER_KEY, send_text
+
+ROOT = Path(__file__).resolve().parents[2]
+CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+def browser(sb: SandboxServer) -> httpx.Client:
+    """A client that keeps cookies and follows redirects, like a browser on the view."""
+    return httpx.Client(base_url=sb.root_url, follow_redirects=True, timeout=10)
+
+
+def token_of(page: httpx.Response) -> str:
+    match = CSRF.search(page.text)
+    assert match, page.text[:300]
+    return match.group(1)
+
+
+def login(web: httpx.Client, key: str) -> httpx.Response:
+    token = token_of(web.get("/ui/?pick=1"))
+    return web.post("/ui/login", data={"key": key, "csrf": token})
+
+
+def test_with_two_keys_each_account_needs_its_key(sb: SandboxServer, api: httpx.Client) -> None:
+    send_text(api, text="secret of account one")
+    with SandboxControl(sb.root_url, OTHER_KEY) as other:
+        other.inbound(DEVICE, "6281298765432", "secret of account two")
+    mine, theirs = account_id_for(KEY), account_id_for(OTHER_KEY)
+    with browser(sb) as web:
+        first = web.get("/")
+        assert first.url.path == "/ui/" and "API key" in first.text  # two keys: nothing opens by itself
+        assert web.get(f"/ui/{mine}/chats").url.path == "/ui/"
+        wrong = login(web, "waha_not_a_key_of_this_sandbox")
+        assert "No account of this sandbox has that API key." in wrong.text
+        assert "waha_not_a_key" not in wrong.text  # the typed key is never echoed
+        opened = login(web, KEY)
+        assert opened.url.path == f"/ui/{mine}/chats"
+        assert "secret of account one" in opened.text
+        assert KEY not in opened.text
+        refused = web.get(f"/ui/{theirs}/chats")
+        assert refused.url.path == "/ui/" and "secret of account two" not in refused.text
+        for page in ("chats", "devices", "webhooks", "sandbox"):
+            assert "secret of account two" not in web.get(f"/ui/{mine}/{page}").text
+        chat = web.get(f"/ui/{mine}/chats/{DEVICE}/6281298765432")
+        assert "secret of account two" not in chat.text
+
+
+def test_a_permalink_before_login_comes_back_after_it(sb: SandboxServer, api: httpx.Client) -> None:
+    send_text(api, text="the chat a test checked")
+    url = sb.chat_url("6281234567890")
+    with browser(sb) as web:
+        asked = web.get(url)
+        assert asked.url.path == "/ui/"
+        token = token_of(asked)
+        back = web.post("/ui/login", data={"key": KEY, "csrf": token, "next": str(httpx.URL(url).path)})
+        assert str(back.url) == url and "the chat a test checked" in back.text
+        outside = web.post("/ui/login", data={"key": KEY, "csrf": token, "next": "//evil.example/x"})
+        assert outside.url.host == "127.0.0.1"  # never redirected to another site
+
+
+def test_a_rebound_host_name_is_refused(sb: SandboxServer) -> None:
+    with httpx.Client(base_url=sb.root_url) as web:
+        for method, path in (("GET", "/"), ("GET", "/ui/"), ("POST", "/ui/login")):
+            answer = web.request(method, path, headers={"Host": f"attacker.example:{sb.port}"})
+            assert answer.status_code == 403, path
+            assert "Host not allowed" in answer.text
+        assert web.get("/ui/", headers={"Host": f"localhost:{sb.port}"}).status_code == 200
+        # The API itself is unaffected (it needs a key, not a browser session).
+        assert web.get("/_sandbox/health", headers={"Host": "attacker.example"}).status_code == 200
+
+
+def test_state_changes_need_the_same_origin_and_the_token(sb: SandboxServer) -> None:
+    faults = f"/ui/{account_id_for(KEY)}/faults"
+    with browser(sb) as web:
+        token = token_of(login(web, KEY))
+        form = {"path": "/api/v1", "fail_next": "1", "csrf": token}
+        foreign = web.post(faults, data=form, headers={"Origin": "http://attacker.example"})
+        assert foreign.status_code == 403
+        cross = web.post(faults, data=form, headers={"Sec-Fetch-Site": "cross-site"})
+        assert cross.status_code == 403
+        no_token = web.post(faults, data={**form, "csrf": "guessed"})
+        assert no_token.status_code == 403
+        assert sb.control.faults() == []
+        own = web.post(faults, data=form, headers={"Origin": sb.root_url})
+        assert own.status_code == 200 and "Fault rule added" in own.text
+        assert [f["fail_next"] for f in sb.control.faults()] == [1]
+        cookie = next(iter(web.cookies.jar))
+        assert cookie.name == f"wacloud_sandbox_ui_{sb.port}"
+        assert cookie.has_nonstandard_attr("HttpOnly")
+        assert (cookie.get_nonstandard_attr("SameSite") or "").lower() == "strict"
+
+
+def test_pages_carry_a_strict_content_security_policy(sb: SandboxServer) -> None:
+    with browser(sb) as web:
+        page = login(web, KEY)
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "<script>" not in page.text.replace('<script src="/ui/static/app.js" defer></script>', "")
+
+
+def test_message_texts_are_escaped(sb: SandboxServer, api: httpx.Client) -> None:
+    send_text(api, text='<script>alert("x")</script>')
+    with browser(sb) as web:
+        login(web, KEY)
+        page = web.get(sb.chat_url("6281234567890"))
+    assert '<script>alert("x")</script>' not in page.text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text
+
+
+def test_a_bad_form_value_is_named_not_echoed(sb: SandboxServer) -> None:
+    with browser(sb) as web:
+        token = token_of(login(web, KEY))
+        page = web.post(
+            f"/ui/{account_id_for(KEY)}/faults", data={"path": "/api/v1", "error_rate": "7.25", "csrf": token}
+        )
+    notice = re.search(r'class="notice error"[^>]*>([^<]*)<', page.text)
+    assert notice and notice.group(1).startswith("error_rate:")
+    assert "7.25" not in notice.group(1)
+
+
+def test_the_live_stream_announces_a_change(sb: SandboxServer, api: httpx.Client) -> None:
+    with browser(sb) as web:
+        login(web, KEY)
+        with web.stream("GET", f"/ui/{account_id_for(KEY)}/events", timeout=10) as stream:
+            lines = stream.iter_lines()
+            assert next(lines).startswith("retry:")
+            send_text(api, text="news")
+            for line in lines:
+                if line == "event: change":
+                    break
+
+
+def test_one_key_on_loopback_opens_directly_but_not_beyond_loopback() -> None:
+    with SandboxServer(api_keys=["waha_ui_single_key"], seed=False) as local, browser(local) as web:
+        assert web.get("/").url.path == f"/ui/{account_id_for('waha_ui_single_key')}/chats"
+    with (
+        SandboxServer(api_keys=["waha_ui_single_key"], seed=False, host="0.0.0.0") as wide,
+        httpx.Client(base_url=f"http://127.0.0.1:{wide.port}", follow_redirects=True) as web,
+    ):
+        assert web.get("/").url.path == "/ui/"  # bound beyond loopback: the key is asked for
+
+
+def test_the_view_is_off_with_ui_false_and_never_in_openapi(sb: SandboxServer) -> None:
+    paths = httpx.get(sb.root_url + "/openapi.json").json()["paths"]
+    assert not [p for p in paths if p == "/" or p.startswith("/ui")]
+    with SandboxServer(api_keys=[KEY], seed=False, ui=False) as off:
+        assert off.ui_url is None
+        assert httpx.get(off.root_url + "/").status_code == 404
+        assert httpx.get(off.root_url + "/ui/").status_code == 404
+
+
+def test_the_cli_prints_the_view_address_and_no_ui_removes_it() -> None:
+    cmd = [sys.executable, "-m", "wacloud_integrations.sandbox", "serve", "--port", "0"]
+    proc = subprocess.Popen([*cmd, "--log-level", "warning"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline()]
+        while not lines[-1].startswith(READY_PREFIX):
+            lines.append(proc.stdout.readline())
+        info = json.loads(lines[-1].removeprefix(READY_PREFIX))
+        assert httpx.get(info["ui_url"] + "ui/static/app.js").status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    assert lines[0] == f"WACloud sandbox listening on {info['root_url']}/api/v1\n"
+    assert lines[1] == f"  in the browser: {info['root_url']}/\n"  # next to the API's address
+    with SandboxProcess(api_keys=[KEY], seed=False, args=["--no-ui"]) as off:
+        assert off.info["ui_url"] is None and off.ui_url is None
+        assert httpx.get(off.root_url + "/").status_code == 404
+
+
+@pytest.mark.timeout(180)
+def test_the_wheel_ships_the_view_templates_and_assets(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    ui = "wacloud_integrations/sandbox/ui/"
+    shipped = {p.relative_to(ROOT).as_posix() for p in (ROOT / ui).rglob("*") if p.is_file()}
+    shipped = {n for n in shipped if "__pycache__" not in n}
+    assert {ui + "static/app.js", ui + "static/app.css", ui + "templates/chats.html"} <= shipped
+    assert shipped <= names

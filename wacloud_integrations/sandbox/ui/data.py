@@ -1,0 +1,279 @@
+"""What the pages show, read from the sandbox's store and state (no writes happen here)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from ...webhooks import sign
+from .. import world
+from ..clock import iso
+from ..qr import png_data_uri
+from ..state import Account, SandboxState
+from .live import EventBodies, clock_of
+
+CHAT_LIMIT = 200  # chats listed, newest first
+MESSAGE_LIMIT = 300  # newest messages of one chat
+DELIVERY_LIMIT = 200  # newest deliveries (event x webhook)
+TICKS = {1: "sent", 2: "delivered", 3: "read", -1: "failed"}
+
+
+def hhmm(ts: float | None) -> str:
+    """A time of day in UTC, as a chat shows it."""
+    if ts is None:
+        return ""
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%H:%M")
+
+
+def seconds_text(seconds: float) -> str:
+    """Seconds without float noise or an exponent (``90``, ``0.5``, ``31536000``)."""
+    return f"{seconds:.3f}".rstrip("0").rstrip(".")
+
+
+def _json(text: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _http(url: Any) -> str | None:
+    """A URL safe to link to (http or https only), or ``None``."""
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+
+
+# ---- chats -------------------------------------------------------------------------------------------
+
+_CHATS = """
+SELECT device_id, phone, MAX(seq) AS last_seq, COUNT(*) AS n FROM (
+    SELECT seq, device_id, body, CASE WHEN direction = 'outbound' THEN to_ ELSE from_ END AS phone
+    FROM messages WHERE account = ?
+) WHERE phone IS NOT NULL {filter} GROUP BY device_id, phone ORDER BY last_seq DESC LIMIT ?
+"""
+
+
+def chats(state: SandboxState, account: Account, query: str = "") -> list[dict[str, Any]]:
+    """Every (device, phone) conversation, newest first; ``query`` matches a number or a message text."""
+    params: list[Any] = [account.id]
+    where = ""
+    query = query.strip()
+    if query:
+        # A local form (0812…) matches the stored international digits (62812…) without its 0.
+        digits = "".join(ch for ch in query if ch.isdigit()).lstrip("0")
+        where = "AND (body LIKE ? ESCAPE '\\'"
+        params.append("%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        if digits:
+            where += " OR phone LIKE ?"
+            params.append(f"%{digits}%")
+        where += ")"
+    rows = state.store.all(_CHATS.format(filter=where), [*params, CHAT_LIMIT])
+    devices = {d["id"]: d for d in state.store.all("SELECT * FROM devices WHERE account = ?", (account.id,))}
+    out = []
+    for row in rows:
+        last = (
+            state.store.one(
+                "SELECT m.*, i.body AS phone_body FROM messages m LEFT JOIN inbox i ON i.account = m.account "
+                "AND i.phone = m.to_ AND i.message_id = m.id WHERE m.seq = ?",
+                (row["last_seq"],),
+            )
+            or {}
+        )
+        device = devices.get(row["device_id"], {})
+        out.append(
+            {
+                "device_id": row["device_id"],
+                "device_name": device.get("name") or row["device_id"],
+                "device_number": device.get("phone_number"),
+                "phone": row["phone"],
+                "count": row["n"],
+                "on_whatsapp": world.on_whatsapp(row["phone"]),
+                "last_text": _preview(last),
+                "last_direction": last.get("direction"),
+                "last_time": hhmm(last.get("created_at")),
+                "last_iso": iso(last.get("created_at")),
+            }
+        )
+    return out
+
+
+def _preview(row: dict[str, Any]) -> str:
+    """The last message as the chat list shows it (what the phone received, an OTP's code too)."""
+    kind = row.get("message_type") or "text"
+    text = row.get("phone_body") or row.get("body") or ""
+    labels = {"image": "Photo", "video": "Video", "document": "Document", "poll": "Poll", "list": "List"}
+    if kind in labels:
+        return f"{labels[kind]}: {text}" if text else labels[kind]
+    return text[:120]
+
+
+def conversation(state: SandboxState, account: Account, device_id: str, phone: str) -> list[dict[str, Any]]:
+    """The chat of one phone with one device as bubbles, oldest first (the newest 300).
+
+    A sent message shows what the phone received (an OTP with its code, as the recipient sees it).
+    """
+    rows = state.store.all(
+        "SELECT * FROM (SELECT m.*, i.body AS phone_body FROM messages m LEFT JOIN inbox i "
+        "ON i.account = m.account AND i.phone = m.to_ AND i.message_id = m.id "
+        "WHERE m.account = ? AND m.device_id = ? AND ((m.direction = 'outbound' AND m.to_ = ?) "
+        "OR (m.direction = 'inbound' AND m.from_ = ?)) ORDER BY m.seq DESC LIMIT ?) ORDER BY seq",
+        (account.id, device_id, phone, phone, MESSAGE_LIMIT),
+    )
+    return [bubble(row) for row in rows]
+
+
+def bubble(row: dict[str, Any]) -> dict[str, Any]:
+    """One message as the chat draws it."""
+    content = _json(row.get("content"))
+    outbound = row["direction"] == "outbound"
+    text = row.get("phone_body") if outbound and row.get("phone_body") is not None else row.get("body")
+    out: dict[str, Any] = {
+        "id": row["id"],
+        "outbound": outbound,
+        "type": row.get("message_type") or "text",
+        "text": text or "",
+        "time": hhmm(row.get("created_at")),
+        "iso": iso(row.get("created_at")),
+        "status": row.get("status"),
+        "tick": TICKS.get(row.get("ack") or 0) if outbound else None,
+        "template": bool(row.get("template_id")) and "otp_id" not in content,
+        "otp": "otp_id" in content,
+        "held": not outbound and not row.get("synced", 1),
+    }
+    kind = out["type"]
+    if kind in ("image", "video", "document"):
+        url = _http(content.get(f"{kind}_url"))
+        out["media"] = {
+            "url": url,
+            "name": content.get("filename") or (url.rsplit("/", 1)[-1] if url else kind),
+            "caption": content.get("caption"),
+            "note": bool(content.get("as_note")),
+        }
+    elif kind == "poll" and isinstance(content.get("poll_options"), list):
+        out["poll"] = {"name": content.get("poll_name") or text, "options": content["poll_options"]}
+    elif kind == "list" and isinstance(content.get("message"), dict):
+        message = content["message"]
+        sections = [
+            {
+                "title": s.get("title") or "",
+                "rows": [r for r in s.get("rows") or [] if isinstance(r, dict) and r.get("title")],
+            }
+            for s in message.get("sections") or []
+            if isinstance(s, dict)
+        ]
+        out["list"] = {
+            "title": message.get("title") or "",
+            "description": message.get("description") or "",
+            "button": message.get("button") or "Menu",
+            "footer": message.get("footer") or "",
+            "sections": sections,
+        }
+    return out
+
+
+# ---- devices -----------------------------------------------------------------------------------------
+
+
+def devices(state: SandboxState, account: Account) -> list[dict[str, Any]]:
+    """The account's devices, each pairing one with its current QR code (the PNG ``/pair`` returns)."""
+    now = clock_of(state, account).now()
+    out = []
+    for row in state.store.all("SELECT * FROM devices WHERE account = ? ORDER BY created_at", (account.id,)):
+        qr_live = bool(row["qr_text"]) and row["qr_expires_at"] is not None and row["qr_expires_at"] > now
+        out.append(
+            {
+                **world.device_out(row),
+                "qr_png": png_data_uri(row["qr_text"]) if row["status"] == "pairing" and qr_live else None,
+                "qr_expires_in": int(row["qr_expires_at"] - now) if qr_live else None,
+            }
+        )
+    return out
+
+
+# ---- webhooks ----------------------------------------------------------------------------------------
+
+
+def webhooks(state: SandboxState, account: Account) -> list[dict[str, Any]]:
+    """The account's webhooks (never their secrets)."""
+    rows = state.store.all("SELECT * FROM webhooks WHERE account = ? ORDER BY created_at", (account.id,))
+    return [
+        {"id": r["id"], "url": r["url"], "events": json.loads(r["events"]), "device_id": r["device_id"]}
+        for r in rows
+    ]
+
+
+def deliveries(state: SandboxState, account: Account, bodies: EventBodies) -> list[dict[str, Any]]:
+    """Each event sent to each webhook (newest first) with its attempts, signature header and body."""
+    rows = state.store.all(
+        "SELECT * FROM (SELECT * FROM deliveries WHERE account = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+        (account.id, DELIVERY_LIMIT * 6),
+    )
+    secrets = {
+        r["id"]: r["secret"]
+        for r in state.store.all("SELECT id, secret FROM webhooks WHERE account = ?", (account.id,))
+    }
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["event_id"], row["webhook_id"])
+        group = groups.get(key)
+        if group is None:
+            body = bodies.get(account.id, row["event_id"])
+            secret = secrets.get(row["webhook_id"])
+            group = groups[key] = {
+                "key": f"{row['event_id']}:{row['webhook_id']}",
+                "event_id": row["event_id"],
+                "webhook_id": row["webhook_id"],
+                "event": row["event"],
+                "url": row["url"],
+                "attempts": [],
+                "body": _pretty(body) if body is not None else None,
+                "signature": sign(body, secret) if body is not None and secret else None,
+                "can_redeliver": body is not None and secret is not None,
+            }
+        group["attempts"].append(
+            {
+                "attempt": row["attempt"],
+                "status_code": row["status_code"],
+                "ok": bool(row["ok"]),
+                "error": row["error"],
+                "duration_ms": row["duration_ms"],
+                "at": iso(row["at"]),
+                "time": hhmm(row["at"]),
+                "request_id": row["request_id"],
+                "next_retry_at": iso(row["next_retry_at"]),
+            }
+        )
+    out = list(groups.values())
+    for group in out:
+        last = group["attempts"][-1]
+        group["last"] = last
+        group["ok"] = any(a["ok"] for a in group["attempts"])
+    out.sort(key=lambda g: g["attempts"][-1]["at"] or "", reverse=True)
+    return out[:DELIVERY_LIMIT]
+
+
+def _pretty(body: bytes) -> str:
+    try:
+        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+    except ValueError:
+        return body.decode("utf-8", "replace")
+
+
+# ---- faults, clock and counters ----------------------------------------------------------------------
+
+
+def counters(state: SandboxState, account: Account) -> dict[str, Any]:
+    """Quota, rate-limit window, clock and fault rules of the account."""
+    clock = clock_of(state, account)
+    now = clock.now()
+    limit = state.settings.rate_limit_per_minute
+    # The limiter has no public count; its window is a deque of request times per key.
+    seen = getattr(state.limiter, "_seen", {}).get(account.key, ())
+    in_window = sum(1 for t in list(seen) if t > now - 60)
+    return {
+        "account": world.account_out(state, account),
+        "rate": {"limit": limit, "used": in_window},
+        "clock": {"now": iso(now), "offset": seconds_text(clock.offset)},
+        "faults": state.faults.list(account.id),
+    }
