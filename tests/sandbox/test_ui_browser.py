@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from wacloud_integrations import WACloud
+from wacloud_integrations import BadRequestError, WACloud
 from wacloud_integrations.errors import ServerError
 from wacloud_integrations.sandbox import SandboxServer
 from wacloud_integrations.sandbox.ui.data import seconds_text
@@ -307,11 +307,12 @@ def test_a_number_not_on_whatsapp_says_so_and_the_chat_fits_a_phone(
     pg = context.new_page()
     errors: list[str] = []
     pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    client.messages.send_text("6281200000000", "Halo?")
+    with pytest.raises(BadRequestError) as refused:  # docs/api-decisions.md: refused, nothing stored
+        client.messages.send_text("6281200000000", "Halo?")
+    assert refused.value.code == "not_on_whatsapp"
     pg.goto(sb.chat_url("6281200000000"))
     expect(pg.locator("[data-not-on-whatsapp]")).to_have_text("not on WhatsApp")
-    sb.control.advance_clock(2)
-    expect(pg.locator('#conversation [data-status="failed"]')).to_have_count(1)
+    expect(pg.locator("#conversation .bubble")).to_have_count(0)
     expect(pg.locator(".list-pane")).to_be_hidden()  # one column: the chat, with a way back
     pg.get_by_role("link", name="Back to the chats").click()
     expect(pg.locator(".list-pane")).to_be_visible()
