@@ -39,7 +39,9 @@ def register_resources(server: MCPServer[App], app: App) -> None:
         try:
             found = await app_of(ctx).client.templates.get(template_id)
         except NotFoundError:
-            raise ResourceNotFoundError(f"template_id: {template_id} not found") from None
+            raise ResourceNotFoundError(
+                "template_id: not found in this account; wacloud://templates lists the templates."
+            ) from None
         except WACloudError as exc:
             raise ResourceError(str(to_tool_error(exc))) from None
         return _json(project(TemplateInfo, found).model_dump(mode="json"))
