@@ -61,6 +61,7 @@ TOOLS: list[tuple[Callable[..., Any], str, ToolAnnotations]] = [
     (otp.send_otp, "Send a one-time code", SEND),
     (otp.verify_otp, "Verify a one-time code", VERIFY),
     (otp.get_otp_status, "OTP status", READ),
+    (otp.wait_for_otp, "Wait for an OTP to be verified", READ),
 ]
 
 
