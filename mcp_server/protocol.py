@@ -44,6 +44,7 @@ from mcp.types import (
     ResourceTemplateReference,
     SetLevelRequestParams,
 )
+from mcp_types import LOG_LEVEL_META_KEY
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
@@ -122,6 +123,17 @@ class _ClientLogHandler(logging.Handler):
 _HANDLER = _ClientLogHandler(level=logging.DEBUG)
 
 
+def _let_through(levelno: int) -> None:
+    """Make our loggers pass ``levelno``: a client's level must not be cut by a quieter logger setting.
+
+    The console script keeps stderr at INFO on its handler, so this changes only what the client gets.
+    """
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() > levelno:
+            logger.setLevel(levelno)
+
+
 def _install_log_handler() -> None:
     for name in LOGGERS:
         logger = logging.getLogger(name)
@@ -181,6 +193,7 @@ class WACloudMCPServer(MCPServer[App]):
         self, ctx: ServerRequestContext[Any, Any], params: SetLevelRequestParams
     ) -> EmptyResult:
         self._log_levels[_connection_of(ctx)] = _MCP_LEVELS[params.level]
+        _let_through(_MCP_LEVELS[params.level])
         return EmptyResult()
 
     def _sink_for(self, context: Context[App, Any] | None) -> _Sink | None:
@@ -189,7 +202,11 @@ class WACloudMCPServer(MCPServer[App]):
         request = context.request_context
         if request.protocol_version in MODERN_PROTOCOL_VERSIONS:
             # The request's own _meta opt-in decides; the SDK drops what was not asked for.
-            return _Sink(logging.DEBUG)
+            asked = dict(request.meta or {}).get(LOG_LEVEL_META_KEY)
+            if asked not in _MCP_LEVELS:
+                return None
+            _let_through(_MCP_LEVELS[asked])
+            return _Sink(_MCP_LEVELS[asked])
         threshold = self._log_levels.get(_connection_of(request))
         return None if threshold is None else _Sink(threshold)
 

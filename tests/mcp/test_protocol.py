@@ -17,12 +17,12 @@ pytestmark = pytest.mark.usefixtures("ctl")
 
 
 @pytest.fixture(autouse=True)
-def debug_records() -> Any:
-    # The console script lets DEBUG through our own loggers (stderr stays at INFO); do the same here.
+def logger_levels() -> Any:
+    # A client's level lowers our loggers' levels when needed (what the tests check); restore them after.
     loggers = [logging.getLogger(name) for name in ("mcp_server", "wacloud_integrations")]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
-        logger.setLevel(logging.DEBUG)
+        logger.setLevel(logging.WARNING)
     yield
     for logger, level in zip(loggers, levels, strict=True):
         logger.setLevel(level)
