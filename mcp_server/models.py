@@ -38,6 +38,7 @@ __all__ = [
     "OtpSendResult",
     "OtpStatusResult",
     "OtpVerifyResult",
+    "OtpWaitResult",
     "SendResult",
     "TemplateDeleted",
     "TemplateInfo",
@@ -234,6 +235,13 @@ class OtpStatusResult(OTPStatusInfo):
     """An OTP's state: ``pending``, ``verified`` or ``expired``."""
 
     model_config = _CLOSED
+
+
+class OtpWaitResult(OtpStatusResult):
+    """Where ``wait_for_otp`` stopped waiting."""
+
+    waited_seconds: float = Field(description="How long the tool waited.")
+    timed_out: bool = Field(description="True when the wait ran out while the OTP was still pending.")
 
 
 class Confirm(BaseModel):

@@ -96,7 +96,8 @@ class Policy:
             )
         if not self.is_allowed(number):
             raise ToolError(
-                f"Refused: to: {number} is not in the recipient allowlist (WACLOUD_MCP_ALLOWED_RECIPIENTS). "
+                "Refused: to: this number is not in the recipient allowlist "
+                "(WACLOUD_MCP_ALLOWED_RECIPIENTS). "
                 "Nothing was sent. Do not try other numbers; ask the user whether this recipient should be "
                 "added to the server configuration."
             )
@@ -111,14 +112,14 @@ class Policy:
             self._per_recipient[number],
             s.max_sends_per_recipient_per_hour,
             "WACLOUD_MCP_MAX_SENDS_PER_RECIPIENT_PER_HOUR",
-            f"sends to {number}",
+            "sends to this recipient",
         )
         if otp:
             self._limit(
                 self._otp[number],
                 s.max_otp_per_recipient_per_hour,
                 "WACLOUD_MCP_MAX_OTP_PER_RECIPIENT_PER_HOUR",
-                f"OTPs to {number}",
+                "OTPs to this recipient",
             )
 
     def record_send(self, number: str, *, otp: bool = False) -> float:

@@ -21,7 +21,8 @@ def _json(data: object) -> str:
 
 
 def register_resources(server: MCPServer[App], app: App) -> None:
-    """``wacloud://templates``, ``wacloud://templates/{template_id}`` and ``wacloud://devices``."""
+    """``wacloud://templates``, ``wacloud://templates/{template_id}``, ``wacloud://devices`` and
+    ``wacloud://devices/{device_id}``."""
 
     # Static resources get no Context in this SDK, so they reach the client through the App itself.
     @server.resource("wacloud://templates", name="templates", mime_type="application/json")
@@ -39,10 +40,25 @@ def register_resources(server: MCPServer[App], app: App) -> None:
         try:
             found = await app_of(ctx).client.templates.get(template_id)
         except NotFoundError:
-            raise ResourceNotFoundError(f"template_id: {template_id} not found") from None
+            raise ResourceNotFoundError(
+                "template_id: not found in this account; wacloud://templates lists the templates."
+            ) from None
         except WACloudError as exc:
             raise ResourceError(str(to_tool_error(exc))) from None
         return _json(project(TemplateInfo, found).model_dump(mode="json"))
+
+    @server.resource("wacloud://devices/{device_id}", name="device", mime_type="application/json")
+    async def device(device_id: str, ctx: Context) -> str:
+        """One device and its connection status."""
+        try:
+            found = await app_of(ctx).client.devices.get(device_id)
+        except NotFoundError:
+            raise ResourceNotFoundError(
+                "device_id: not found in this account; wacloud://devices lists the devices."
+            ) from None
+        except WACloudError as exc:
+            raise ResourceError(str(to_tool_error(exc))) from None
+        return _json(project(DeviceInfo, found).model_dump(mode="json"))
 
     @server.resource("wacloud://devices", name="devices", mime_type="application/json")
     async def devices() -> str:

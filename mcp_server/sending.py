@@ -162,8 +162,8 @@ async def _send(app: App, prepared: PreparedSend, key: str) -> Any:
 
 def _uncertain(prepared: PreparedSend, why: str) -> ToolError:
     return ToolError(
-        f"Uncertain: the {prepared.heading} to {prepared.to} may or may not have been sent ({why}). It was "
-        f"NOT retried. Check list_messages (phone={prepared.to}, direction=outbound) before doing anything "
+        f"Uncertain: the {prepared.heading} may or may not have been sent ({why}). It was NOT retried. "
+        "Check list_messages (phone: the same recipient, direction=outbound) before doing anything "
         "else. Repeating this exact call is safe while this server keeps running: it looks up the same "
         "idempotency key first and sends with that key, so it cannot be delivered twice."
     )

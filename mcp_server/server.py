@@ -28,9 +28,11 @@ from . import tools_read as read
 from . import tools_send as send
 from . import tools_templates as templates
 from .app import App
+from .bounded import BoundingFilter
 from .config import ENV_VARS, Settings
 from .hints import CREATE, DELETE, READ, READ_OPEN, SEND, UPDATE, VERIFY
 from .policy import Policy
+from .protocol import LOGGERS, WACloudMCPServer
 from .resources import register_prompts, register_resources
 from .untrusted import NOTICE
 
@@ -59,6 +61,7 @@ TOOLS: list[tuple[Callable[..., Any], str, ToolAnnotations]] = [
     (otp.send_otp, "Send a one-time code", SEND),
     (otp.verify_otp, "Verify a one-time code", VERIFY),
     (otp.get_otp_status, "OTP status", READ),
+    (otp.wait_for_otp, "Wait for an OTP to be verified", READ),
 ]
 
 
@@ -119,15 +122,19 @@ def build_server(
 
     auth: dict[str, Any] = {}
     if settings.transport == "http" and settings.http_token:
+        # A plain bearer token, not OAuth: with no resource_server_url the SDK serves no
+        # /.well-known/oauth-protected-resource and its 401 names no resource_metadata, so clients
+        # (the MCP Inspector) send the configured token instead of trying an authorization server
+        # that does not exist. issuer_url is required by the settings model but unused without an
+        # authorization-server provider: nothing advertises it.
         url = f"http://{settings.host}:{settings.port}"
         auth = {
-            "auth": AuthSettings(
-                issuer_url=url, resource_server_url=f"{url}/mcp", validate_token_resource=False
-            ),
+            "auth": AuthSettings(issuer_url=url, resource_server_url=None),
             "token_verifier": _StaticTokenVerifier(settings.http_token),
         }
-    server: MCPServer[App] = MCPServer(
-        "wacloud",
+    server = WACloudMCPServer(
+        app,
+        name="wacloud",
         title="WACloud WhatsApp",
         version=__version__,
         instructions=_instructions(settings),
@@ -150,6 +157,12 @@ def _configure_logging() -> None:
     )
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())
+        handler.addFilter(BoundingFilter())  # after redaction: caps what a caller's input can make us write
+        handler.setLevel(logging.INFO)
+    # Our own loggers pass DEBUG so that a client that asks for it (logging/setLevel) gets it; stderr
+    # stays at INFO through the handler's level.
+    for name in LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG)
     # httpx logs every request URL at INFO; not useful here and noisy.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpx2").setLevel(logging.WARNING)

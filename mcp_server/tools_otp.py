@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Annotated, Any
 
@@ -21,11 +22,19 @@ from wacloud_integrations.models.messages import input_error_from
 
 from .app import App, app_of
 from .errors import api_errors, to_tool_error
-from .models import Confirm, OtpSendResult, OtpStatusResult, OtpVerifyResult, as_text, project
+from .models import (
+    Confirm,
+    OtpSendResult,
+    OtpStatusResult,
+    OtpVerifyResult,
+    OtpWaitResult,
+    as_text,
+    project,
+)
 from .sending import Delivery, PreparedSend, confirmation_of, deliver
 from .tools_send import DeviceId, Phone
 
-__all__ = ["get_otp_status", "send_otp", "verify_otp"]
+__all__ = ["get_otp_status", "send_otp", "verify_otp", "wait_for_otp"]
 
 
 async def prepare_otp(
@@ -192,3 +201,44 @@ async def get_otp_status(
     with api_errors(not_found="otp_id"):
         info = await app_of(ctx).client.otp.status(otp_id)
     return project(OtpStatusResult, info)
+
+
+# Polls start fast (a person often types the code within seconds) and settle at a few seconds.
+_POLL_STEPS = (0.5, 1.0, 2.0, 3.0)
+
+
+async def wait_for_otp(
+    otp_id: Annotated[str, Field(description="The otp_id from send_otp.")],
+    timeout_seconds: Annotated[
+        int, Field(ge=1, le=600, description="How long to wait, 1 to 600 seconds.")
+    ] = 120,
+    *,
+    ctx: Context,
+) -> OtpWaitResult:
+    """Wait until an OTP is verified (the person entered the code in your app) or has expired.
+
+    For flows where the code is checked elsewhere, not by verify_otp. Returns the state it ended in;
+    timed_out is true when the wait ran out while the OTP was still pending. Never the code. Reports
+    progress while it waits when the client asks for it.
+    """
+    app = app_of(ctx)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    polls = 0
+    while True:
+        with api_errors(not_found="otp_id"):
+            info = await app.client.otp.status(otp_id)
+        elapsed = loop.time() - started
+        done = info.status in ("verified", "expired")
+        if done or elapsed >= timeout_seconds:
+            return OtpWaitResult(
+                **project(OtpStatusResult, info).model_dump(),
+                waited_seconds=round(elapsed, 1),
+                timed_out=not done,
+            )
+        await ctx.report_progress(
+            min(elapsed, float(timeout_seconds)), float(timeout_seconds), f"OTP still {info.status}"
+        )
+        step = _POLL_STEPS[min(polls, len(_POLL_STEPS) - 1)]
+        polls += 1
+        await app.client.sleep(min(step, timeout_seconds - elapsed))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,12 +38,16 @@ def ctl(sandbox: SandboxServer) -> Iterator[SandboxControl]:
 @pytest.fixture
 def env(sandbox: SandboxServer, ctl: SandboxControl) -> dict[str, str]:
     assert sandbox.device_id is not None
-    return {
+    variables = {
         "WACLOUD_API_KEY": sandbox.api_key,
         "WACLOUD_BASE_URL": sandbox.base_url,
         "WACLOUD_DEVICE_ID": sandbox.device_id,
         "WACLOUD_MCP_ALLOWED_RECIPIENTS": "62812*",
     }
+    if os.environ.get("PYTHONPATH"):
+        # Child processes (the console script) must import the same checkout as the tests.
+        variables["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return variables
 
 
 @pytest.fixture

@@ -58,6 +58,33 @@ async def test_http_with_the_token(http_server, ctl):
     async with http, Client(streamable_http_client(http_server, http_client=http)) as client:
         tools = (await client.list_tools()).tools
         sent = await client.call_tool("send_message", {"to": PHONE, "text": "over http"})
-    assert len(tools) == 19
+    assert len(tools) == 20
     assert sent.structured_content["status"] == "sent"
     assert [m["body"] for m in ctl.inbox(PHONE)] == ["over http"]
+
+
+async def test_http_token_auth_advertises_no_oauth(http_server):
+    """A plain bearer token: no OAuth metadata sending a client to look for an authorization server."""
+    base = http_server.removesuffix("/mcp")
+    async with httpx2.AsyncClient() as http:
+        refused = await http.post(http_server, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        wrong = await http.post(
+            http_server,
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            headers={"Authorization": "Bearer not-the-token-0123456789"},
+        )
+        metadata = [
+            await http.get(base + path)
+            for path in (
+                "/.well-known/oauth-protected-resource",
+                "/.well-known/oauth-protected-resource/mcp",
+                "/.well-known/oauth-authorization-server",
+                "/register",
+                "/authorize",
+            )
+        ]
+    for answer in (refused, wrong):
+        assert answer.status_code == 401
+        challenge = answer.headers["www-authenticate"]
+        assert challenge.startswith("Bearer ") and "resource_metadata" not in challenge
+    assert [answer.status_code for answer in metadata] == [404] * 5

@@ -24,7 +24,7 @@ async def test_console_script_serves_over_stdio(env, ctl, tmp_path):
                 "send_template_message", {"to": PHONE, "template_id": TEMPLATE_ID, "variables": TEMPLATE_VARS}
             )
             refused = await client.call_tool("send_message", {"to": "6285611112222", "text": "x"})
-    assert len(tools) == 19
+    assert len(tools) == 20
     assert sent.structured_content["status"] == "sent"
     assert refused.is_error
     assert [m["body"] for m in ctl.inbox(PHONE)] == [TEMPLATE_TEXT]
@@ -40,3 +40,19 @@ def test_console_script_without_a_key_exits_with_a_clear_message(tmp_path):
     assert done.returncode == 2
     assert "WACLOUD_API_KEY" in done.stderr
     assert done.stdout == ""
+
+
+async def test_console_script_log_stays_bounded_and_value_free(env, ctl, tmp_path):
+    params = StdioServerParameters(command=SCRIPT, env={**env, "WACLOUD_MCP_CONFIRM": "host"}, cwd=tmp_path)
+    log_path = tmp_path / "server.log"
+    with log_path.open("w") as errlog:
+        async with Client(stdio_client(params, errlog=errlog)) as client:
+            huge = await client.call_tool("send_message", {"to": "6" * 100_000, "text": "hi"})
+            code = await client.call_tool("verify_otp", {"phone_number": 402184, "code": "402184"})
+            unknown = await client.call_tool("N" * 100_000, {})
+    for result in (huge, code, unknown):
+        assert result.is_error and len(result.content[0].text) < 1_000  # type: ignore[union-attr]
+    log = log_path.read_text()
+    assert "402184" not in log and "6" * 40 not in log
+    assert len(log) < 20_000 and max(len(line) for line in log.splitlines()) < 2_200
+    assert ctl.inbox(PHONE) == []

@@ -28,6 +28,7 @@ TOOLS = [
     "send_otp",
     "verify_otp",
     "get_otp_status",
+    "wait_for_otp",
 ]
 SENDS = {"send_message", "send_template_message", "send_otp"}
 # Tools whose results reach outside the account's own data: third parties' text, or any WhatsApp number.
@@ -83,7 +84,7 @@ async def test_send_tools_expose_only_their_arguments(make):
         "description": 'The code the person read on their phone, as a string of digits, e.g. "033217".',
     }
     # The OTP code is never an output field.
-    for name in ("send_otp", "verify_otp", "get_otp_status"):
+    for name in ("send_otp", "verify_otp", "get_otp_status", "wait_for_otp"):
         assert "code" not in tools[name].output_schema["properties"]
     # No tool takes a local file path.
     for tool in tools.values():
@@ -109,7 +110,7 @@ async def test_resources_and_prompts(make):
         prompts = {p.name for p in (await client.list_prompts()).prompts}
         prompt = await client.get_prompt("check_then_send", {"phone": "6281234567890", "text": "Halo"})
     assert resources == {"wacloud://templates", "wacloud://devices"}
-    assert templates == ["wacloud://templates/{template_id}"]
+    assert templates == ["wacloud://templates/{template_id}", "wacloud://devices/{device_id}"]
     assert json.loads(listed.contents[0].text)[0]["id"] == TEMPLATE_ID  # type: ignore[union-attr]
     assert json.loads(one.contents[0].text)["name"] == "Order Confirmation"  # type: ignore[union-attr]
     assert json.loads(devices.contents[0].text)[0]["status"] == "connected"  # type: ignore[union-attr]
