@@ -50,7 +50,12 @@ def throwaway_prefect(startup_timeout: int = 180) -> Iterator[None]:
     The demo prints a transcript, so Prefect's and the sandbox's own lines are quietened here: this is
     the demo's process, not a user's.
     """
-    from prefect.settings import PREFECT_HOME, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
+    from prefect.settings import (
+        PREFECT_HOME,
+        PREFECT_LOCAL_STORAGE_PATH,
+        PREFECT_SERVER_ANALYTICS_ENABLED,
+        temporary_settings,
+    )
     from prefect.testing.utilities import prefect_test_harness
 
     logging.getLogger("prefect").setLevel(logging.WARNING)
@@ -59,7 +64,11 @@ def throwaway_prefect(startup_timeout: int = 180) -> Iterator[None]:
     logging.getLogger("wacloud_integrations.sandbox").setLevel(logging.CRITICAL)
     home = tempfile.mkdtemp(prefix="wacloud-prefect-demo-")
     try:
-        settings = {PREFECT_HOME: home, PREFECT_LOCAL_STORAGE_PATH: f"{home}/storage"}
+        settings = {
+            PREFECT_HOME: home,
+            PREFECT_LOCAL_STORAGE_PATH: f"{home}/storage",
+            PREFECT_SERVER_ANALYTICS_ENABLED: False,  # the throwaway server sends no telemetry
+        }
         with (
             temporary_settings(updates=settings),
             prefect_test_harness(server_startup_timeout=startup_timeout),
