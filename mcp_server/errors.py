@@ -23,7 +23,6 @@ from wacloud_integrations import (
     InputError,
     NotFoundError,
     PermissionDeniedError,
-    PhoneNumberError,
     QuotaExhaustedError,
     RateLimitError,
     ServerError,
@@ -67,10 +66,6 @@ def to_tool_error(
 
 def _message(exc: WACloudError, *, not_found: str, sending: bool, check: str | None) -> str:
     unsent = " Nothing was sent." if sending else ""
-    if isinstance(exc, PhoneNumberError):
-        # The core's message quotes the number as given; say what is wrong without repeating it.
-        reason = str(exc).replace(repr(exc.value), "the number").rstrip(".")
-        return f"Invalid input: {reason}.{unsent}"
     if isinstance(exc, InputError):
         return f"Invalid input: {str(exc).rstrip('.')}.{unsent}"
     if isinstance(exc, ConfigurationError):

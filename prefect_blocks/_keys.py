@@ -20,10 +20,11 @@ A task run outside any flow run keys on its own id, which only its retries share
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -35,7 +36,15 @@ from prefect.context import FlowRunContext, TaskRunContext
 from wacloud_integrations import InputError, derive_key
 from wacloud_integrations.phone import normalize_phone
 
-__all__ = ["RunKey", "aresolve_root", "content_fingerprint", "flow_key", "root_run", "run_key"]
+__all__ = [
+    "RunKey",
+    "aresolve_root",
+    "batch_fingerprint",
+    "content_fingerprint",
+    "flow_key",
+    "root_run",
+    "run_key",
+]
 
 _LIMIT = 10_000  # remembered flow runs; old ones are dropped first
 _lock = threading.Lock()
@@ -59,6 +68,27 @@ class RunKey:
 def content_fingerprint(content: Mapping[str, Any]) -> str:
     """A stable text for what is being sent (key order and value types do not matter)."""
     return json.dumps(content, sort_keys=True, default=str, separators=(",", ":"))
+
+
+def batch_fingerprint(recipients: Sequence[Any]) -> str:
+    """A digest of who gets what in a bulk send: each recipient's normalised number and variables.
+
+    Order does not matter (a retry may pass the list in another order); different variables, or a
+    different list, give a different digest, so two bulk sends of one template with different content
+    in one run are two batches, not one batch whose second half the server refuses (409).
+    """
+    entries = sorted(content_fingerprint(_recipient_entry(item)) for item in recipients)
+    return hashlib.sha256("\n".join(entries).encode()).hexdigest()
+
+
+def _recipient_entry(item: Any) -> dict[str, Any]:
+    if isinstance(item, str):
+        return {"to": _recipient(item), "variables": {}}
+    if isinstance(item, Mapping):
+        to, variables = item.get("to") or item.get("phone") or "", item.get("variables") or {}
+    else:  # the core's Recipient
+        to, variables = getattr(item, "to", ""), getattr(item, "variables", {}) or {}
+    return {"to": _recipient(str(to)), "variables": dict(variables)}
 
 
 def _recipient(to: str) -> str:

@@ -18,10 +18,14 @@ from wacloud_integrations import InputError, Pacing, WaitTimeoutError
 from wacloud_integrations.bulk import RecipientLike
 from wacloud_integrations.inbound import InboundCursor
 
-from ._keys import run_key
+from . import _outcomes as outcomes
+from ._keys import batch_fingerprint, run_key
 from ._logging import masked, run_logger
 from ._plans import Call, Pause, Plan
 from ._progress import BulkProgress
+from .errors import BatchKeyReusedError, WaitExpiredError
+
+_KEY_REUSED = "idempotency_key_reused"  # the API's code, in the reason of a recipient refused with 409
 
 __all__ = [
     "bulk_send_plan",
@@ -94,7 +98,8 @@ def bulk_send_plan(
     progress_key: str | None,
 ) -> Plan[dict[str, Any]]:
     """The core's ``send_many``, with a batch key from the run so retries resume instead of resending."""
-    batch = batch_key or run_key("bulk", {"template_id": template_id, "text": text}).key
+    content = {"template_id": template_id, "text": text, "recipients": batch_fingerprint(recipients)}
+    batch = batch_key or run_key("bulk", content).key
     progress = BulkProgress.start(len(recipients), key=progress_key)
     report = yield Call(
         "messages",
@@ -110,11 +115,32 @@ def bulk_send_plan(
             "progress": progress,
         },
     )
-    progress.finish(report.counts)
+    counts = outcomes.count(report.results, report.counts)
+    progress.finish(counts, stopped=report.stopped, batch_key=report.batch_key)
     if report.stopped:
-        run_logger().error("WhatsApp bulk send stopped early: %s", report.stopped)
+        run_logger().error(
+            "WhatsApp bulk send stopped early: %s; %d recipient(s) not tried. Run it again with "
+            "batch_key=%r to send the rest: nobody gets the message twice.",
+            report.stopped,
+            counts[outcomes.NOT_TRIED],
+            report.batch_key,
+        )
+    reused = [r for r in report.results if r.status == "failed" and _KEY_REUSED in (r.reason or "")]
+    if reused:
+        raise BatchKeyReusedError(
+            f"batch key {report.batch_key!r} was already used for different content: "
+            f"{len(reused)} of {len(report.results)} recipient(s) got nothing from this send "
+            f"({outcomes.describe(counts)}). Use a new batch_key for new content; the same key only "
+            "resumes the same batch."
+        )
+    shown = [outcomes.row(r) for r in report.results]
     return {
         **report.to_dict(),
+        **counts,
+        "counts": counts,
+        "failed_recipients": [r for r in shown if r["status"] in ("failed", "unknown")],
+        # Never tried (the batch stopped first): run the batch again with ``batch_key`` to send them.
+        "not_tried_recipients": [r for r in shown if r["status"] not in (*outcomes.BASE,)],
         # Recipients skipped because their message had already gone out under this batch key (an
         # earlier run, or an answer that was lost): ``broadcast`` counts them as sent.
         "already_sent": [r.to for r in report.results if r.status == "skipped" and r.message_id],
@@ -157,10 +183,13 @@ def verify_otp_plan(phone_number: str, code: str | SecretStr, otp_id: str | None
 
 
 def wait_for_otp_plan(otp_id: str, timeout: float, poll_interval: float) -> Plan[dict[str, Any]]:
-    """Poll the OTP's status until it is verified or expired."""
-    info = yield Call(
-        "otp", "wait_until_verified", (otp_id,), {"timeout": timeout, "poll_interval": poll_interval}
-    )
+    """Poll the OTP's status until it is verified or expired; running out of time fails the wait."""
+    try:
+        info = yield Call(
+            "otp", "wait_until_verified", (otp_id,), {"timeout": timeout, "poll_interval": poll_interval}
+        )
+    except WaitTimeoutError as exc:  # a TimeoutError: Prefect would end the run TimedOut, not Failed
+        raise WaitExpiredError(f"OTP {otp_id} was not verified within {timeout:.0f}s") from exc
     run_logger().info("OTP %s is %s", otp_id, info.status)
     return info.to_dict()
 
@@ -197,7 +226,7 @@ def wait_for_inbound_plan(
             run_logger().info("WhatsApp message %s received from %s", message.id, masked(from_))
             return message.to_dict()
         if time.monotonic() + poll_interval > deadline:
-            raise WaitTimeoutError(f"no message from {masked(from_)} after {timeout:.0f}s")
+            raise WaitExpiredError(f"no message from {masked(from_)} within {timeout:.0f}s")
         yield Pause(poll_interval)
 
 

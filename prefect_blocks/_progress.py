@@ -17,8 +17,8 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.context import TaskRunContext
 
 from wacloud_integrations import RecipientResult
-from wacloud_integrations.bulk import STATUSES
 
+from . import _outcomes as outcomes
 from ._logging import run_logger
 
 __all__ = ["BulkProgress"]
@@ -48,24 +48,28 @@ class BulkProgress:
         return cls(total, artifact_id)
 
     def __call__(self, done: int, total: int, result: RecipientResult) -> None:
-        self.counts[result.status] += 1
+        self.counts[outcomes.outcome(result)] += 1
         if done % self._every == 0 and done < total:
             self._context.run(self._report, done)
 
-    def _summary(self, counts: Mapping[str, int]) -> str:
-        return ", ".join(f"{name} {counts.get(name, 0)}" for name in STATUSES)
-
-    def _report(self, done: int, counts: Mapping[str, Any] | None = None) -> None:
-        summary = self._summary(counts if counts is not None else self.counts)
-        run_logger().info("WhatsApp bulk send: %d of %d done (%s)", done, self.total, summary)
+    def _report(self, done: int, counts: Mapping[str, int] | None = None, tail: str = "") -> None:
+        counts = counts if counts is not None else outcomes.count((), self.counts) | dict(self.counts)
+        # Recipients never tried are done only in the sense that the batch is over: not progress.
+        tried = done - counts.get(outcomes.NOT_TRIED, 0)
+        line = f"{tried} of {self.total} tried ({outcomes.describe(counts)}){tail}"
+        run_logger().info("WhatsApp bulk send: %s", line)
         if self.artifact_id is not None:
             update_progress_artifact(  # type: ignore[call-arg]
                 self.artifact_id,
-                100.0 * done / self.total,
-                description=f"WhatsApp bulk send: {done} of {self.total} ({summary})",
+                100.0 * tried / self.total,
+                description=f"WhatsApp bulk send: {line}",
                 _sync=True,
             )
 
-    def finish(self, counts: Mapping[str, int]) -> None:
-        """Report 100 % with the final counts."""
-        self._context.run(self._report, self.total, counts)
+    def finish(self, counts: Mapping[str, int], *, stopped: str | None = None, batch_key: str = "") -> None:
+        """Report the final counts; a batch that stopped early says why and the key to resume with."""
+        tail = ""
+        if stopped or counts.get(outcomes.NOT_TRIED):
+            why = stopped or "not every recipient was tried"
+            tail = f". STOPPED EARLY: {why}; resume with batch_key={batch_key!r}"
+        self._context.run(self._report, self.total, counts, tail)

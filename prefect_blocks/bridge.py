@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
 import os
 import uuid
 from collections import OrderedDict
@@ -45,13 +46,15 @@ from wacloud_integrations.models import MessageEvent, StatusEvent, WebhookEvent
 
 from ._logging import masked, run_logger
 
-__all__ = ["RECEIVED", "STATUS", "create_app", "event_for", "event_id", "main"]
+__all__ = ["RECEIVED", "STATUS", "configure_logging", "create_app", "event_for", "event_id", "main"]
 
 RECEIVED = "wacloud.message.received"
 STATUS = "wacloud.message.status"
 SECRET_ENV = "WACLOUD_WEBHOOK_SECRET"
 _SEEN_LIMIT = 10_000
 Emit = Callable[..., Any]
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def _digits(chat_id: str | None) -> str:
@@ -161,6 +164,34 @@ def create_app(
     return Starlette(routes=[Route(path, receive, methods=["POST"]), Route("/healthz", health)])
 
 
+def configure_logging(level: str = "INFO") -> dict[str, Any]:
+    """Log the bridge's lines (and the core's) to stderr with timestamps at ``level``; returns the
+    matching uvicorn ``log_config`` so the server's and the access log's lines look the same.
+
+    Without this, nothing handles the ``prefect_blocks`` logger outside a Prefect run: INFO lines are
+    dropped and warnings come out bare, without a time, through Python's last-resort handler.
+    """
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    for name in ("prefect_blocks", "wacloud_integrations"):
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
+    formatter = {"format": LOG_FORMAT}
+    stream = {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": formatter},
+        "handlers": {"stderr": stream},
+        "loggers": {
+            name: {"handlers": ["stderr"], "level": level, "propagate": False}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+        },
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point: serve the bridge with uvicorn until stopped."""
     parser = argparse.ArgumentParser(
@@ -174,6 +205,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--tolerance", type=float, default=300, help="refuse deliveries older than this many seconds"
     )
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=LEVELS,
+        help="lowest level logged to stderr, with timestamps (default INFO: one line per delivery)",
+    )
     args = parser.parse_args(argv)
     secret = os.environ.get(SECRET_ENV, "")
     if not secret:
@@ -185,8 +223,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     import uvicorn
 
+    log_config = configure_logging(args.log_level)
     uvicorn.run(
-        create_app(secret, path=args.path, tolerance_seconds=args.tolerance), host=args.host, port=args.port
+        create_app(secret, path=args.path, tolerance_seconds=args.tolerance),
+        host=args.host,
+        port=args.port,
+        log_config=log_config,
+        log_level=args.log_level.lower(),
     )
     return 0
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 from prefect.blocks.abstract import CredentialsBlock
-from pydantic import Field, HttpUrl, SecretStr
+from pydantic import ConfigDict, Field, HttpUrl, SecretStr
 
-from wacloud_integrations import DEFAULT_BASE_URL, AsyncWACloud, WACloud
+from wacloud_integrations import DEFAULT_BASE_URL, AsyncWACloud, ClientConfig, WACloud
 
 LOGO_URL = "https://upload.wikimedia.org/wikipedia/commons/thumb/6/6b/WhatsApp.svg/512px-WhatsApp.svg.png"
 DOCUMENTATION_URL = "https://app.wacloud.id"
@@ -29,6 +29,9 @@ class WACloudCredentials(CredentialsBlock):
             client.messages.send_text("6281234567890", "Halo!")
         ```
     """
+
+    # A refused field must not print what was typed (the key) in pydantic's error.
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     _block_type_name: ClassVar[str] = "WACloud Credentials"
     _block_type_slug: ClassVar[str] = "wacloud-credentials"
@@ -56,20 +59,33 @@ class WACloudCredentials(CredentialsBlock):
         description="Seconds to wait for one API answer before the request counts as failed.",
     )
 
-    def get_client(self) -> WACloud:
-        """A new sync core client; close it (``with ... as client:``) when done."""
-        return WACloud(
-            self.api_key.get_secret_value(),
+    def block_initialization(self) -> None:
+        """Refuse a key no HTTP header can carry (a pasted placeholder, a line break) when the block is
+        built, not deep inside the first request; the core's check, which never echoes the key."""
+        self.client_config()
+
+    def _sources(self) -> dict[str, str]:
+        name = getattr(self, "_block_document_name", None)
+        block = f"WACloudCredentials block {name!r}" if name else "the WACloudCredentials block"
+        return {
+            setting: f"the {setting} field of {block}"
+            for setting in ("api_key", "base_url", "default_device_id")
+        }
+
+    def client_config(self) -> ClientConfig:
+        """The core client's configuration; its error hints name this block's fields."""
+        return ClientConfig.resolve(
+            api_key=self.api_key.get_secret_value(),
             base_url=self.base_url,
             default_device_id=self.default_device_id,
             timeout=self.timeout,
+            sources=self._sources(),
         )
+
+    def get_client(self) -> WACloud:
+        """A new sync core client; close it (``with ... as client:``) when done."""
+        return WACloud(config=self.client_config())
 
     def get_async_client(self) -> AsyncWACloud:
         """A new async core client; close it (``async with ... as client:``) when done."""
-        return AsyncWACloud(
-            self.api_key.get_secret_value(),
-            base_url=self.base_url,
-            default_device_id=self.default_device_id,
-            timeout=self.timeout,
-        )
+        return AsyncWACloud(config=self.client_config())

@@ -9,13 +9,12 @@ from prefect.artifacts import create_table_artifact
 
 from wacloud_integrations import InputError
 
-from ._keys import flow_key
+from ._keys import batch_fingerprint, flow_key
+from ._outcomes import describe
 from ._plans import CredentialsLike
 from .tasks import bulk_send, send_otp, wait_for_otp_verification
 
 __all__ = ["BroadcastStoppedError", "broadcast", "otp_verification"]
-
-STATUSES = ("sent", "failed", "skipped", "not_tried", "unknown")
 
 
 def _recipient_to(recipient: dict[str, Any] | str) -> str:
@@ -30,17 +29,25 @@ def _merge(summary: dict[str, Any], again: dict[str, Any]) -> dict[str, Any]:
 
     ``again`` retried only recipients whose outcome was unknown; one it reports as already sent (the
     server answered the same key with the first answer) went out in the earlier pass: it is sent.
+    Counts are merged for every status either pass reports.
     """
     resent = len(again["already_sent"])
-    merged = {**summary, "stopped": again["stopped"]}
-    merged["unknown"] = summary["unknown"] - again["total"] + again["unknown"]
-    merged["sent"] = summary["sent"] + again["sent"] + resent
-    merged["skipped"] = summary["skipped"] + again["skipped"] - resent
-    merged["failed"] = summary["failed"] + again["failed"]
-    merged["not_tried"] = summary["not_tried"] + again["not_tried"]
+    counts = {
+        name: summary["counts"].get(name, 0) + again["counts"].get(name, 0)
+        for name in {**summary["counts"], **again["counts"]}
+    }
+    counts["unknown"] -= again["total"]  # every recipient of ``again`` was unknown before
+    counts["sent"] += resent
+    counts["skipped"] -= resent
     kept = [r for r in summary["failed_recipients"] if r["status"] != "unknown"]
-    merged["failed_recipients"] = kept + again["failed_recipients"]
-    return merged
+    return {
+        **summary,
+        **counts,
+        "counts": counts,
+        "stopped": again["stopped"],
+        "failed_recipients": kept + again["failed_recipients"],
+        "not_tried_recipients": summary["not_tried_recipients"] + again["not_tried_recipients"],
+    }
 
 
 class BroadcastStoppedError(RuntimeError):
@@ -55,7 +62,7 @@ def _table(summary: dict[str, Any]) -> list[dict[str, Any]]:
             "status": r["status"],
             "reason": r.get("reason") or "",
         }
-        for r in summary["failed_recipients"]
+        for r in [*summary["failed_recipients"], *summary["not_tried_recipients"]]
     ]
 
 
@@ -87,7 +94,9 @@ def broadcast(
     """
     if passes < 1:
         raise InputError("passes", "must be at least 1")
-    batch_key = batch_key or flow_key("broadcast", {"template_id": template_id})
+    batch_key = batch_key or flow_key(
+        "broadcast", {"template_id": template_id, "recipients": batch_fingerprint(recipients)}
+    )
     by_number: dict[str, dict[str, Any] | str] = {}
     for recipient in recipients:
         by_number.setdefault(_recipient_to(recipient), recipient)
@@ -108,13 +117,21 @@ def broadcast(
         summary = _merge(summary, bulk_send(credentials, unknown, batch_key=batch_key, **options))
         done += 1
     summary["passes"] = done
-    counts = ", ".join(f"{status}: {summary[status]}" for status in STATUSES)
+    counts = describe(summary["counts"])
+    left = summary["unknown"] + len(summary["not_tried_recipients"])
     create_table_artifact(  # type: ignore[call-arg]
         _table(summary),
         key=artifact_key,
         description=f"WhatsApp broadcast of template {template_id} to {summary['total']} recipients. "
-        f"{counts}. The table lists every recipient that failed or whose outcome is unknown."
-        + (f" The batch STOPPED EARLY: {summary['stopped']}." if summary["stopped"] else ""),
+        f"{counts}. The table lists every recipient that failed, whose outcome is unknown, or that "
+        "was never tried."
+        + (f" The batch STOPPED EARLY: {summary['stopped']}." if summary["stopped"] else "")
+        + (
+            f" Run the broadcast again with batch_key={batch_key!r} to send the rest: nobody gets "
+            "the message twice."
+            if left or summary["stopped"]
+            else ""
+        ),
         _sync=True,
     )
     if summary["stopped"]:

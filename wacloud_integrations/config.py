@@ -39,6 +39,11 @@ MEDIA_TIMEOUT = httpx.Timeout(120.0, connect=5.0)
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 
 
+def _header_safe(value: str) -> bool:
+    """Whether ``value`` can be sent as a header value as is (printable ASCII, no whitespace)."""
+    return all("!" <= ch <= "~" for ch in value)
+
+
 @dataclass(frozen=True)
 class ClientConfig:
     """Everything a client needs; build it with :meth:`resolve`. The key is kept out of ``repr``.
@@ -112,6 +117,13 @@ class ClientConfig:
             raise ConfigurationError(
                 f"api_key: no WACloud API key. Set {where} "
                 "(keys are created in the WACloud dashboard; the sandbox prints its own)."
+            )
+        if not _header_safe(key):
+            where = (sources or {}).get("api_key") or _DEFAULT_SOURCES["api_key"]
+            raise ConfigurationError(
+                "api_key: the API key has characters an HTTP header cannot carry (only printable ASCII "
+                f"without spaces is allowed: a placeholder, a stray space or line break?). Set {where} "
+                "to the key exactly as the WACloud dashboard shows it."
             )
         url = (base_url or env.get("WACLOUD_BASE_URL") or DEFAULT_BASE_URL).strip()
         if not url.startswith(("http://", "https://")):

@@ -1,16 +1,7 @@
-"""Runnable Prefect examples; each starts its own sandbox and temporary Prefect server.
+"""Runnable Prefect examples. Each starts its own WACloud sandbox and uses *your* Prefect setup.
 
-Prefect reads its settings when first imported, and every example module is imported through this
-package, so the isolation is set here: a temporary ``PREFECT_HOME`` (nothing lands in ``~/.prefect``),
-no telemetry, and no connection to a Prefect server you may have configured.
+Importing this package changes nothing in the process: Prefect reads ``PREFECT_API_URL`` (and the rest
+of your profile) as usual, so an example registers, runs and logs on your own server, or on Prefect's
+ephemeral server when no API URL is set. Only the demo (``demo_act``) and the tests start a throwaway
+Prefect server with a temporary home.
 """
-
-import os
-import tempfile
-
-HOME = tempfile.mkdtemp(prefix="wacloud-prefect-example-")
-os.environ["PREFECT_HOME"] = HOME
-os.environ["DO_NOT_TRACK"] = "1"
-os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-os.environ.pop("PREFECT_API_URL", None)

@@ -2,7 +2,8 @@
 
     .venv-prefect/bin/python -m examples.prefect.demo_act
 
-It starts its own sandbox and a temporary Prefect server, stores the credentials as a block, runs the
+It starts its own sandbox and a throwaway Prefect server (temporary home, removed at the end; the only
+example that does, so a demo never touches your Prefect server), stores the credentials as a block, runs the
 ``broadcast`` flow (one bad number, a lost answer and a server error injected) and the
 ``otp_verification`` flow (a simulated user reads the code on the sandbox phone and types it into the
 app), prints a short transcript and stops everything it started.
@@ -14,7 +15,7 @@ import sys
 import threading
 from typing import Any
 
-from examples.prefect._env import TEMPLATE_ID, local_stack, say, until
+from examples.prefect._env import TEMPLATE_ID, local_stack, say, throwaway_prefect, until
 from prefect_blocks import WACloudCredentials
 from prefect_blocks.flows import broadcast, otp_verification
 
@@ -29,7 +30,7 @@ USER_PHONE = "6281234567199"
 
 def main() -> int:
     print("Prefect act: blocks, a broadcast and an OTP verification, against a local sandbox")
-    with local_stack() as stack:
+    with throwaway_prefect(), local_stack() as stack:
         ctl = stack.ctl
         say(f"sandbox at {stack.sandbox.base_url}; a temporary Prefect server is running")
         block_id = stack.credentials.save("wacloud-demo", overwrite=True)

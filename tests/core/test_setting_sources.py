@@ -41,3 +41,21 @@ def test_a_missing_key_names_the_integration_field():
     with pytest.raises(ConfigurationError) as info:
         ClientConfig.resolve(environ={}, sources=SOURCES)
     assert "Password of Airflow connection" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["waha_…", "waha_ключ", "waha_key\n", " waha_key", "waha_ key", "waha_\x00key", "waha_\tkey", "waha_ké"],
+)
+def test_a_key_no_header_can_carry_is_refused_without_echoing_it(key):
+    with pytest.raises(ConfigurationError) as info:
+        ClientConfig.resolve(api_key=key, environ={}, sources=SOURCES)
+    message = str(info.value)
+    assert "HTTP header" in message and "Password of Airflow connection" in message
+    assert key.strip() not in message and repr(key) not in message
+
+
+def test_a_key_no_header_can_carry_is_refused_when_the_client_is_built():
+    with pytest.raises(ConfigurationError, match="HTTP header") as info:
+        WACloud("waha_…")
+    assert "waha_…" not in str(info.value) and "WACLOUD_API_KEY" in str(info.value)

@@ -10,6 +10,7 @@ import itertools
 import os
 import tempfile
 from collections.abc import Iterator
+from typing import Any
 
 HOME = tempfile.mkdtemp(prefix="prefect-home-")
 os.environ["PREFECT_HOME"] = HOME
@@ -32,9 +33,24 @@ TEMPLATE_ID = (
 _numbers = itertools.count(10_001)
 
 
+REAL_SERVER: dict[str, Any] = {}
+"""The real Prefect server of ``test_real_server.py``, started at collection so it migrates meanwhile."""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        item.add_marker(pytest.mark.timeout(180))
+        if item.get_closest_marker("timeout") is None:  # a module may ask for more (real servers)
+            item.add_marker(pytest.mark.timeout(180))
+    if any(item.path.name == "test_real_server.py" for item in items) and not REAL_SERVER:
+        from .real_stack import start_server
+
+        REAL_SERVER["server"] = start_server()
+
+
+def pytest_sessionfinish() -> None:
+    server = REAL_SERVER.pop("server", None)  # the module stops it; this covers a run cut short
+    if server is not None:
+        server.stop()
 
 
 @pytest.fixture(scope="session", autouse=True)

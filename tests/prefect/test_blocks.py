@@ -8,12 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from prefect import flow
 from prefect.blocks.core import Block
 from prefect.settings import PREFECT_API_URL
 from prefect.testing.standard_test_suites import BlockStandardTestSuite
+from pydantic import ValidationError
 
 from prefect_blocks import WACloudCredentials, WACloudNotification, __version__
-from wacloud_integrations import AsyncWACloud, WACloud
+from prefect_blocks.tasks import bulk_send, send_message
+from wacloud_integrations import AsyncWACloud, AuthenticationError, ConfigurationError, WACloud
 
 
 @pytest.mark.parametrize("block", [WACloudCredentials, WACloudNotification])
@@ -82,3 +85,45 @@ def test_prefect_block_register_cli():
     )
     assert done.returncode == 0, done.stderr + done.stdout
     assert "Successfully registered 2 blocks" in " ".join(done.stdout.split())
+
+
+@pytest.mark.parametrize("key", ["waha_…", "waha_key\n", "waha key", "waha_ключ"])
+def test_a_key_no_header_can_carry_is_refused_when_the_block_is_built(sandbox, key):
+    with pytest.raises(ConfigurationError) as caught:
+        WACloudCredentials(api_key=key, base_url=sandbox.base_url)
+    message = str(caught.value)
+    assert "HTTP header" in message and "api_key field of the WACloudCredentials block" in message
+    assert key.strip() not in message
+
+
+def test_a_bad_field_never_echoes_the_key_in_pydantics_error():
+    with pytest.raises(ValidationError) as caught:
+        WACloudCredentials(api_key="waha_secret_key_123", timeout=-1)
+    assert "waha_secret_key_123" not in str(caught.value)
+
+
+def test_a_refused_key_names_the_blocks_field_not_the_environment(sandbox, phone):
+    WACloudCredentials(
+        api_key="waha_refused_by_sandbox_0009", base_url=sandbox.base_url, default_device_id=sandbox.device_id
+    ).save("refused-key", overwrite=True)
+
+    @flow(name="refused-key")
+    def send() -> dict:
+        return send_message.with_options(retries=0)("refused-key", phone, "hi")
+
+    state = send(return_state=True)
+    with pytest.raises(AuthenticationError) as caught:
+        state.result()
+    message = str(caught.value)
+    assert "the api_key field of WACloudCredentials block 'refused-key'" in message
+    assert "WACLOUD_API_KEY" not in message
+
+
+def test_a_missing_device_names_the_blocks_field(sandbox, phone, monkeypatch):
+    monkeypatch.delenv("WACLOUD_DEVICE_ID", raising=False)
+    WACloudCredentials(api_key=sandbox.api_key, base_url=sandbox.base_url).save("no-device", overwrite=True)
+    with pytest.raises(ConfigurationError) as caught:
+        bulk_send.fn("no-device", [phone], text="hi")
+    message = str(caught.value)
+    assert "the default_device_id field of WACloudCredentials block 'no-device'" in message
+    assert "WACLOUD_DEVICE_ID" not in message

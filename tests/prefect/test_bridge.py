@@ -4,10 +4,17 @@ sandbox through the bridge into the Prefect server's event store."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import re
+import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,7 +23,7 @@ from prefect.client.orchestration import get_client
 from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from prefect_blocks.bridge import RECEIVED, STATUS, create_app, main
+from prefect_blocks.bridge import RECEIVED, STATUS, configure_logging, create_app, main
 from wacloud_integrations.webhooks import sign
 
 from .helpers import wait_until
@@ -222,3 +229,67 @@ def test_sandbox_delivery_reaches_the_prefect_server(credentials, ctl, sandbox, 
                 api.webhooks.delete(hook.id)
     assert events, "no wacloud.message.received event reached Prefect"
     assert events[0].payload["body"] == "STOP"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_cli_logs_each_delivery_with_a_timestamp_at_the_chosen_level(tmp_path):
+    """The command line bridge prints its INFO lines and warnings to stderr, each with a time."""
+    port = _free_port()
+    env = {**os.environ, "WACLOUD_WEBHOOK_SECRET": SECRET, "PREFECT_API_URL": PREFECT_API_URL.value()}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[2]), env.get("PYTHONPATH", "")])
+    log = tmp_path / "bridge.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "prefect_blocks.bridge", "--port", str(port), "--log-level", "info"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+
+            def healthy() -> bool:
+                if process.poll() is not None:
+                    raise AssertionError(f"the bridge exited: {log.read_text()[-2000:]}")
+                try:
+                    return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            def exited() -> None:  # waits on the process's exit, which also paces the probes
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(0.1)
+
+            wait_until(healthy, timeout=60, between=exited, what="the bridge answering")
+            body, headers = _delivery()
+            assert httpx.post(f"{base}/wacloud/webhook", content=body, headers=headers).status_code == 200
+            assert httpx.post(f"{base}/wacloud/webhook", content=body, headers={}).status_code == 401
+        finally:
+            process.terminate()
+            process.wait(30)
+    lines = log.read_text().splitlines()
+    stamp = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} "
+    queued = [line for line in lines if "queued as wacloud.message.received" in line]
+    refused = [line for line in lines if "WACloud webhook refused" in line]
+    assert queued and re.match(stamp + r"INFO prefect_blocks: ", queued[0]), lines
+    assert refused and re.match(stamp + r"WARNING prefect_blocks: ", refused[0]), lines
+    assert SECRET not in log.read_text()
+
+
+def test_cli_log_level_flag_sets_the_bridge_loggers():
+    import logging
+
+    configure_logging("WARNING")
+    try:
+        assert logging.getLogger("prefect_blocks").getEffectiveLevel() == logging.WARNING
+        assert not logging.getLogger("prefect_blocks").isEnabledFor(logging.INFO)
+    finally:
+        for name in ("prefect_blocks", "wacloud_integrations"):
+            logger = logging.getLogger(name)
+            logger.handlers, logger.propagate = [], True
+            logger.setLevel(logging.NOTSET)

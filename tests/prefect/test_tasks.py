@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timezone
 
 import pytest
+from prefect import flow
 from prefect.exceptions import FailedRun
 
 from prefect_blocks import tasks as t
+from prefect_blocks.errors import WaitExpiredError
 from wacloud_integrations import InputError, MissingTemplateVariableError, WaitTimeoutError
 
 from .conftest import TEMPLATE_ID, new_phone
@@ -135,13 +138,50 @@ def test_wait_for_inbound_message(mode, credentials, ctl, sandbox, phone):
     assert message["body"] == "YES please" and message["direction"] == "inbound"
 
 
-def test_wait_for_inbound_message_times_out(credentials, phone):
-    with pytest.raises(WaitTimeoutError):
-        run_mode(
-            "sync-flow",
-            lambda: t.wait_for_inbound_message(credentials, phone, timeout=0.5, poll_interval=0.2),
-            lambda: None,  # type: ignore[arg-type,return-value]
-        )
+@pytest.mark.parametrize("mode", MODES)
+def test_a_wait_that_runs_out_fails_the_run_not_timed_out(mode, credentials, phone):
+    """Prefect ends a run that raises a TimeoutError ``TimedOut``, which a "flow run failed" automation
+    never sees: a wait that runs out must end the task run and the flow run ``Failed``."""
+    kwargs = {"timeout": 0.5, "poll_interval": 0.2}
+    if mode == "sync-flow":
+
+        @flow(name="wait-runs-out-sync")
+        def sync_wait() -> dict:
+            return t.wait_for_inbound_message(credentials, phone, **kwargs)
+
+        state = sync_wait(return_state=True)
+    elif mode == "sync-tasks-in-async-flow":
+
+        @flow(name="wait-runs-out-mixed")
+        async def mixed_wait() -> dict:
+            return t.wait_for_inbound_message(credentials, phone, **kwargs)
+
+        state = asyncio.run(mixed_wait(return_state=True))
+    else:
+
+        @flow(name="wait-runs-out-async")
+        async def async_wait() -> dict:
+            return await t.await_for_inbound_message(credentials, phone, **kwargs)
+
+        state = asyncio.run(async_wait(return_state=True))
+    assert state.is_failed() and state.name == "Failed", state.name
+    with pytest.raises(WaitExpiredError, match="within 0s") as caught:
+        state.result()
+    assert not isinstance(caught.value, TimeoutError)
+    assert phone not in str(caught.value)  # the number is masked
+
+
+def test_an_otp_wait_that_runs_out_fails_the_flow_run(credentials, phone):
+    @flow(name="otp-wait-runs-out")
+    def otp_wait() -> dict:
+        sent = t.send_otp(credentials, phone)
+        return t.wait_for_otp_verification(credentials, sent["otp_id"], timeout=0.5, poll_interval=0.2)
+
+    state = otp_wait(return_state=True)
+    assert state.is_failed() and state.name == "Failed", state.name
+    with pytest.raises(WaitExpiredError, match="not verified within") as caught:
+        state.result()
+    assert isinstance(caught.value.__cause__, WaitTimeoutError)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -1,0 +1,191 @@
+"""The integration in a real deployment: ``prefect server start`` in its own process (temporary home,
+127.0.0.1, a free port), flows served by ``serve()`` in another process, runs started through the
+server (``run_deployment``), an automation in the server's own action service, and an example run
+unchanged against that server. One server and one runner for the module; everything started here is
+stopped at the end, even on failure.
+
+States are read by polling the server's API within a deadline; each poll's round trip, or a wait on a
+process's exit, paces the loop.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from prefect.automations import Automation
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowFilter, FlowFilterName, LogFilter, LogFilterFlowRunId
+from prefect.deployments import run_deployment
+from prefect.events.actions import SendNotification
+from prefect.events.schemas.automations import EventTrigger, Posture
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from prefect_blocks import WACloudCredentials, WACloudNotification
+
+from .conftest import REAL_SERVER, TEMPLATE_ID, new_phone
+from .helpers import wait_until
+from .real_stack import ROOT, Server, Started, environment, start, start_server
+
+pytestmark = pytest.mark.timeout(420)  # the server's first start runs every migration (20-75 s here)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    """The server ``conftest.py`` started at collection (or one started now); stopped at the end."""
+    started = REAL_SERVER.pop("server", None) or start_server()
+    try:
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"{started.url}/health", timeout=5).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(
+            healthy, timeout=240, between=lambda: started.started.pause(0.5), what="the Prefect server"
+        )
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture(scope="module")
+def runner(server: Server) -> Iterator[Started]:
+    """``serve()`` of ``tests/prefect/served_flows.py`` in its own process, polling every second."""
+    env = environment(server.home, server.url)
+    env["PREFECT_RUNNER_POLL_FREQUENCY"] = "1"
+    started = start(
+        [sys.executable, "-m", "tests.prefect.served_flows"], env, Path(server.home) / "runner.log"
+    )
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.url}):
+
+            def served() -> bool:
+                with get_client(sync_client=True) as client:
+                    found = client.read_deployments(
+                        flow_filter=FlowFilter(
+                            name=FlowFilterName(any_=["real-wait-for-reply", "real-two-bulk-sends"])
+                        )
+                    )
+                return len(found) == 2
+
+            wait_until(served, timeout=120, between=lambda: started.pause(0.5), what="the deployments")
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture
+def on_server(server: Server) -> Iterator[Server]:
+    """Point this test's Prefect client at the real server (not the suite's test server)."""
+    with temporary_settings(updates={PREFECT_API_URL: server.url}):
+        yield server
+
+
+def _run(name: str, parameters: dict[str, Any], runner: Started, timeout: float = 150) -> Any:
+    """Start a deployment run through the server and wait, by polling the API, until it is final."""
+    flow_run = run_deployment(name, parameters=parameters, timeout=0)
+
+    def final() -> Any:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(flow_run.id).state
+        return state if state is not None and state.is_final() else None
+
+    return wait_until(final, timeout=timeout, between=lambda: runner.pause(0.2), what=f"a final {name} run")
+
+
+def _saved_credentials(sandbox, name: str) -> str:
+    WACloudCredentials(
+        api_key=sandbox.api_key, base_url=sandbox.base_url, default_device_id=sandbox.device_id
+    ).save(name, overwrite=True)
+    return name
+
+
+def test_a_served_run_with_two_bulk_sends_of_one_template_delivers_both(on_server, runner, sandbox, ctl):
+    phones = [new_phone() for _ in range(3)]
+    credentials = _saved_credentials(sandbox, "real-credentials")
+    state = _run(
+        "real-two-bulk-sends/real",
+        {"credentials": credentials, "phones": phones, "template_id": TEMPLATE_ID},
+        runner,
+    )
+    assert state.is_completed(), (state.name, state.message)
+    for i, phone in enumerate(phones):
+        got = [m["body"] for m in ctl.inbox(phone)]
+        assert len(got) == 2 and f"FIRST-{i}" in got[0] and f"SECOND-{i}" in got[1], got
+
+
+def test_an_automation_alerts_when_a_served_wait_runs_out(on_server, runner, sandbox, ctl):
+    on_call, customer = new_phone(), new_phone()
+    credentials = _saved_credentials(sandbox, "real-credentials")
+    block_id = WACloudNotification(
+        credentials=WACloudCredentials.load(credentials), recipients=[on_call]
+    ).save("real-on-call", overwrite=True)
+    automation = Automation(
+        name=f"real-whatsapp-on-failure-{uuid.uuid4().hex[:6]}",
+        trigger=EventTrigger(
+            expect={"prefect.flow-run.Failed"},  # Failed only: a wait that runs out must be a failure
+            match_related={"prefect.resource.role": "flow", "prefect.resource.name": "real-wait-for-reply"},
+            posture=Posture.Reactive,
+            threshold=1,
+            within=0,
+        ),
+        actions=[
+            SendNotification(
+                block_document_id=block_id,
+                subject="Prefect",
+                body="{{ flow.name }} run {{ flow_run.name }} is {{ flow_run.state.name }}",
+            )
+        ],
+    ).create()
+    try:
+        state = _run("real-wait-for-reply/real", {"credentials": credentials, "customer": customer}, runner)
+        assert state.is_failed() and state.name == "Failed", (state.name, state.message)
+        assert "WaitExpiredError" in (state.message or "")
+        alert = wait_until(lambda: ctl.inbox(on_call), timeout=90, what="the automation's WhatsApp alert")
+        assert len(alert) == 1
+        assert "real-wait-for-reply" in alert[0]["body"] and "Failed" in alert[0]["body"]
+    finally:
+        automation.delete()
+
+
+def test_an_example_runs_unchanged_against_the_users_server(on_server):
+    """``examples.prefect.failure_alerts`` with only ``PREFECT_API_URL`` set: its runs, logs and
+    automation are on this server, its three alerts arrive, and it leaves no temporary folder."""
+    scratch = tempfile.mkdtemp(prefix="example-tmp-")
+    env = environment(on_server.home, on_server.url)
+    env["TMPDIR"] = scratch
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "examples.prefect.failure_alerts"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "the wait ran out: the run is Failed" in done.stdout
+    assert done.stdout.count("automation alert:") == 2, done.stdout
+    assert os.listdir(scratch) == [], os.listdir(scratch)
+    os.rmdir(scratch)
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["wait-for-confirmation"]))
+        )
+        assert runs and runs[0].state is not None and runs[0].state.name == "Failed"
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[runs[0].id])))
+    assert any("WaitExpiredError" in log.message or "within" in log.message for log in logs), [
+        log.message for log in logs
+    ]
+    assert time.monotonic() - started < 240
