@@ -7,7 +7,7 @@ import json
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
-from wacloud_integrations import NotFoundError, WACloudError
+from wacloud_integrations import InputError, NotFoundError, WACloudError
 
 from .app import App, app_of
 from .errors import to_tool_error
@@ -39,7 +39,7 @@ def register_resources(server: MCPServer[App], app: App) -> None:
         """One message template."""
         try:
             found = await app_of(ctx).client.templates.get(template_id)
-        except NotFoundError:
+        except (NotFoundError, InputError):  # an id that cannot exist is not found either
             raise ResourceNotFoundError(
                 "template_id: not found in this account; wacloud://templates lists the templates."
             ) from None
@@ -52,7 +52,7 @@ def register_resources(server: MCPServer[App], app: App) -> None:
         """One device and its connection status."""
         try:
             found = await app_of(ctx).client.devices.get(device_id)
-        except NotFoundError:
+        except (NotFoundError, InputError):
             raise ResourceNotFoundError(
                 "device_id: not found in this account; wacloud://devices lists the devices."
             ) from None
