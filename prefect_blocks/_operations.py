@@ -140,7 +140,7 @@ def bulk_send_plan(
         "counts": counts,
         "failed_recipients": [r for r in shown if r["status"] in ("failed", "unknown")],
         # Never tried (the batch stopped first): run the batch again with ``batch_key`` to send them.
-        "not_tried_recipients": [r for r in shown if r["status"] not in (*outcomes.BASE,)],
+        "not_tried_recipients": [r for r in shown if r["status"] == outcomes.NOT_TRIED],
         # Recipients skipped because their message had already gone out under this batch key (an
         # earlier run, or an answer that was lost): ``broadcast`` counts them as sent.
         "already_sent": [r.to for r in report.results if r.status == "skipped" and r.message_id],

@@ -41,6 +41,7 @@ from .templating import render_template
 if TYPE_CHECKING:
     from ._async.client import AsyncWACloud
     from ._sync.client import WACloud
+    from .models import Message
 
 __all__ = [
     "BulkReport",
@@ -422,9 +423,17 @@ async def send_many(
                     stop.append(f"{type(exc).__name__}: {exc}")
                     not_tried(f"not tried: {stop[0]}")
                     return
+                if found and found.body and found.body != rendered:
+                    # The server answers a key reused for other content with 409; so does a lookup.
+                    reason = (
+                        "idempotency_key_reused: this batch_key already sent other content to this "
+                        "recipient; use a new batch_key for new content"
+                    )
+                    finish(index, RecipientResult(item.to, "failed", phone, found.id, reason, key))
+                    return
                 if found:
                     reason = "already sent by an earlier run of this batch (found by lookup)"
-                    finish(index, RecipientResult(item.to, "skipped", phone, found, reason, key))
+                    finish(index, RecipientResult(item.to, "skipped", phone, found.id, reason, key))
                     return
                 if not checked:
                     reason = (
@@ -488,7 +497,7 @@ async def _send_one(
             found = None
         if found:
             return RecipientResult(
-                item.to, "sent", phone, found, "confirmed by lookup after a lost answer", key
+                item.to, "sent", phone, found.id, "confirmed by lookup after a lost answer", key
             )
         return RecipientResult(
             item.to,
@@ -520,8 +529,8 @@ async def _send_one(
     )
 
 
-async def _look_up(client: AsyncWACloud, phone: str, key: str) -> tuple[bool, str | None]:
-    """``(checked, message_id)``: whether the lookup answered, and the id of the message sent with ``key``.
+async def _look_up(client: AsyncWACloud, phone: str, key: str) -> tuple[bool, Message | None]:
+    """``(checked, message)``: whether the lookup answered, and the message sent with ``key``.
 
     ``(True, None)`` proves it was not sent: a successful query found no message with that key (on any
     device of the account: a resume may name another device). A failure that fails every call is raised.
@@ -535,7 +544,7 @@ async def _look_up(client: AsyncWACloud, phone: str, key: str) -> tuple[bool, st
     except Exception:  # anything else: not proof of anything, and the batch goes on
         logger.exception("bulk lookup for %s failed unexpectedly", phone)
         return False, None
-    return True, found.id if found else None
+    return True, found
 
 
 def run_send_many(client: WACloud, recipients: Sequence[RecipientLike], **options: Any) -> BulkReport:

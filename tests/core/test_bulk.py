@@ -300,6 +300,16 @@ async def test_without_a_batch_key_nothing_is_looked_up(aclient, ctl):
     assert report.counts["sent"] == 2 and lookups_made(ctl) == 0
 
 
+async def test_a_batch_key_reused_for_other_content_is_a_failure_not_already_sent(aclient, ctl):
+    (phone,) = numbers(1075, 1)
+    await aclient.messages.send_many([phone], text="first news", batch_key="reused-1075")
+    ctl.advance_clock(PAST_THE_WINDOW)  # the server no longer remembers the key: only the lookup can tell
+    again = await aclient.messages.send_many([phone], text="other news", batch_key="reused-1075")
+    assert again.results[0].status == "failed"
+    assert "idempotency_key_reused" in (again.results[0].reason or "")
+    assert [m["body"] for m in ctl.inbox(phone)] == ["first news"]
+
+
 async def test_a_torn_last_line_does_not_swallow_the_next_entry(aclient, ctl, tmp_path):
     first, second = numbers(1080, 2)
     journal = tmp_path / "torn.jsonl"
