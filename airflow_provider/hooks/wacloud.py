@@ -11,7 +11,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowException
+
+from airflow_provider._compat import AirflowException
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -62,9 +63,24 @@ class WACloudHook(BaseHook):
                 default_device_id=self.device_id or extra.get("device_id") or None,
                 timeout=float(timeout) if timeout not in (None, "") else None,
                 environ={},
+                sources=self.sources(),
             )
         except (WACloudError, ValueError) as exc:
             raise AirflowException(f"connection {self.wacloud_conn_id!r}: {exc}") from None
+
+    def sources(self) -> dict[str, str]:
+        """Where each setting is set, in the words of the connection form: error hints name these."""
+        conn = f"Airflow connection {self.wacloud_conn_id!r}"
+        device = (
+            "the device_id argument of the task"
+            if self.device_id
+            else f"the 'Default device id' field (extra device_id) of {conn}"
+        )
+        return {
+            "api_key": f"the Password ('API key') field of {conn}",
+            "default_device_id": device,
+            "base_url": f"the Host ('API base URL') field of {conn}",
+        }
 
     @cached_property
     def client_config(self) -> ClientConfig:
@@ -134,13 +150,21 @@ class WACloudHook(BaseHook):
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """Extra fields of the connection form (wtforms is imported here only, as the UI needs it)."""
-        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
-        from wtforms import FloatField, PasswordField, StringField
+        """Extra fields of the connection form, for Airflow 3.1 (3.2+ reads ``conn-fields`` instead).
 
+        Only the field classes Airflow 3.1 accepts (``StringField``, ``IntegerField``, ``PasswordField``,
+        ``BooleanField``: any other drops the whole connection type from the form). Its API server
+        stands in for wtforms and Flask-AppBuilder when they are not installed; elsewhere (Airflow 3.2+
+        has neither) this returns ``{}`` instead of raising.
+        """
+        try:
+            from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+            from wtforms import IntegerField, PasswordField, StringField
+        except ImportError:
+            return {}
         return {
             "device_id": StringField("Default device id", widget=BS3TextFieldWidget()),
-            "timeout": FloatField("Timeout (seconds)", widget=BS3TextFieldWidget()),
+            "timeout": IntegerField("Timeout (seconds)", widget=BS3TextFieldWidget()),
             "webhook_secret": PasswordField("Webhook secret", widget=BS3PasswordFieldWidget()),
         }
 

@@ -15,9 +15,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider._common import as_list, as_mapping, bad_input_fails_task, send_key, try_number
+from airflow_provider._compat import AirflowException, AirflowFailException
 from airflow_provider.hooks.wacloud import WACloudHook
 
 if TYPE_CHECKING:
@@ -122,7 +122,11 @@ class WACloudSendMessageOperator(_SendOperator):
 
     Returns ``{"message_id", "whatsapp_message_id", "status", "ack", "to", "replayed", "reconciled"}``.
 
-    >>> WACloudSendMessageOperator(task_id="hello", to="{{ params.phone }}", text="Run {{ ds }} done")
+    >>> WACloudSendMessageOperator(task_id="hello", to="{{ params.phone }}", text="Run {{ run_id }} done")
+
+    Templates: a run triggered by hand or through the REST API has no logical date in Airflow 3, so
+    ``{{ ds }}`` / ``{{ logical_date }}`` are undefined there; ``{{ run_id }}``, ``{{ params.… }}`` and
+    ``{{ dag_run.run_after | ds }}`` always exist.
     """
 
     template_fields: Sequence[str] = ("to", "message_type", "text", "fields", "device_id", "wacloud_conn_id")

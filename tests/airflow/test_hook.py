@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowNotFoundException
 
+from airflow_provider._compat import AirflowException, AirflowNotFoundException
 from airflow_provider.get_provider_info import get_provider_info
 from airflow_provider.hooks.wacloud import WACloudHook
 from tests.airflow.conftest import KEY

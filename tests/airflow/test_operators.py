@@ -6,8 +6,8 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airflow_provider._compat import AirflowException, AirflowFailException
 from airflow_provider.operators.wacloud import (
     WACloudBulkSendOperator,
     WACloudSendMessageOperator,

@@ -8,13 +8,13 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from airflow.sdk.exceptions import (
-    AirflowException,
-    AirflowFailException,
-    AirflowRescheduleException,
-    TaskDeferred,
-)
 
+try:
+    from airflow.sdk.exceptions import AirflowRescheduleException, TaskDeferred
+except ImportError:  # Airflow 3.1
+    from airflow.exceptions import AirflowRescheduleException, TaskDeferred  # type: ignore[no-redef]
+
+from airflow_provider._compat import AirflowException, AirflowFailException
 from airflow_provider.sensors.wacloud import (
     WACloudDeviceConnectedSensor,
     WACloudInboundMessageSensor,
@@ -91,12 +91,25 @@ def test_execute_complete_turns_events_into_results_or_failures():
         sensor.execute_complete({}, {"status": "error", "message": "NotFoundError: no such OTP"})
 
 
-def test_deferrable_defaults_to_the_airflow_setting(monkeypatch):
-    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "True")
+def test_sensors_defer_unless_a_worker_mode_is_asked_for():
     assert WACloudOTPVerifiedSensor(task_id="a", otp_id="o").deferrable is True
-    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "False")
-    assert WACloudOTPVerifiedSensor(task_id="b", otp_id="o").deferrable is False
-    assert WACloudOTPVerifiedSensor(task_id="c", otp_id="o", deferrable=True).deferrable is True
+    assert WACloudOTPVerifiedSensor(task_id="b", otp_id="o", mode="poke").deferrable is False
+    assert WACloudOTPVerifiedSensor(task_id="c", otp_id="o", mode="reschedule").deferrable is False
+    assert WACloudOTPVerifiedSensor(task_id="d", otp_id="o", mode="reschedule", deferrable=True).deferrable
+    assert WACloudOTPVerifiedSensor(task_id="e", otp_id="o", deferrable=False).deferrable is False
+
+
+def test_reschedule_mode_defaults_to_and_enforces_a_safe_interval():
+    """apache/airflow#71172: short reschedule intervals fail the sensor; 60 s is the floor and default."""
+    sensor = WACloudInboundMessageSensor(task_id="a", mode="reschedule")
+    assert sensor.poke_interval == 60
+    assert WACloudInboundMessageSensor(task_id="b").poke_interval == 5  # deferrable: short is fine
+    for short in (5, 59.9, timedelta(seconds=30)):
+        with pytest.raises(ValueError, match=r"poke_interval: reschedule mode needs at least 60 s"):
+            WACloudInboundMessageSensor(task_id="c", mode="reschedule", poke_interval=short)
+    assert WACloudDeviceConnectedSensor(task_id="d", mode="reschedule", poke_interval=timedelta(minutes=2))
+    # deferrable=True wins over the mode: no reschedule, no floor
+    assert WACloudDeviceConnectedSensor(task_id="e", mode="reschedule", deferrable=True, poke_interval=1)
 
 
 def test_inbound_sensor_ignores_messages_from_before_it_started(ctl, sandbox, phone):

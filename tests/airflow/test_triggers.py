@@ -7,9 +7,9 @@ import importlib
 import json
 
 import pytest
-from airflow.sdk.exceptions import AirflowException
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
+from airflow_provider._compat import AirflowException
 from airflow_provider.triggers import wacloud as triggers
 from airflow_provider.triggers.wacloud import (
     WACloudDeviceConnectedTrigger,
