@@ -7,6 +7,7 @@ The connection: host = API base URL (empty = the public service), password = API
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -121,6 +122,31 @@ class WACloudHook(BaseHook):
         """Close the sync client's connection pool if one was opened."""
         if "_client" in self.__dict__:
             self.__dict__.pop("_client").close()
+
+    def inbound_message(self, reference: Mapping[str, Any]) -> dict[str, Any]:
+        """The message a trigger event refers to, read through the API, as a plain dict.
+
+        Trigger and asset events carry only a reference (``message_id``, ``device_id``, ``created_at``,
+        ``from_tail``), so no number or text is logged by the triggerer or stored in the event. Returns
+        ``{"id", "device_id", "from", "to", "body", "message_type", "created_at"}`` (6-digit runs in the
+        body masked); raises when the message is not found.
+
+        >>> for event in triggering_asset_events[asset]:
+        ...     message = WACloudHook().inbound_message(event.extra["payload"])
+        """
+        from airflow_provider._inbound import find_inbound, message_payload
+
+        reference = dict(reference.get("message") or reference)  # an event payload or its message part
+        try:
+            found = find_inbound(self.get_conn(), reference)
+        finally:
+            self.close()
+        if found is None:
+            raise AirflowException(
+                f"inbound message {reference.get('message_id')!r} not found through connection "
+                f"{self.wacloud_conn_id!r} (another account, or deleted)"
+            )
+        return message_payload(found)
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the key and URL with ``GET /account`` (the UI's Test button)."""

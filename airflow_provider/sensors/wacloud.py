@@ -209,7 +209,9 @@ class WACloudInboundMessageSensor(_WACloudSensor):
     :param pattern: Only bodies matching this regular expression (``re.search``).
 
     Returns the message: ``{"id", "device_id", "from", "to", "body", "message_type", "created_at"}``;
-    standalone 6-digit numbers in ``body`` are masked (``******``): a customer may send a code.
+    standalone 6-digit numbers in ``body`` are masked (``******``): a customer may send a code. When
+    deferred, the trigger's event carries only a reference (no number, no text: the triggerer logs
+    events); the sensor reads the message through the API when it resumes.
 
     "Started": in poke and deferrable mode, just past the newest stored inbound message when the first
     successful poll ran (the API's clock); in reschedule mode, see :meth:`_cursor`.
@@ -291,5 +293,5 @@ class WACloudInboundMessageSensor(_WACloudSensor):
         )
 
     def result_from_event(self, event: dict[str, Any]) -> Any:
-        """The matched message."""
-        return event.get("message")
+        """The matched message, read through the API by the event's reference (the event has no text)."""
+        return self.hook.inbound_message(event["message"])

@@ -173,7 +173,7 @@ async def test_a_first_poke_failing_transiently_lets_the_trigger_start_the_wait(
     await ready.wait()
     wanted = await asyncio.to_thread(ctl.inbound, sandbox.device_id, phone, "ya, boleh")
     event = await waiting
-    assert event.payload["message"]["id"] == wanted["id"]
+    assert event.payload["message"]["message_id"] == wanted["id"]
 
 
 @pytest.mark.parametrize("deferrable", [False, True])
