@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider._common import as_list, as_mapping, bad_input_fails_task, send_key, try_number
+from airflow_provider._common import (
+    as_int,
+    as_list,
+    as_mapping,
+    as_ratio,
+    bad_input_fails_task,
+    send_key,
+    try_number,
+)
 from airflow_provider._compat import AirflowException, AirflowFailException
 from airflow_provider.hooks.wacloud import WACloudHook
 
@@ -204,18 +212,28 @@ class WACloudBulkSendOperator(_WACloudOperator):
     :param recipients_callable: Instead of ``recipients``: ``f(context) -> recipients``.
     :param template_id: A stored template (exactly one of ``template_id`` and ``text``).
     :param text: A text with ``{{placeholders}}`` filled per recipient.
-    :param concurrency: Sends in flight at once.
-    :param pacing: ``{"min_interval": s, "jitter": s, "daily_cap": n}`` per device, or a ``Pacing``.
+    :param concurrency: Sends in flight at once (templated; checked after rendering).
+    :param pacing: ``{"min_interval": s, "jitter": s, "daily_cap": n}`` per device, or a ``Pacing``;
+        templated (a dict of templates, or a Jinja expression rendering one).
     :param max_failure_ratio: Fail the task when more than this share of recipients failed (0.1 = 10%).
-        None (default): per-recipient failures never fail the task; they are reported.
+        None (default): per-recipient failures never fail the task; they are reported. Templated.
 
     Returns ``{"batch_key", "total", "sent", "failed", "skipped", "unknown", "failed_recipients": […]}``.
     A retried task sends nobody twice: the batch key is derived from the task instance and the server
     answers a repeated recipient key with the first answer (counted as ``skipped``).
     """
 
-    template_fields: Sequence[str] = ("recipients", "template_id", "text", "device_id", "wacloud_conn_id")
-    template_fields_renderers = {"recipients": "json"}
+    template_fields: Sequence[str] = (
+        "recipients",
+        "template_id",
+        "text",
+        "concurrency",
+        "pacing",
+        "max_failure_ratio",
+        "device_id",
+        "wacloud_conn_id",
+    )
+    template_fields_renderers = {"recipients": "json", "pacing": "json"}
 
     def __init__(
         self,
@@ -224,9 +242,9 @@ class WACloudBulkSendOperator(_WACloudOperator):
         recipients_callable: Callable[[Context], Sequence[Any]] | None = None,
         template_id: str | None = None,
         text: str | None = None,
-        concurrency: int = 8,
+        concurrency: int | str = 8,
         pacing: Mapping[str, Any] | Any | None = None,
-        max_failure_ratio: float | None = None,
+        max_failure_ratio: float | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -242,9 +260,12 @@ class WACloudBulkSendOperator(_WACloudOperator):
             problems.append("give exactly one of recipients and recipients_callable")
         if (template_id is None) == (text is None):
             problems.append("give exactly one of template_id and text")
-        if not isinstance(concurrency, int) or concurrency < 1:
+        # Templated: a literal is checked now, a template in execute after rendering.
+        if not isinstance(concurrency, str) and (
+            isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
+        ):
             problems.append("concurrency must be an integer of at least 1")
-        if max_failure_ratio is not None and not 0 <= max_failure_ratio <= 1:
+        if isinstance(max_failure_ratio, int | float) and not 0 <= max_failure_ratio <= 1:
             problems.append("max_failure_ratio must be between 0 and 1")
         if problems:
             raise ValueError(f"{self.task_id}: " + "; ".join(problems))
@@ -260,7 +281,7 @@ class WACloudBulkSendOperator(_WACloudOperator):
             return self.pacing
         try:
             return Pacing(**as_mapping(self.pacing, f"{self.task_id}: pacing"))
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             raise AirflowFailException(f"{self.task_id}: pacing: {exc}") from None
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -270,6 +291,8 @@ class WACloudBulkSendOperator(_WACloudOperator):
         recipients not tried are not sent, whatever ``max_failure_ratio`` says.
         """
         recipients = self._recipients(context)
+        concurrency = as_int(self.concurrency, f"{self.task_id}: concurrency")
+        max_failure_ratio = as_ratio(self.max_failure_ratio, f"{self.task_id}: max_failure_ratio")
         with bad_input_fails_task(self.task_id):
             pacing = self._pacing()
             report = asyncio.run(
@@ -279,7 +302,7 @@ class WACloudBulkSendOperator(_WACloudOperator):
                     template_id=self.template_id,
                     text=self.text,
                     batch_key=send_key(context),
-                    concurrency=self.concurrency,
+                    concurrency=concurrency,
                     pacing=pacing,
                 )
             )
@@ -303,14 +326,10 @@ class WACloudBulkSendOperator(_WACloudOperator):
                 "Fix the cause; a retry sends only to the recipients not yet sent"
             )
         bad = result["failed"] + result["unknown"]
-        if (
-            self.max_failure_ratio is not None
-            and result["total"]
-            and bad / result["total"] > self.max_failure_ratio
-        ):
+        if max_failure_ratio is not None and result["total"] and bad / result["total"] > max_failure_ratio:
             raise AirflowException(
                 f"{bad} of {result['total']} recipients failed, more than max_failure_ratio="
-                f"{self.max_failure_ratio} ({counts}); a retry sends only to those not yet sent"
+                f"{max_failure_ratio} ({counts}); a retry sends only to those not yet sent"
             )
         return result
 
@@ -327,16 +346,16 @@ class WACloudSendOTPOperator(_WACloudOperator):
     """Send a one-time password; returns ``{"otp_id", "expires_at", "to"}`` and never the code.
 
     :param to: The recipient.
-    :param expiry_minutes: 1 to 60 (default 10).
+    :param expiry_minutes: 1 to 60 (default 10); templated (``"{{ params.expiry }}"``).
     :param template_id: A template for the OTP text (variables ``code``, ``otp``, ``expiry_minutes``).
 
     A retried task sends no second code: the same idempotency key gets the first answer back.
     """
 
-    template_fields: Sequence[str] = ("to", "template_id", "device_id", "wacloud_conn_id")
+    template_fields: Sequence[str] = ("to", "expiry_minutes", "template_id", "device_id", "wacloud_conn_id")
 
     def __init__(
-        self, *, to: str, expiry_minutes: int = 10, template_id: str | None = None, **kwargs: Any
+        self, *, to: str, expiry_minutes: int | str = 10, template_id: str | None = None, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.to = to
@@ -351,7 +370,7 @@ class WACloudSendOTPOperator(_WACloudOperator):
                 phone = self._phone(client, self.to)
                 sent = client.otp.send(
                     phone,
-                    expiry_minutes=self.expiry_minutes,
+                    expiry_minutes=as_int(self.expiry_minutes, f"{self.task_id}: expiry_minutes"),
                     template_id=self.template_id or None,
                     idempotency_key=send_key(context, "otp", phone),
                 )
