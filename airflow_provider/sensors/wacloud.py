@@ -67,7 +67,9 @@ class _WACloudSensor(BaseSensorOperator):
                 f"{MIN_RESCHEDULE_INTERVAL:.0f} s (shorter intervals fail the sensor through an Airflow "
                 "scheduler race, apache/airflow#71172); leave mode unset (deferrable) for short intervals"
             )
-        super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
+        if timeout is not None:  # None: Airflow's [sensors] default_timeout (3.1 refuses an explicit None)
+            kwargs["timeout"] = timeout
+        super().__init__(poke_interval=poke_interval, **kwargs)
         self.wacloud_conn_id = wacloud_conn_id
         self.device_id = device_id
         self.deferrable = deferrable

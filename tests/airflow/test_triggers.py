@@ -331,7 +331,10 @@ async def test_a_changed_connection_is_picked_up_while_a_watcher_runs(
 
 
 def test_an_asset_watcher_dag_serializes(airflow_home):
-    from airflow.serialization.serialized_objects import DagSerialization
+    try:
+        from airflow.serialization.serialized_objects import DagSerialization
+    except ImportError:  # Airflow 3.1
+        from airflow.serialization.serialized_objects import SerializedDAG as DagSerialization
 
     from examples.airflow.dags.inbound_asset import dag
 
