@@ -270,6 +270,11 @@ class WACloudInboundMessageEventTrigger(BaseEventTrigger):
                     client = await lease.client()
                     if cursor is None:
                         cursor = await start_cursor(client, self.device_id, self.from_number)
+                        self.log.info(
+                            "WACloud inbound watcher started (connection %r): reporting messages "
+                            "stored from now on",
+                            self.wacloud_conn_id,
+                        )
                     matched = await _matching(
                         client, cursor, self.device_id, self.from_number, self.contains, self.pattern
                     )

@@ -299,6 +299,31 @@ def test_the_notifier_fires_from_a_real_task_failure(deployment):
         assert alert["body"] == "Airflow: wacloud_failure_alert.load_warehouse failed (try 1)."
 
 
+def test_an_inbound_stop_message_starts_the_asset_driven_dag(deployment):
+    """The AssetWatcher's trigger runs in the triggerer; a matching message becomes an asset event, which
+    starts a run; the run reads the message through the API by the event's reference."""
+    phone = "6281234567705"
+    wait_for(
+        "the asset watcher's first poll",
+        lambda: "WACloud inbound watcher started" in deployment.log("triggerer"),
+        RUN,
+    )
+    deployment.ctl.inbound(deployment.sandbox.info["device_id"], phone, "STOP kirim promo lagi")
+
+    def run_done() -> dict[str, Any] | None:
+        runs = deployment.api.get("/api/v2/dags/wacloud_unsubscribe_on_stop/dagRuns").json()["dag_runs"]
+        done = [r for r in runs if r["state"] in ("success", "failed")]
+        return done[0] if done else None
+
+    run = wait_for("the asset-triggered run", run_done, RUN)
+    assert run["run_type"] == "asset_triggered"
+    report = deployment.failure_report("wacloud_unsubscribe_on_stop", run["dag_run_id"])
+    assert run["state"] == "success", report
+    assert deployment.xcom("wacloud_unsubscribe_on_stop", run["dag_run_id"], "unsubscribe") == [phone]
+    triggerer = deployment.trigger_logs()
+    assert phone not in triggerer and "kirim promo" not in triggerer
+
+
 def test_every_other_example_runs_when_triggered_by_hand(deployment):
     runs = {
         "wacloud_order_confirmation": deployment.trigger("wacloud_order_confirmation"),

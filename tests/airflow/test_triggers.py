@@ -102,7 +102,9 @@ async def test_inbound_trigger_matches_only_new_messages_that_fit(ctl, sandbox, 
         pattern=r"(?i)^ya\b",
         poll_interval=0.01,
     )
-    event = await trigger.run().asend(None)
+    events = trigger.run()
+    event = await events.asend(None)
+    await events.aclose()  # closed here, on this task (not by the garbage collector)
     assert event.payload["status"] == "matched"
     assert event.payload["message"]["message_id"] == wanted["id"]
     message = await asyncio.to_thread(WACloudHook().inbound_message, event.payload)
