@@ -14,7 +14,7 @@ argument (a bad regex, an unparseable number) fails the task without retries.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -295,5 +295,24 @@ class WACloudInboundMessageSensor(_WACloudSensor):
         )
 
     def result_from_event(self, event: dict[str, Any]) -> Any:
-        """The matched message, read through the API by the event's reference (the event has no text)."""
-        return self.hook.inbound_message(event["message"])
+        """The matched message, read through the API by the event's reference (the event has no text).
+
+        When that read fails transiently the wait is not lost: the sensor defers again with a cursor
+        at the message's own time, so the trigger finds it (and reports it) once the API answers.
+        """
+        reference = event["message"]
+        try:
+            return self.hook.inbound_message(reference)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            self.log.warning("Reading the matched message failed (%s); waiting for it again", exc)
+        from wacloud_integrations.inbound import InboundCursor
+
+        created = reference.get("created_at")
+        self._inbound_cursor = InboundCursor(datetime.fromisoformat(created) if created else None)
+        self.defer(
+            trigger=self.trigger({}),  # the inbound trigger reads no context
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout),
+        )

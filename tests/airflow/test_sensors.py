@@ -236,3 +236,27 @@ def test_device_sensor(ctl, sandbox):
     finally:
         ctl.scan(sandbox.device_id)
     assert sensor.poke({}).is_done is True
+
+
+async def test_a_failed_read_of_the_matched_message_waits_for_it_again(ctl, sandbox, phone):
+    """The event has only a reference; if reading the message fails transiently, the wait is not lost."""
+    start = ctl.inbound(sandbox.device_id, phone, "before")
+    sensor = WACloudInboundMessageSensor(
+        task_id="reply", from_number=phone, contains="ya", poke_interval=0.01
+    )
+    trigger = WACloudInboundMessageTrigger(
+        cursor={"since": start["created_at"], "seen": [start["id"]]},
+        from_number=phone,
+        contains="ya",
+        poll_interval=0.01,
+    )
+    wanted = await asyncio.to_thread(ctl.inbound, sandbox.device_id, phone, "ya, boleh")
+    event = await trigger.run().asend(None)
+    await asyncio.to_thread(ctl.set_fault, method="GET", path="/api/v1/messages", fail_next=3)  # every try
+    with pytest.raises(TaskDeferred) as deferred:
+        await asyncio.to_thread(sensor.execute_complete, {}, event.payload)
+    again = deferred.value.trigger
+    assert again.cursor["since"] == event.payload["message"]["created_at"]
+    event = await again.run().asend(None)
+    message = await asyncio.to_thread(sensor.execute_complete, {}, event.payload)
+    assert message["id"] == wanted["id"] and message["body"] == "ya, boleh"
