@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
+from airflow_provider._compat import AirflowFailException
 
 NAMESPACE = "airflow"
 
@@ -95,6 +95,28 @@ def portable_phone(value: Any) -> Any:
     from wacloud_integrations.phone import Phone
 
     return value.e164 if isinstance(value, Phone) else value
+
+
+def as_int(value: Any, field: str, minimum: int = 1) -> int:
+    """A rendered template field that must be a whole number of at least ``minimum`` (``"8"`` works)."""
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise AirflowFailException(f"{field}: expected a whole number of at least {minimum}")
+    return value
+
+
+def as_ratio(value: Any, field: str) -> float | None:
+    """A rendered template field that must be None or a number from 0 to 1 (``"0.1"`` works)."""
+    if value is None or value == "":
+        return None
+    try:
+        ratio = float(value)
+    except (TypeError, ValueError):
+        ratio = -1.0
+    if isinstance(value, bool) or not 0 <= ratio <= 1:
+        raise AirflowFailException(f"{field}: expected a number from 0 to 1 (0.1 = 10%)")
+    return ratio
 
 
 def is_transient(exc: BaseException) -> bool:

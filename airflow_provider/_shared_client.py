@@ -79,6 +79,11 @@ def _slot(conn_id: str, config: ClientConfig) -> _Slot:
     return (conn_id, key_digest, repr(config))  # the config's repr leaves the key out
 
 
+def settings_digest(conn_id: str, config: ClientConfig) -> str:
+    """A digest of the settings a client is made from: equal while the connection is unchanged."""
+    return hashlib.sha256(repr(_slot(conn_id, config)).encode()).hexdigest()
+
+
 @asynccontextmanager
 async def _use(slot: _Slot, config: ClientConfig) -> AsyncIterator[AsyncWACloud]:
     from wacloud_integrations import AsyncWACloud

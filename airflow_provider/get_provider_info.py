@@ -10,6 +10,9 @@ from typing import Any
 
 _INTEGRATION = "WACloud (WhatsApp)"
 _PKG = "airflow_provider"
+# Also the package's ``Documentation`` project URL (pyproject ``[project.urls]``), which Airflow 3.3
+# reads instead of this key; a test keeps the two equal.
+DOCUMENTATION_URL = "https://pypi.org/project/wacloud-integrations/"
 
 
 def _modules(kind: str) -> list[dict[str, Any]]:
@@ -23,6 +26,7 @@ def get_provider_info() -> dict[str, Any]:
         "name": "WACloud",
         "description": "WhatsApp through the WACloud REST API: hook, send operators, OTP and inbound-message "
         "sensors (poke, reschedule, deferrable), triggers, an asset event trigger and a notifier.",
+        "documentation-url": DOCUMENTATION_URL,
         "integrations": [
             {
                 "integration-name": _INTEGRATION,
@@ -68,7 +72,7 @@ CONN_FIELDS: dict[str, Any] = {
     "timeout": {
         "label": "Timeout (seconds)",
         "description": "Per-request timeout; media sends get a longer one.",
-        "schema": {"type": ["number", "null"], "minimum": 1},
+        "schema": {"type": ["integer", "null"], "minimum": 1},
     },
     "webhook_secret": {
         "label": "Webhook secret",

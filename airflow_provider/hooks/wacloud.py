@@ -7,11 +7,13 @@ The connection: host = API base URL (empty = the public service), password = API
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowException
+
+from airflow_provider._compat import AirflowException
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -62,9 +64,24 @@ class WACloudHook(BaseHook):
                 default_device_id=self.device_id or extra.get("device_id") or None,
                 timeout=float(timeout) if timeout not in (None, "") else None,
                 environ={},
+                sources=self.sources(),
             )
         except (WACloudError, ValueError) as exc:
             raise AirflowException(f"connection {self.wacloud_conn_id!r}: {exc}") from None
+
+    def sources(self) -> dict[str, str]:
+        """Where each setting is set, in the words of the connection form: error hints name these."""
+        conn = f"Airflow connection {self.wacloud_conn_id!r}"
+        device = (
+            "the device_id argument of the task"
+            if self.device_id
+            else f"the 'Default device id' field (extra device_id) of {conn}"
+        )
+        return {
+            "api_key": f"the Password ('API key') field of {conn}",
+            "default_device_id": device,
+            "base_url": f"the Host ('API base URL') field of {conn}",
+        }
 
     @cached_property
     def client_config(self) -> ClientConfig:
@@ -106,6 +123,31 @@ class WACloudHook(BaseHook):
         if "_client" in self.__dict__:
             self.__dict__.pop("_client").close()
 
+    def inbound_message(self, reference: Mapping[str, Any]) -> dict[str, Any]:
+        """The message a trigger event refers to, read through the API, as a plain dict.
+
+        Trigger and asset events carry only a reference (``message_id``, ``device_id``, ``created_at``,
+        ``from_tail``), so no number or text is logged by the triggerer or stored in the event. Returns
+        ``{"id", "device_id", "from", "to", "body", "message_type", "created_at"}`` (6-digit runs in the
+        body masked); raises when the message is not found.
+
+        >>> for event in triggering_asset_events[asset]:
+        ...     message = WACloudHook().inbound_message(event.extra["payload"])
+        """
+        from airflow_provider._inbound import find_inbound, message_payload
+
+        reference = dict(reference.get("message") or reference)  # an event payload or its message part
+        try:
+            found = find_inbound(self.get_conn(), reference)
+        finally:
+            self.close()
+        if found is None:
+            raise AirflowException(
+                f"inbound message {reference.get('message_id')!r} not found through connection "
+                f"{self.wacloud_conn_id!r} (another account, or deleted)"
+            )
+        return message_payload(found)
+
     def test_connection(self) -> tuple[bool, str]:
         """Check the key and URL with ``GET /account`` (the UI's Test button)."""
         from wacloud_integrations import WACloudError
@@ -134,13 +176,21 @@ class WACloudHook(BaseHook):
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """Extra fields of the connection form (wtforms is imported here only, as the UI needs it)."""
-        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
-        from wtforms import FloatField, PasswordField, StringField
+        """Extra fields of the connection form, for Airflow 3.1 (3.2+ reads ``conn-fields`` instead).
 
+        Only the field classes Airflow 3.1 accepts (``StringField``, ``IntegerField``, ``PasswordField``,
+        ``BooleanField``: any other drops the whole connection type from the form). Its API server
+        stands in for wtforms and Flask-AppBuilder when they are not installed; elsewhere (Airflow 3.2+
+        has neither) this returns ``{}`` instead of raising.
+        """
+        try:
+            from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+            from wtforms import IntegerField, PasswordField, StringField
+        except ImportError:
+            return {}
         return {
             "device_id": StringField("Default device id", widget=BS3TextFieldWidget()),
-            "timeout": FloatField("Timeout (seconds)", widget=BS3TextFieldWidget()),
+            "timeout": IntegerField("Timeout (seconds)", widget=BS3TextFieldWidget()),
             "webhook_secret": PasswordField("Webhook secret", widget=BS3PasswordFieldWidget()),
         }
 

@@ -19,9 +19,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseNotifier
-from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider._common import NAMESPACE, as_mapping, task_identity, try_number
+from airflow_provider._compat import AirflowException
 from airflow_provider.hooks.wacloud import WACloudHook
 
 if TYPE_CHECKING:

@@ -15,9 +15,17 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider._common import as_list, as_mapping, bad_input_fails_task, send_key, try_number
+from airflow_provider._common import (
+    as_int,
+    as_list,
+    as_mapping,
+    as_ratio,
+    bad_input_fails_task,
+    send_key,
+    try_number,
+)
+from airflow_provider._compat import AirflowException, AirflowFailException
 from airflow_provider.hooks.wacloud import WACloudHook
 
 if TYPE_CHECKING:
@@ -125,7 +133,11 @@ class WACloudSendMessageOperator(_SendOperator):
 
     Returns ``{"message_id", "whatsapp_message_id", "status", "ack", "to", "replayed", "reconciled"}``.
 
-    >>> WACloudSendMessageOperator(task_id="hello", to="{{ params.phone }}", text="Run {{ ds }} done")
+    >>> WACloudSendMessageOperator(task_id="hello", to="{{ params.phone }}", text="Run {{ run_id }} done")
+
+    Templates: a run triggered by hand or through the REST API has no logical date in Airflow 3, so
+    ``{{ ds }}`` / ``{{ logical_date }}`` are undefined there; ``{{ run_id }}``, ``{{ params.… }}`` and
+    ``{{ dag_run.run_after | ds }}`` always exist.
     """
 
     template_fields: Sequence[str] = ("to", "message_type", "text", "fields", "device_id", "wacloud_conn_id")
@@ -203,10 +215,11 @@ class WACloudBulkSendOperator(_WACloudOperator):
     :param recipients_callable: Instead of ``recipients``: ``f(context) -> recipients``.
     :param template_id: A stored template (exactly one of ``template_id`` and ``text``).
     :param text: A text with ``{{placeholders}}`` filled per recipient.
-    :param concurrency: Sends in flight at once.
-    :param pacing: ``{"min_interval": s, "jitter": s, "daily_cap": n}`` per device, or a ``Pacing``.
+    :param concurrency: Sends in flight at once (templated; checked after rendering).
+    :param pacing: ``{"min_interval": s, "jitter": s, "daily_cap": n}`` per device, or a ``Pacing``;
+        templated (a dict of templates, or a Jinja expression rendering one).
     :param max_failure_ratio: Fail the task when more than this share of recipients failed (0.1 = 10%).
-        None (default): per-recipient failures never fail the task; they are reported.
+        None (default): per-recipient failures never fail the task; they are reported. Templated.
 
     Returns ``{"batch_key", "total", "sent", "failed", "skipped", "not_tried", "unknown",
     "failed_recipients": […]}``.
@@ -214,8 +227,17 @@ class WACloudBulkSendOperator(_WACloudOperator):
     recipient is looked up before it is sent again (found: counted as ``skipped``).
     """
 
-    template_fields: Sequence[str] = ("recipients", "template_id", "text", "device_id", "wacloud_conn_id")
-    template_fields_renderers = {"recipients": "json"}
+    template_fields: Sequence[str] = (
+        "recipients",
+        "template_id",
+        "text",
+        "concurrency",
+        "pacing",
+        "max_failure_ratio",
+        "device_id",
+        "wacloud_conn_id",
+    )
+    template_fields_renderers = {"recipients": "json", "pacing": "json"}
 
     def __init__(
         self,
@@ -224,9 +246,9 @@ class WACloudBulkSendOperator(_WACloudOperator):
         recipients_callable: Callable[[Context], Sequence[Any]] | None = None,
         template_id: str | None = None,
         text: str | None = None,
-        concurrency: int = 8,
+        concurrency: int | str = 8,
         pacing: Mapping[str, Any] | Any | None = None,
-        max_failure_ratio: float | None = None,
+        max_failure_ratio: float | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -242,9 +264,12 @@ class WACloudBulkSendOperator(_WACloudOperator):
             problems.append("give exactly one of recipients and recipients_callable")
         if (template_id is None) == (text is None):
             problems.append("give exactly one of template_id and text")
-        if not isinstance(concurrency, int) or concurrency < 1:
+        # Templated: a literal is checked now, a template in execute after rendering.
+        if not isinstance(concurrency, str) and (
+            isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
+        ):
             problems.append("concurrency must be an integer of at least 1")
-        if max_failure_ratio is not None and not 0 <= max_failure_ratio <= 1:
+        if isinstance(max_failure_ratio, int | float) and not 0 <= max_failure_ratio <= 1:
             problems.append("max_failure_ratio must be between 0 and 1")
         if problems:
             raise ValueError(f"{self.task_id}: " + "; ".join(problems))
@@ -260,7 +285,7 @@ class WACloudBulkSendOperator(_WACloudOperator):
             return self.pacing
         try:
             return Pacing(**as_mapping(self.pacing, f"{self.task_id}: pacing"))
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             raise AirflowFailException(f"{self.task_id}: pacing: {exc}") from None
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -270,6 +295,8 @@ class WACloudBulkSendOperator(_WACloudOperator):
         recipients not tried are not sent, whatever ``max_failure_ratio`` says.
         """
         recipients = self._recipients(context)
+        concurrency = as_int(self.concurrency, f"{self.task_id}: concurrency")
+        max_failure_ratio = as_ratio(self.max_failure_ratio, f"{self.task_id}: max_failure_ratio")
         with bad_input_fails_task(self.task_id):
             pacing = self._pacing()
             report = asyncio.run(
@@ -279,7 +306,7 @@ class WACloudBulkSendOperator(_WACloudOperator):
                     template_id=self.template_id,
                     text=self.text,
                     batch_key=send_key(context),
-                    concurrency=self.concurrency,
+                    concurrency=concurrency,
                     pacing=pacing,
                 )
             )
@@ -305,14 +332,10 @@ class WACloudBulkSendOperator(_WACloudOperator):
                 "Fix the cause; a retry sends only to the recipients not yet sent"
             )
         bad = result["failed"] + result["unknown"]
-        if (
-            self.max_failure_ratio is not None
-            and result["total"]
-            and bad / result["total"] > self.max_failure_ratio
-        ):
+        if max_failure_ratio is not None and result["total"] and bad / result["total"] > max_failure_ratio:
             raise AirflowException(
                 f"{bad} of {result['total']} recipients failed, more than max_failure_ratio="
-                f"{self.max_failure_ratio} ({counts}); a retry sends only to those not yet sent"
+                f"{max_failure_ratio} ({counts}); a retry sends only to those not yet sent"
             )
         return result
 
@@ -329,16 +352,16 @@ class WACloudSendOTPOperator(_WACloudOperator):
     """Send a one-time password; returns ``{"otp_id", "expires_at", "to"}`` and never the code.
 
     :param to: The recipient.
-    :param expiry_minutes: 1 to 60 (default 10).
+    :param expiry_minutes: 1 to 60 (default 10); templated (``"{{ params.expiry }}"``).
     :param template_id: A template for the OTP text (variables ``code``, ``otp``, ``expiry_minutes``).
 
     A retried task sends no second code: the same idempotency key gets the first answer back.
     """
 
-    template_fields: Sequence[str] = ("to", "template_id", "device_id", "wacloud_conn_id")
+    template_fields: Sequence[str] = ("to", "expiry_minutes", "template_id", "device_id", "wacloud_conn_id")
 
     def __init__(
-        self, *, to: str, expiry_minutes: int = 10, template_id: str | None = None, **kwargs: Any
+        self, *, to: str, expiry_minutes: int | str = 10, template_id: str | None = None, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.to = to
@@ -353,7 +376,7 @@ class WACloudSendOTPOperator(_WACloudOperator):
                 phone = self._phone(client, self.to)
                 sent = client.otp.send(
                     phone,
-                    expiry_minutes=self.expiry_minutes,
+                    expiry_minutes=as_int(self.expiry_minutes, f"{self.task_id}: expiry_minutes"),
                     template_id=self.template_id or None,
                     idempotency_key=send_key(context, "otp", phone),
                 )

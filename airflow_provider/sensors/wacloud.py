@@ -1,6 +1,10 @@
-"""Sensors: an OTP verified, an inbound message, a device connected. Each runs in ``poke`` or
-``reschedule`` mode, or deferrable (``deferrable=True``; the default is ``[operators] default_deferrable``)
-where the wait moves to the triggerer and holds no worker slot.
+"""Sensors: an OTP verified, an inbound message, a device connected. Each is deferrable by default (the
+wait moves to the triggerer and holds no worker slot); ``mode="poke"`` or ``mode="reschedule"`` (with
+``deferrable`` left unset) runs it on a worker instead.
+
+Reschedule mode needs ``poke_interval >= 60`` s (its default there): shorter intervals hit an Airflow
+scheduler race (apache/airflow#71172) that fails the sensor when the executor's report of one poke is
+processed after the next poke was queued; with the LocalExecutor that happens on nearly every run.
 
 Deferrable sensors poke once first (no deferral when the condition already holds), then defer with the
 sensor's ``timeout``. A transient API error (unreachable, 5xx, 429) never ends a wait in any mode; a bad
@@ -10,14 +14,14 @@ argument (a bad regex, an unparseable number) fails the task without retries.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider._common import bad_input_fails_task, is_transient
+from airflow_provider._compat import AirflowException, AirflowFailException
 from airflow_provider._inbound import device_of, message_payload
 from airflow_provider.hooks.wacloud import WACloudHook
 
@@ -33,10 +37,9 @@ __all__ = ["WACloudDeviceConnectedSensor", "WACloudInboundMessageSensor", "WAClo
 
 # Covers the first poke's own duration, which Airflow does not record (see _cursor).
 RESCHEDULE_MARGIN = timedelta(seconds=2)
-
-
-def _default_deferrable() -> bool:
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
+DEFAULT_POKE_INTERVAL = 5.0
+# The shortest reschedule interval (and its default): see the module docstring (apache/airflow#71172).
+MIN_RESCHEDULE_INTERVAL = 60.0
 
 
 class _WACloudSensor(BaseSensorOperator):
@@ -48,14 +51,28 @@ class _WACloudSensor(BaseSensorOperator):
         wacloud_conn_id: str = WACloudHook.default_conn_name,
         device_id: str | None = None,
         deferrable: bool | None = None,
-        poke_interval: timedelta | float = 5.0,
+        poke_interval: timedelta | float | None = None,
         timeout: timedelta | float | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
+        # Deferrable unless a worker mode was asked for (and deferrable=True wins over any mode).
+        deferrable = "mode" not in kwargs if deferrable is None else bool(deferrable)
+        on_worker_reschedule = not deferrable and kwargs.get("mode") == "reschedule"
+        if poke_interval is None:
+            poke_interval = MIN_RESCHEDULE_INTERVAL if on_worker_reschedule else DEFAULT_POKE_INTERVAL
+        seconds = poke_interval.total_seconds() if isinstance(poke_interval, timedelta) else poke_interval
+        if on_worker_reschedule and float(seconds) < MIN_RESCHEDULE_INTERVAL:
+            raise ValueError(
+                f"{kwargs.get('task_id', 'sensor')}: poke_interval: reschedule mode needs at least "
+                f"{MIN_RESCHEDULE_INTERVAL:.0f} s (shorter intervals fail the sensor through an Airflow "
+                "scheduler race, apache/airflow#71172); leave mode unset (deferrable) for short intervals"
+            )
+        if timeout is not None:  # None: Airflow's [sensors] default_timeout (3.1 refuses an explicit None)
+            kwargs["timeout"] = timeout
+        super().__init__(poke_interval=poke_interval, **kwargs)
         self.wacloud_conn_id = wacloud_conn_id
         self.device_id = device_id
-        self.deferrable = _default_deferrable() if deferrable is None else deferrable
+        self.deferrable = deferrable
 
     @cached_property
     def hook(self) -> WACloudHook:
@@ -117,7 +134,7 @@ class WACloudOTPVerifiedSensor(_WACloudSensor):
     """Wait until an OTP is verified; fail at once (no retry) when it expires.
 
     :param otp_id: The OTP, usually ``"{{ ti.xcom_pull('send_otp')['otp_id'] }}"``.
-    :param poke_interval: Seconds between checks (default 5).
+    :param poke_interval: Seconds between checks (default 5; 60, the minimum, in reschedule mode).
     :param timeout: Seconds to wait in all (default 15 minutes: an OTP lives at most 60).
 
     Returns ``{"status": "verified", "otp_id", "verified_at"}``.
@@ -194,7 +211,9 @@ class WACloudInboundMessageSensor(_WACloudSensor):
     :param pattern: Only bodies matching this regular expression (``re.search``).
 
     Returns the message: ``{"id", "device_id", "from", "to", "body", "message_type", "created_at"}``;
-    standalone 6-digit numbers in ``body`` are masked (``******``): a customer may send a code.
+    standalone 6-digit numbers in ``body`` are masked (``******``): a customer may send a code. When
+    deferred, the trigger's event carries only a reference (no number, no text: the triggerer logs
+    events); the sensor reads the message through the API when it resumes.
 
     "Started": in poke and deferrable mode, just past the newest stored inbound message when the first
     successful poll ran (the API's clock); in reschedule mode, see :meth:`_cursor`.
@@ -276,5 +295,24 @@ class WACloudInboundMessageSensor(_WACloudSensor):
         )
 
     def result_from_event(self, event: dict[str, Any]) -> Any:
-        """The matched message."""
-        return event.get("message")
+        """The matched message, read through the API by the event's reference (the event has no text).
+
+        When that read fails transiently the wait is not lost: the sensor defers again with a cursor
+        at the message's own time, so the trigger finds it (and reports it) once the API answers.
+        """
+        reference = event["message"]
+        try:
+            return self.hook.inbound_message(reference)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            self.log.warning("Reading the matched message failed (%s); waiting for it again", exc)
+        from wacloud_integrations.inbound import InboundCursor
+
+        created = reference.get("created_at")
+        self._inbound_cursor = InboundCursor(datetime.fromisoformat(created) if created else None)
+        self.defer(
+            trigger=self.trigger({}),  # the inbound trigger reads no context
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout),
+        )

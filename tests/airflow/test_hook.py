@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowNotFoundException
 
+from airflow_provider._compat import AirflowException, AirflowNotFoundException
 from airflow_provider.get_provider_info import get_provider_info
 from airflow_provider.hooks.wacloud import WACloudHook
 from tests.airflow.conftest import KEY
@@ -99,10 +99,14 @@ def test_provider_info_declares_the_connection_type_and_every_module():
 
 def test_airflow_discovers_the_provider_through_its_entry_point():
     from airflow.providers_manager import ProvidersManager
-    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+
+    try:  # what a 3.2+ worker uses
+        from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime as Runtime
+    except ImportError:  # Airflow 3.1: one providers manager
+        Runtime = ProvidersManager  # type: ignore[assignment,misc]
 
     assert "wacloud-integrations" in ProvidersManager().providers
-    hook = ProvidersManagerTaskRuntime().hooks["wacloud"]
+    hook = Runtime().hooks["wacloud"]
     assert hook.hook_class_name == "airflow_provider.hooks.wacloud.WACloudHook"
 
 
@@ -133,3 +137,49 @@ def test_parsing_a_dag_with_the_provider_loads_no_client_and_opens_no_connection
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("ok")
+
+
+def test_provider_info_and_the_package_metadata_give_one_documentation_url():
+    """Airflow 3.3 reads the package's Documentation URL; older releases the provider info's key."""
+    from pathlib import Path
+
+    import tomllib
+
+    info = get_provider_info()
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert info["documentation-url"] == pyproject["project"]["urls"]["Documentation"]
+    assert info["documentation-url"].startswith("https://")
+
+
+def test_a_refused_key_names_the_connection_and_its_field_not_an_environment_variable(
+    monkeypatch, sandbox, phone
+):
+    from airflow_provider.operators.wacloud import WACloudSendMessageOperator
+    from wacloud_integrations import AuthenticationError
+
+    conn_id = _conn(
+        monkeypatch,
+        "wa_bad_key",
+        host=sandbox.base_url,
+        password="waha_refused_key_000077",
+        extra={"device_id": sandbox.device_id},
+    )
+    task = WACloudSendMessageOperator(task_id="t", to=phone, text="hi", wacloud_conn_id=conn_id)
+    with pytest.raises(AuthenticationError) as info:
+        task.execute({})
+    message = str(info.value)
+    assert "Password ('API key') field of Airflow connection 'wa_bad_key'" in message
+    assert "WACLOUD_" not in message and "waha_refused_key_000077" not in message
+
+
+def test_a_missing_device_names_the_connection_field(monkeypatch, sandbox, phone):
+    from airflow_provider.operators.wacloud import WACloudSendMessageOperator
+
+    conn_id = _conn(monkeypatch, "wa_no_device", host=sandbox.base_url, password=KEY)
+    task = WACloudSendMessageOperator(task_id="t", to=phone, text="hi", wacloud_conn_id=conn_id)
+    with pytest.raises(AirflowException) as info:
+        task.execute({})
+    assert "'Default device id' field (extra device_id) of Airflow connection 'wa_no_device'" in str(
+        info.value
+    )
+    assert "WACLOUD_" not in str(info.value)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from airflow.sdk.exceptions import AirflowException
 
+from airflow_provider._compat import AirflowException
 from airflow_provider.notifications.wacloud import WACloudNotifier, send_wacloud_notification
 
 

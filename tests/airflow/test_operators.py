@@ -6,8 +6,8 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airflow_provider._compat import AirflowException, AirflowFailException
 from airflow_provider.operators.wacloud import (
     WACloudBulkSendOperator,
     WACloudSendMessageOperator,
@@ -314,3 +314,42 @@ def test_verify_takes_the_code_from_a_callable_and_keeps_it_out_of_rendered_fiel
     assert redact(f"typed {code}") == "typed ***"
     with pytest.raises(ValueError, match="exactly one of code and code_callable"):
         WACloudVerifyOTPOperator(task_id="v", phone_number=phone)
+
+
+def test_expiry_concurrency_pacing_and_ratio_are_templated():
+    from airflow_provider.operators.wacloud import WACloudBulkSendOperator, WACloudSendOTPOperator
+
+    assert "expiry_minutes" in WACloudSendOTPOperator.template_fields
+    assert {"concurrency", "pacing", "max_failure_ratio"} <= set(WACloudBulkSendOperator.template_fields)
+    # A template is not checked at parse time (it is not rendered yet) ...
+    WACloudBulkSendOperator(task_id="t", recipients=[], text="x", concurrency="{{ params.c }}")
+
+
+def test_rendered_bulk_settings_are_read_and_checked_before_any_send(sandbox, ctl, phone):
+    from airflow_provider.operators.wacloud import WACloudBulkSendOperator
+
+    op = WACloudBulkSendOperator(
+        task_id="bulk",
+        recipients=[phone],
+        text="Promo",
+        concurrency="2",
+        pacing='{"min_interval": 0.0}',
+        max_failure_ratio="0.5",
+    )
+    assert op.execute({})["sent"] == 1  # the rendered strings were taken as 2, a Pacing and 0.5
+    bad = WACloudBulkSendOperator(task_id="bulk2", recipients=[phone], text="x", concurrency="zero")
+    with pytest.raises(AirflowFailException, match="bulk2: concurrency: expected a whole number"):
+        bad.execute({})
+    bad = WACloudBulkSendOperator(task_id="bulk3", recipients=[phone], text="x", max_failure_ratio="7")
+    with pytest.raises(AirflowFailException, match="bulk3: max_failure_ratio: expected a number from 0"):
+        bad.execute({})
+    assert len(ctl.inbox(phone)) == 1  # the bad ones sent nothing
+
+
+def test_a_rendered_expiry_is_read_as_a_number(sandbox, ctl, phone):
+    from airflow_provider.operators.wacloud import WACloudSendOTPOperator
+
+    result = WACloudSendOTPOperator(task_id="otp", to=phone, expiry_minutes="5").execute({})
+    assert result["otp_id"]
+    with pytest.raises(AirflowFailException, match="otp2: expiry_minutes: expected a whole number"):
+        WACloudSendOTPOperator(task_id="otp2", to=phone, expiry_minutes="five").execute({})

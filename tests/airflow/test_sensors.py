@@ -8,13 +8,13 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from airflow.sdk.exceptions import (
-    AirflowException,
-    AirflowFailException,
-    AirflowRescheduleException,
-    TaskDeferred,
-)
 
+try:
+    from airflow.sdk.exceptions import AirflowRescheduleException, TaskDeferred
+except ImportError:  # Airflow 3.1
+    from airflow.exceptions import AirflowRescheduleException, TaskDeferred  # type: ignore[no-redef]
+
+from airflow_provider._compat import AirflowException, AirflowFailException
 from airflow_provider.sensors.wacloud import (
     WACloudDeviceConnectedSensor,
     WACloudInboundMessageSensor,
@@ -91,12 +91,25 @@ def test_execute_complete_turns_events_into_results_or_failures():
         sensor.execute_complete({}, {"status": "error", "message": "NotFoundError: no such OTP"})
 
 
-def test_deferrable_defaults_to_the_airflow_setting(monkeypatch):
-    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "True")
+def test_sensors_defer_unless_a_worker_mode_is_asked_for():
     assert WACloudOTPVerifiedSensor(task_id="a", otp_id="o").deferrable is True
-    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "False")
-    assert WACloudOTPVerifiedSensor(task_id="b", otp_id="o").deferrable is False
-    assert WACloudOTPVerifiedSensor(task_id="c", otp_id="o", deferrable=True).deferrable is True
+    assert WACloudOTPVerifiedSensor(task_id="b", otp_id="o", mode="poke").deferrable is False
+    assert WACloudOTPVerifiedSensor(task_id="c", otp_id="o", mode="reschedule").deferrable is False
+    assert WACloudOTPVerifiedSensor(task_id="d", otp_id="o", mode="reschedule", deferrable=True).deferrable
+    assert WACloudOTPVerifiedSensor(task_id="e", otp_id="o", deferrable=False).deferrable is False
+
+
+def test_reschedule_mode_defaults_to_and_enforces_a_safe_interval():
+    """apache/airflow#71172: short reschedule intervals fail the sensor; 60 s is the floor and default."""
+    sensor = WACloudInboundMessageSensor(task_id="a", mode="reschedule")
+    assert sensor.poke_interval == 60
+    assert WACloudInboundMessageSensor(task_id="b").poke_interval == 5  # deferrable: short is fine
+    for short in (5, 59.9, timedelta(seconds=30)):
+        with pytest.raises(ValueError, match=r"poke_interval: reschedule mode needs at least 60 s"):
+            WACloudInboundMessageSensor(task_id="c", mode="reschedule", poke_interval=short)
+    assert WACloudDeviceConnectedSensor(task_id="d", mode="reschedule", poke_interval=timedelta(minutes=2))
+    # deferrable=True wins over the mode: no reschedule, no floor
+    assert WACloudDeviceConnectedSensor(task_id="e", mode="reschedule", deferrable=True, poke_interval=1)
 
 
 def test_inbound_sensor_ignores_messages_from_before_it_started(ctl, sandbox, phone):
@@ -160,7 +173,7 @@ async def test_a_first_poke_failing_transiently_lets_the_trigger_start_the_wait(
     await ready.wait()
     wanted = await asyncio.to_thread(ctl.inbound, sandbox.device_id, phone, "ya, boleh")
     event = await waiting
-    assert event.payload["message"]["id"] == wanted["id"]
+    assert event.payload["message"]["message_id"] == wanted["id"]
 
 
 @pytest.mark.parametrize("deferrable", [False, True])
@@ -223,3 +236,27 @@ def test_device_sensor(ctl, sandbox):
     finally:
         ctl.scan(sandbox.device_id)
     assert sensor.poke({}).is_done is True
+
+
+async def test_a_failed_read_of_the_matched_message_waits_for_it_again(ctl, sandbox, phone):
+    """The event has only a reference; if reading the message fails transiently, the wait is not lost."""
+    start = ctl.inbound(sandbox.device_id, phone, "before")
+    sensor = WACloudInboundMessageSensor(
+        task_id="reply", from_number=phone, contains="ya", poke_interval=0.01
+    )
+    trigger = WACloudInboundMessageTrigger(
+        cursor={"since": start["created_at"], "seen": [start["id"]]},
+        from_number=phone,
+        contains="ya",
+        poll_interval=0.01,
+    )
+    wanted = await asyncio.to_thread(ctl.inbound, sandbox.device_id, phone, "ya, boleh")
+    event = await trigger.run().asend(None)
+    await asyncio.to_thread(ctl.set_fault, method="GET", path="/api/v1/messages", fail_next=3)  # every try
+    with pytest.raises(TaskDeferred) as deferred:
+        await asyncio.to_thread(sensor.execute_complete, {}, event.payload)
+    again = deferred.value.trigger
+    assert again.cursor["since"] == event.payload["message"]["created_at"]
+    event = await again.run().asend(None)
+    message = await asyncio.to_thread(sensor.execute_complete, {}, event.payload)
+    assert message["id"] == wanted["id"] and message["body"] == "ya, boleh"

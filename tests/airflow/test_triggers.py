@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
+from airflow_provider.hooks.wacloud import WACloudHook
 from airflow_provider.triggers import wacloud as triggers
 from airflow_provider.triggers.wacloud import (
     WACloudDeviceConnectedTrigger,
@@ -18,7 +21,7 @@ from airflow_provider.triggers.wacloud import (
     WACloudOTPVerifiedTrigger,
 )
 from tests.airflow.conftest import KEY
-from wacloud_integrations import AuthenticationError, InputError, WACloud
+from wacloud_integrations import WACloud
 
 
 @pytest.fixture
@@ -99,10 +102,13 @@ async def test_inbound_trigger_matches_only_new_messages_that_fit(ctl, sandbox, 
         pattern=r"(?i)^ya\b",
         poll_interval=0.01,
     )
-    event = await trigger.run().asend(None)
+    events = trigger.run()
+    event = await events.asend(None)
+    await events.aclose()  # closed here, on this task (not by the garbage collector)
     assert event.payload["status"] == "matched"
-    assert event.payload["message"]["id"] == wanted["id"]
-    assert event.payload["message"]["body"] == "Ya, lanjut"
+    assert event.payload["message"]["message_id"] == wanted["id"]
+    message = await asyncio.to_thread(WACloudHook().inbound_message, event.payload)
+    assert (message["id"], message["body"], message["from"]) == (wanted["id"], "Ya, lanjut", phone)
 
 
 async def test_event_trigger_yields_every_new_matching_message(ctl, sandbox, phone, monkeypatch):
@@ -123,27 +129,144 @@ async def test_event_trigger_yields_every_new_matching_message(ctl, sandbox, pho
     await asyncio.to_thread(ctl.inbound, sandbox.device_id, phone, "halo")
     await asyncio.to_thread(ctl.inbound, sandbox.device_id, phone, "STOP please")
     await asyncio.to_thread(ctl.inbound, sandbox.device_id, phone, "stop again")
-    assert (await first).payload["message"]["body"] == "STOP please"
-    assert (await events.__anext__()).payload["message"]["body"] == "stop again"
+    assert await _body(await first) == "STOP please"
+    assert await _body(await events.__anext__()) == "stop again"
     await events.aclose()
 
 
-async def test_the_event_trigger_raises_a_permanent_error_instead_of_polling_forever(sandbox, monkeypatch):
+async def _body(event: TriggerEvent) -> str:
+    """The text of the message an event refers to, read through the API as a DAG would."""
+    return (await asyncio.to_thread(WACloudHook().inbound_message, event.payload))["body"]
+
+
+class _TimeUp(Exception):
+    """Raised by the fake sleep when the simulated time is over."""
+
+
+class FakeTime:
+    """The event trigger's clock and sleep: time moves only when the trigger sleeps (no real waiting)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, limit: float = float("inf")) -> None:
+        self.now, self.limit = 0.0, limit
+        self.at: list[tuple[float, Callable[[], None]]] = []  # (when, what happens then)
+        monkeypatch.setattr(triggers, "_clock", lambda: self.now)
+        monkeypatch.setattr(triggers, "_sleep", self.sleep)
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        for when, action in [a for a in self.at if a[0] <= self.now]:
+            self.at.remove((when, action))
+            action()
+        if self.now >= self.limit:
+            raise _TimeUp
+        await asyncio.sleep(0)
+
+
+class RecordingLog:
+    """Stands in for a trigger's logger: keeps (level, message) and when (on a FakeTime) it was logged."""
+
+    def __init__(self, time: FakeTime | None = None) -> None:
+        self.lines: list[tuple[str, str]] = []
+        self.times: list[float] = []
+        self.time = time
+
+    def __getattr__(self, level: str):
+        def log(msg: str, *args: Any, **_: Any) -> None:
+            self.lines.append((level, msg % args if args else msg))
+            self.times.append(self.time.now if self.time else 0.0)
+
+        return log
+
+
+def count_requests(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Every HTTP request the async client makes, with the status it got (a spy on the real transport)."""
+    import httpx
+
+    seen: list[tuple[str, int]] = []
+    original = httpx.AsyncHTTPTransport.handle_async_request
+
+    async def spy(self, request):
+        response = await original(self, request)
+        seen.append((request.url.path, response.status_code))
+        return response
+
+    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", spy)
+    return seen
+
+
+def _bad_key_connection(monkeypatch, sandbox, conn_id: str = "wa_revoked") -> None:
     monkeypatch.setenv(
-        "AIRFLOW_CONN_WA_REVOKED",
+        f"AIRFLOW_CONN_{conn_id.upper()}",
         json.dumps({"conn_type": "wacloud", "host": sandbox.base_url, "password": "waha_revoked_key_0001"}),
     )
-    # Bounded only so that a watcher polling forever fails this test instead of hanging it.
-    with pytest.raises(AuthenticationError):
-        await _first_event(
-            WACloudInboundMessageEventTrigger(wacloud_conn_id="wa_revoked", poll_interval=0.01)
-        )
-    with pytest.raises(AirflowException, match="wa_missing"):
-        await _first_event(
-            WACloudInboundMessageEventTrigger(wacloud_conn_id="wa_missing", poll_interval=0.01)
-        )
-    with pytest.raises(InputError, match="pattern"):
-        await _first_event(WACloudInboundMessageEventTrigger(pattern="([unclosed", poll_interval=0.01))
+
+
+async def test_a_refused_key_backs_off_instead_of_hammering_the_api(sandbox, monkeypatch):
+    """Raising made Airflow restart the watcher every ~2 s (47 refused requests in 93 s); it backs off."""
+    _bad_key_connection(monkeypatch, sandbox)
+    requests = count_requests(monkeypatch)
+    FakeTime(monkeypatch, limit=3600)  # one simulated hour = 360 poll intervals
+    trigger = WACloudInboundMessageEventTrigger(wacloud_conn_id="wa_revoked", poll_interval=10)
+    trigger._log = log = RecordingLog()
+    with pytest.raises(_TimeUp):
+        await trigger.run().asend(None)
+    # Tries at 0, 30, 90, 210, 450, 930, 1830, 2730 s (doubling from 30 s, capped at 900 s).
+    assert [status for _, status in requests] == [401] * 8
+    errors = [msg for level, msg in log.lines if level == "error"]
+    assert len(errors) == 1, "what to fix is logged once, not at every try"
+    assert "Password ('API key') field of Airflow connection 'wa_revoked'" in errors[0]
+    assert "WACLOUD_API_KEY" not in errors[0] and "waha_revoked_key_0001" not in errors[0]
+
+
+async def test_a_watcher_backing_off_resumes_at_once_when_the_connection_is_fixed(
+    ctl, sandbox, phone, monkeypatch
+):
+    _bad_key_connection(monkeypatch, sandbox, "wa_fixed")
+    requests = count_requests(monkeypatch)
+    time = FakeTime(monkeypatch)
+    fixed = {"conn_type": "wacloud", "host": sandbox.base_url, "password": KEY}
+    # Refused at 0, 30, 90 s; then a 120 s back-off (to 210 s), during which an admin fixes the key.
+    time.at.append((100.0, lambda: monkeypatch.setenv("AIRFLOW_CONN_WA_FIXED", json.dumps(fixed))))
+    trigger = WACloudInboundMessageEventTrigger(
+        wacloud_conn_id="wa_fixed", from_number=phone, poll_interval=10
+    )
+    trigger._log = log = RecordingLog(time)
+    events = trigger.run()
+    first = asyncio.ensure_future(events.__anext__())
+
+    def resumed() -> list[float]:
+        return [t for (_, msg), t in zip(log.lines, log.times, strict=True) if "polls again" in msg]
+
+    while not resumed():
+        await asyncio.sleep(0.01)  # the watcher has polled with the fixed key
+    (resumed_at,) = resumed()
+    # A read under way when the connection changed still sees the old one: at most one more interval.
+    assert 100 <= resumed_at <= 120, "a fixed connection is used within a poll interval or two"
+    await asyncio.to_thread(ctl.inbound, sandbox.device_id, phone, "STOP")
+    assert await _body(await first) == "STOP"
+    assert [status for _, status in requests[:3]] == [401] * 3
+    assert all(status == 200 for _, status in requests[3:])
+    await events.aclose()
+
+
+@pytest.mark.parametrize(
+    ("conn_id", "kwargs", "expected"),
+    [
+        ("wa_missing", {}, "Airflow connection 'wa_missing' does not exist"),
+        ("wacloud_default", {"pattern": "([unclosed"}, "pattern"),
+    ],
+)
+async def test_other_permanent_errors_back_off_too_and_say_what_to_fix(
+    sandbox, monkeypatch, conn_id, kwargs, expected
+):
+    time = FakeTime(monkeypatch, limit=3600)
+    trigger = WACloudInboundMessageEventTrigger(wacloud_conn_id=conn_id, poll_interval=10, **kwargs)
+    trigger._log = log = RecordingLog()
+    with pytest.raises(_TimeUp):
+        await trigger.run().asend(None)
+    errors = [msg for level, msg in log.lines if level == "error"]
+    assert len(errors) == 1 and expected in errors[0]
+    assert time.now >= 3600
 
 
 async def _first_event(trigger: BaseEventTrigger) -> TriggerEvent:
@@ -166,7 +289,7 @@ async def test_the_event_trigger_keeps_polling_through_transient_errors(ctl, san
     # More 5xx answers than the client retries: the poll fails, the watcher goes on.
     await asyncio.to_thread(ctl.set_fault, method="GET", path="/api/v1/messages", fail_next=4)
     await asyncio.to_thread(ctl.inbound, sandbox.device_id, phone, "STOP")
-    assert (await first).payload["message"]["body"] == "STOP"
+    assert await _body(await first) == "STOP"
     assert ctl.faults()[0]["fail_next"] == 0
     await events.aclose()
 
@@ -205,13 +328,19 @@ async def test_a_changed_connection_is_picked_up_while_a_watcher_runs(
     )
     # A new wait uses the connection as it is now, not the watcher's client with the old key.
     assert event.payload["status"] == "error" and "AuthenticationError" in event.payload["message"]
-    # The watcher re-reads the connection too, and a key that does not work is not polled forever.
-    with pytest.raises(AuthenticationError):
+    assert "Password ('API key') field of Airflow connection 'wa_rotating'" in event.payload["message"]
+    # The watcher re-reads the connection too: its next poll is refused (it backs off, see above).
+    watching.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
         await watching
+    await events.aclose()
 
 
 def test_an_asset_watcher_dag_serializes(airflow_home):
-    from airflow.serialization.serialized_objects import DagSerialization
+    try:
+        from airflow.serialization.serialized_objects import DagSerialization
+    except ImportError:  # Airflow 3.1
+        from airflow.serialization.serialized_objects import SerializedDAG as DagSerialization
 
     from examples.airflow.dags.inbound_asset import dag
 
@@ -270,3 +399,39 @@ async def test_waits_starting_together_share_connection_reads_and_one_client(san
     await asyncio.gather(*waits)
     assert len({id(c) for c in clients}) == 1
     assert len(reads) <= 2  # not one read per wait
+
+
+async def test_trigger_events_carry_no_number_text_or_code(ctl, sandbox, client, phone, monkeypatch):
+    """The triggerer logs every event it fires ("Trigger fired event") and stores it: ids only."""
+    otp = client.otp.send(phone)
+    code = ctl.last_code(phone)
+    client.otp.verify(phone, code)
+    events = [await WACloudOTPVerifiedTrigger(otp_id=otp.otp_id, poll_interval=0.01).run().asend(None)]
+    start = ctl.inbound(sandbox.device_id, phone, "before")
+    body = f"my code is {code}, please call me back"
+    ctl.inbound(sandbox.device_id, phone, body)
+    cursor = {"since": start["created_at"], "seen": [start["id"]]}
+    events.append(await WACloudInboundMessageTrigger(cursor=cursor, poll_interval=0.01).run().asend(None))
+    ready = asyncio.Event()
+    original = triggers.start_cursor
+
+    async def start_cursor(*args):
+        cursor = await original(*args)
+        ready.set()
+        return cursor
+
+    monkeypatch.setattr(triggers, "start_cursor", start_cursor)
+    watcher = WACloudInboundMessageEventTrigger(from_number=phone, poll_interval=0.01).run()
+    pending = asyncio.ensure_future(watcher.__anext__())
+    await ready.wait()
+    await asyncio.to_thread(ctl.inbound, sandbox.device_id, phone, body)
+    events.append(await pending)
+    await watcher.aclose()
+    for event in events:
+        dumped = json.dumps(event.payload) + repr(event)
+        assert phone not in dumped and phone[2:] not in dumped
+        assert "call me back" not in dumped and code not in dumped
+    assert events[1].payload["message"]["from_tail"] == "…" + phone[-4:]
+    # The sensor (or a DAG) reads the message by its reference; the code in it is masked there.
+    message = await asyncio.to_thread(WACloudHook().inbound_message, events[2].payload)
+    assert message["from"] == phone and message["body"] == "my code is ******, please call me back"

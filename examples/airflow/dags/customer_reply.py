@@ -1,5 +1,9 @@
-"""Ask a customer to confirm on WhatsApp, then wait for the reply (reschedule mode: the worker slot is
-released between checks). The sensor returns the reply message for the next task."""
+"""Ask a customer to confirm on WhatsApp, then wait for the reply. The sensor defers (its default): the
+wait runs in the triggerer and holds no worker slot. The sensor returns the reply message for the next task.
+
+Not reschedule mode with a short interval: that fails in a real deployment through an Airflow scheduler
+race (apache/airflow#71172); the provider refuses reschedule intervals under 60 s.
+"""
 
 from __future__ import annotations
 
@@ -25,8 +29,7 @@ with DAG(
         task_id="wait_for_reply",
         from_number="{{ params.phone }}",
         pattern=r"(?i)^\s*ya\b",
-        mode="reschedule",
-        poke_interval=1.0,
+        poke_interval=2.0,
         timeout=3600,
     )
 

@@ -1,7 +1,8 @@
 """Event-driven: a DAG run for every inbound WhatsApp message containing "STOP" (an ``AssetWatcher``).
 
 The triggerer polls with ``WACloudInboundMessageEventTrigger``; each matching message becomes an asset
-event whose ``extra`` carries the message, and the DAG unsubscribes the sender.
+event whose ``extra`` carries a reference to the message (its id, never the number or the text: the
+triggerer logs events); the DAG reads the message through the API and unsubscribes the sender.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, AssetWatcher, task
 
+from airflow_provider.hooks.wacloud import WACloudHook
 from airflow_provider.triggers.wacloud import WACloudInboundMessageEventTrigger
 
 stop_requests = Asset(
@@ -26,11 +28,12 @@ with DAG(dag_id="wacloud_unsubscribe_on_stop", schedule=[stop_requests], tags=["
 
     @task
     def unsubscribe(triggering_asset_events: Any = None) -> list[str]:
-        """The senders of the messages that triggered this run."""
+        """The senders of the messages that triggered this run (read through the API by reference)."""
+        hook = WACloudHook()
         senders = []
         for events in (triggering_asset_events or {}).values():
             for event in events:
-                senders.append(event.extra.get("payload", event.extra).get("message", {}).get("from"))
-        return [s for s in senders if s]
+                senders.append(hook.inbound_message(event.extra.get("payload", event.extra))["from"])
+        return senders
 
     unsubscribe()

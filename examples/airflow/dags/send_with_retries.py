@@ -2,6 +2,8 @@
 
 If the API processed the send but the answer never arrived, try 1 fails with an ambiguous outcome;
 try 2 looks the message up by its task-derived idempotency key and returns it without resending.
+
+Runs when triggered by hand or through the REST API (no logical date): the text uses params only.
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ with DAG(
     schedule=None,
     start_date=datetime(2026, 1, 1),
     catchup=False,
-    params={"phone": Param("0812-3456-7301", type="string")},
+    params={
+        "phone": Param("0812-3456-7301", type="string"),
+        "invoice": Param("INV-1001", type="string"),
+        "due": Param("31 January", type="string"),
+    },
     tags=["wacloud", "example"],
 ) as dag:
     WACloudSendMessageOperator(
         task_id="payment_reminder",
         to="{{ params.phone }}",
-        text="Reminder: invoice INV-1001 is due {{ ds }}.",
+        text="Reminder: invoice {{ params.invoice }} is due {{ params.due }}.",
         retries=3,
         retry_delay=timedelta(seconds=0),
     )

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from airflow.sdk import DAG, Param
-from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider._compat import AirflowFailException
 from airflow_provider.operators.wacloud import WACloudVerifyOTPOperator
 
 

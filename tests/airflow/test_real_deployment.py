@@ -1,0 +1,333 @@
+"""The example DAGs in a real Airflow deployment: an API server, a dag processor, a scheduler (LocalExecutor)
+and a triggerer as separate processes on a throwaway SQLite home, and the sandbox as a process of its own.
+
+Runs are triggered the way users trigger them: ``airflow dags trigger`` and ``POST /api/v2/dags/…/dagRuns``
+with ``logical_date: null`` (no logical date, unlike ``dag.test()``). Every wait polls Airflow's REST API
+or the sandbox against a deadline; nothing sleeps to synchronise. Components start once per module and
+are stopped by process group, also when a test fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from examples.airflow import _env
+from wacloud_integrations import WACloud
+from wacloud_integrations.sandbox import SandboxControl, SandboxProcess
+
+KEY = "waha_real_deployment_key_0001"
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+STARTUP = 150.0  # seconds for the components to be up and every example DAG parsed (2 loaded cores)
+RUN = 90.0  # seconds for one DAG run to finish
+T = TypeVar("T")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(what: str, probe: Callable[[], T | None], deadline: float) -> T:
+    """Poll ``probe`` until it returns something truthy; fail naming ``what`` at the deadline."""
+    end = time.monotonic() + deadline
+    last: Any = None
+    while time.monotonic() < end:
+        try:
+            last = probe()
+        except (httpx.HTTPError, OSError) as exc:  # a component still starting
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(0.25)  # the poll period of a wait with a deadline, not a synchronisation
+    raise AssertionError(f"timed out after {deadline:.0f} s waiting for {what}; last seen: {last!r}")
+
+
+@dataclass
+class Deployment:
+    home: Path
+    env: dict[str, str]
+    api: httpx.Client
+    sandbox: SandboxProcess
+    ctl: SandboxControl
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def log(self, component: str) -> str:
+        return (self.home / f"{component}.out").read_text(errors="replace")
+
+    def trigger_logs(self) -> str:
+        """What the triggerer logged: its output and the per-trigger logs next to the task logs."""
+        files = sorted((self.home / "logs").rglob("*.trigger.*.log"))
+        return self.log("triggerer") + "".join(f.read_text(errors="replace") for f in files)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "airflow"), *args], env=self.env, capture_output=True, text=True, timeout=120
+        )
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        """A manual run through the REST API, without a logical date; its run id."""
+        response = self.api.post(
+            f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}}
+        )
+        assert response.status_code == 200, response.text
+        run = response.json()
+        assert run["logical_date"] is None
+        return str(run["dag_run_id"])
+
+    def run_state(self, dag_id: str, run_id: str) -> str:
+        return str(self.api.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").json()["state"])
+
+    def finished(self, dag_id: str, run_id: str) -> str:
+        """Wait until the run is over; its final state."""
+
+        def done() -> str | None:
+            state = self.run_state(dag_id, run_id)
+            return state if state in ("success", "failed") else None
+
+        return wait_for(f"{dag_id} run {run_id} to finish", done, RUN)
+
+    def task(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
+        response = self.api.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
+        return dict(response.json())
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str) -> Any:
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value"
+        return self.api.get(path, params={"deserialize": True}).json()["value"]
+
+    def failure_report(self, dag_id: str, run_id: str) -> str:
+        """Task states and the tail of each component's output, for an assertion message."""
+        tasks = self.api.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()
+        states = {t["task_id"]: (t["state"], t["try_number"]) for t in tasks.get("task_instances", [])}
+        tails = {name: self.log(name)[-1500:] for name in self.procs}
+        return f"tasks: {states}\n" + "\n".join(f"--- {k}:\n{v}" for k, v in tails.items())
+
+
+def _start(home: Path, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    out = (home / f"{name}.out").open("wb")
+    return subprocess.Popen(
+        [str(BIN / "airflow"), *args],
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: stopping it stops its task/trigger children
+    )
+
+
+def _signal(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
+def _stop_all(procs: list[subprocess.Popen[bytes]], grace: float = 15.0) -> None:
+    """SIGTERM every component's process group at once, wait, then SIGKILL the groups (their task and
+    trigger children included, which may outlive their leader)."""
+    for proc in procs:
+        _signal(proc, signal.SIGTERM)
+    end = time.monotonic() + grace
+    for proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=max(0.1, end - time.monotonic()))
+    for proc in procs:
+        _signal(proc, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def deployment() -> Iterator[Deployment]:
+    started = time.monotonic()
+    home = Path(tempfile.mkdtemp(prefix="wacloud-airflow-real-"))
+    port = _free_port()
+    sandbox = SandboxProcess([KEY]).start()
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "WACLOUD_"))},
+            "PYTHONPATH": str(ROOT),
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(_env.DAGS_FOLDER),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
+            "AIRFLOW_CONN_WACLOUD_DEFAULT": _env.connection_json(
+                sandbox.base_url, KEY, sandbox.info["device_id"]
+            ),
+            "WACLOUD_EXAMPLE_APP_DB": str(home / "example_app.db"),
+        }
+        migrate = subprocess.run(
+            [str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True, timeout=180
+        )
+        assert migrate.returncode == 0, migrate.stdout[-2000:] + migrate.stderr[-2000:]
+        print(f"real deployment: db migrated after {time.monotonic() - started:.1f} s", file=sys.stderr)
+        procs["api-server"] = _start(home, "api-server", ["api-server"], env)
+        procs["dag-processor"] = _start(home, "dag-processor", ["dag-processor"], env)
+        procs["scheduler"] = _start(home, "scheduler", ["scheduler", "--skip-serve-logs"], env)
+        procs["triggerer"] = _start(home, "triggerer", ["triggerer", "--skip-serve-logs"], env)
+        api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+        deployment = Deployment(home, env, api, sandbox, sandbox.control, procs)
+        wanted = {path.stem for path in _env.DAGS_FOLDER.glob("*.py")}
+
+        def parsed() -> bool:
+            for name, proc in procs.items():
+                assert proc.poll() is None, f"{name} exited:\n{deployment.log(name)[-3000:]}"
+            dags = api.get("/api/v2/dags", params={"limit": 100}).json().get("dags", [])
+            return len(dags) >= len(wanted)
+
+        wait_for("the API server and every example DAG", parsed, STARTUP)
+        print(f"real deployment: up, DAGs parsed after {time.monotonic() - started:.1f} s", file=sys.stderr)
+        yield deployment
+        api.close()
+        deployment.ctl.close()
+    finally:
+        _stop_all(list(procs.values()))
+        sandbox.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_the_connection_form_is_served_by_the_api_server(deployment):
+    forms = deployment.api.get("/ui/connections/hook_meta").json()
+    (form,) = [f for f in forms if f["connection_type"] == "wacloud"]
+    assert set(form["extra_fields"]) == {"device_id", "timeout", "webhook_secret"}
+    assert form["standard_fields"]["password"]["title"] == "API key"
+    provider = deployment.api.get("/api/v2/providers").json()["providers"]
+    (ours,) = [p for p in provider if p["package_name"] == "wacloud-integrations"]
+    assert ours["documentation_url"]
+
+
+def test_otp_sensor_defers_to_the_triggerer_and_resumes_when_the_code_is_verified(deployment):
+    phone = "6281234567702"
+    run_id = deployment.trigger("wacloud_otp_verification", {"phone": phone})
+
+    def deferred() -> bool:
+        return deployment.task("wacloud_otp_verification", run_id, "wait_for_verification")["state"] == (
+            "deferred"
+        )
+
+    wait_for("the OTP sensor to defer", deferred, RUN)
+    code = deployment.ctl.last_code(phone)
+    assert code
+    with WACloud(KEY, base_url=deployment.sandbox.base_url) as app:
+        assert app.otp.verify(phone, code).verified
+    state = deployment.finished("wacloud_otp_verification", run_id)
+    assert state == "success", deployment.failure_report("wacloud_otp_verification", run_id)
+    sensed = deployment.xcom("wacloud_otp_verification", run_id, "wait_for_verification")
+    assert sensed["status"] == "verified"
+    bodies = [m["body"] for m in deployment.ctl.inbox(phone)]
+    assert bodies[-1] == "Your number is verified. Welcome aboard!" and len(bodies) == 2
+    assert code not in deployment.trigger_logs() and code not in deployment.log("scheduler")
+
+
+def test_reply_sensor_defers_and_the_triggerer_logs_no_number_or_text(deployment):
+    phone = "6281234567704"
+    reply = "Ya, kirim besok jam 10"
+    run_id = deployment.trigger("wacloud_customer_reply", {"phone": phone})
+
+    def deferred() -> bool:
+        return deployment.task("wacloud_customer_reply", run_id, "wait_for_reply")["state"] == "deferred"
+
+    wait_for("the reply sensor to defer", deferred, RUN)
+    deployment.ctl.inbound(deployment.sandbox.info["device_id"], phone, reply)
+    state = deployment.finished("wacloud_customer_reply", run_id)
+    assert state == "success", deployment.failure_report("wacloud_customer_reply", run_id)
+    assert deployment.xcom("wacloud_customer_reply", run_id, "record") == f"confirmed by {phone}: {reply}"
+    triggerer = deployment.trigger_logs()
+    assert "Trigger fired event" in triggerer and "message_id" in triggerer
+    assert phone not in triggerer and phone[2:] not in triggerer and reply not in triggerer
+
+
+def test_a_send_whose_answer_is_lost_is_retried_by_airflow_and_delivered_once(deployment):
+    phone = "6281234567703"
+    deployment.ctl.set_fault(method="POST", path="/api/v1/messages", drop_next=1)
+    try:
+        out = deployment.cli(
+            "dags", "trigger", "wacloud_send_with_retries", "--conf", json.dumps({"phone": phone})
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        runs = wait_for(
+            "the CLI-triggered run",
+            lambda: deployment.api.get("/api/v2/dags/wacloud_send_with_retries/dagRuns").json()["dag_runs"],
+            RUN,
+        )
+        (run,) = runs
+        assert run["logical_date"] is None and run["run_type"] == "manual"
+        state = deployment.finished("wacloud_send_with_retries", run["dag_run_id"])
+    finally:
+        deployment.ctl.clear_faults()
+    assert state == "success", deployment.failure_report("wacloud_send_with_retries", run["dag_run_id"])
+    ti = deployment.task("wacloud_send_with_retries", run["dag_run_id"], "payment_reminder")
+    assert ti["try_number"] == 2  # try 1 lost the answer; try 2 reconciled
+    (message,) = deployment.ctl.inbox(phone)
+    assert message["body"] == "Reminder: invoice INV-1001 is due 31 January."
+
+
+def test_the_notifier_fires_from_a_real_task_failure(deployment):
+    run_id = deployment.trigger("wacloud_failure_alert")
+    assert deployment.finished("wacloud_failure_alert", run_id) == "failed"
+    for number in ("6281234567201", "6281234567202"):
+        (alert,) = wait_for(f"the alert on {number}", lambda n=number: deployment.ctl.inbox(n), RUN)
+        assert alert["body"] == "Airflow: wacloud_failure_alert.load_warehouse failed (try 1)."
+
+
+def test_an_inbound_stop_message_starts_the_asset_driven_dag(deployment):
+    """The AssetWatcher's trigger runs in the triggerer; a matching message becomes an asset event, which
+    starts a run; the run reads the message through the API by the event's reference."""
+    phone = "6281234567705"
+    wait_for(
+        "the asset watcher's first poll",
+        lambda: "WACloud inbound watcher started" in deployment.log("triggerer"),
+        RUN,
+    )
+    deployment.ctl.inbound(deployment.sandbox.info["device_id"], phone, "STOP kirim promo lagi")
+
+    def run_done() -> dict[str, Any] | None:
+        runs = deployment.api.get("/api/v2/dags/wacloud_unsubscribe_on_stop/dagRuns").json()["dag_runs"]
+        done = [r for r in runs if r["state"] in ("success", "failed")]
+        return done[0] if done else None
+
+    run = wait_for("the asset-triggered run", run_done, RUN)
+    assert run["run_type"] == "asset_triggered"
+    report = deployment.failure_report("wacloud_unsubscribe_on_stop", run["dag_run_id"])
+    assert run["state"] == "success", report
+    assert deployment.xcom("wacloud_unsubscribe_on_stop", run["dag_run_id"], "unsubscribe") == [phone]
+    triggerer = deployment.trigger_logs()
+    assert phone not in triggerer and "kirim promo" not in triggerer
+
+
+def test_every_other_example_runs_when_triggered_by_hand(deployment):
+    runs = {
+        "wacloud_order_confirmation": deployment.trigger("wacloud_order_confirmation"),
+        "wacloud_bulk_broadcast": deployment.trigger("wacloud_bulk_broadcast"),
+    }
+    for dag_id, run_id in runs.items():
+        assert deployment.finished(dag_id, run_id) == "success", deployment.failure_report(dag_id, run_id)
