@@ -4,9 +4,11 @@
     .venv/bin/python -m benchmarks.adversarial_kill9 --rounds 3
 
 Each round starts the sandbox on the same SQLite file, lets ``--senders`` tasks send (each message its
-own idempotency key) and SIGKILLs the process after a random 0.3-2 s. A key whose answer was not seen is
-sent again, with the same key, in the next round; after the last round the sandbox runs once more,
-unkilled, until every key has an answer. Then every outbound message is read back: each key must map to
+own idempotency key) and SIGKILLs the process after a random 0.3-2 s. The sandbox drops the answer of
+``--drop-rate`` of the sends after storing them; those keys are sent again only after the next kill, so
+their replay proves the idempotency record survived it. A key whose answer was not seen is sent again,
+with the same key, in the next round; after the last round the sandbox runs once more, unkilled, until
+every key has an answer. Then every outbound message is read back: each key must map to
 exactly one message (0 duplicates) and every acknowledged send to the message its answer named (0 lost).
 Exit code 1 otherwise.
 """
@@ -24,6 +26,7 @@ from typing import Any
 import httpx
 
 from wacloud_integrations import AsyncWACloud
+from wacloud_integrations.errors import AmbiguousSendError
 from wacloud_integrations.sandbox import SandboxProcess
 
 KEY = "waha_kill9_key"
@@ -36,9 +39,10 @@ class Load:
     def __init__(self) -> None:
         self.acked: dict[str, str] = {}  # idempotency key -> message id of its answer
         self.waiting: list[int] = []  # keys whose answer was not seen, to send again
+        self.dropped: list[int] = []  # keys whose answer a drop fault lost: sent again after the next kill
         self.next = 0
         self.requests = 0
-        self.replayed = 0  # resends answered from the idempotency record: committed before the kill
+        self.replayed = 0  # resends answered from an idempotency record written before a kill
         self.errors_while_up = 0  # failures while the sandbox was not being killed: should be 0
 
     def take(self) -> int:
@@ -51,6 +55,8 @@ class Load:
 async def send_round(url: str, load: Load, senders: int, kill_after: float | None, kill: Any) -> None:
     """Send until the kill (or, without one, until no key is waiting)."""
     killed = asyncio.Event()
+    load.waiting += load.dropped
+    load.dropped = []
 
     async def sender(wa: AsyncWACloud) -> None:
         while not killed.is_set() and (kill_after is not None or load.waiting) and load.errors_while_up < 100:
@@ -60,7 +66,10 @@ async def send_round(url: str, load: Load, senders: int, kill_after: float | Non
                 sent = await wa.messages.send_text(
                     f"62813{i:07d}7", f"kill9 message {i}", idempotency_key=f"kill9-{i}"
                 )
-            except Exception:  # the crash, or its aftermath: the answer was not seen
+            except AmbiguousSendError:  # a dropped answer, or the crash: sent again with the same key
+                (load.dropped if kill_after is not None and not killed.is_set() else load.waiting).append(i)
+                continue
+            except Exception:  # the sandbox unreachable: expected only once it is killed
                 load.waiting.append(i)
                 load.errors_while_up += not killed.is_set()
                 continue
@@ -97,13 +106,25 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--senders", type=int, default=8)
     parser.add_argument("--seed", type=int, default=9)
+    parser.add_argument("--drop-rate", type=float, default=0.05, help="sends processed whose answer is lost")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     load = Load()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp, "sandbox.db"))
-        sandbox = SandboxProcess([KEY], args=["--db", db, "--quota", str(10**9), "--no-access-log"])
+        sandbox = SandboxProcess(
+            [KEY],
+            args=[
+                "--db",
+                db,
+                "--quota",
+                str(10**9),
+                "--no-access-log",
+                "--fault",
+                f"POST /api/v1/messages drop_rate={args.drop_rate}",
+            ],
+        )
         for n in range(args.rounds):
             sandbox.start()
             before, delay = len(load.acked), rng.uniform(0.3, 2.0)
@@ -114,7 +135,7 @@ def main() -> int:
                 flush=True,
             )
         with sandbox:  # a last run, unkilled: every waiting key is sent again with its key
-            waiting = len(load.waiting)
+            waiting = len(load.waiting) + len(load.dropped)
             asyncio.run(send_round(sandbox.base_url, load, args.senders, None, sandbox.kill))
             found = stored(sandbox.base_url)
     keys = [f"kill9-{i}" for i in range(load.next)]
@@ -131,7 +152,8 @@ def main() -> int:
     )
     print(
         f"total {time.perf_counter() - started:.0f} s; command: .venv/bin/python -m "
-        f"benchmarks.adversarial_kill9 --rounds {args.rounds} --senders {args.senders} --seed {args.seed}"
+        f"benchmarks.adversarial_kill9 --rounds {args.rounds} --senders {args.senders} --seed {args.seed} "
+        f"--drop-rate {args.drop_rate}"
     )
     ok = duplicates == lost == missing == load.errors_while_up == 0 and len(load.acked) == load.next
     print("OK" if ok else "FAILED")
