@@ -11,7 +11,7 @@ AIRFLOW := .venv-airflow/.installed
 PREFECT := .venv-prefect/.installed
 PYTEST := -q -p no:cacheprovider
 
-.PHONY: demo test lint typecheck test-core test-airflow test-prefect bench generate clean
+.PHONY: demo test lint typecheck test-core test-airflow test-prefect bench adversarial generate clean
 
 $(CORE): pyproject.toml
 	$(PYTHON) -m venv .venv
@@ -68,6 +68,13 @@ bench: $(CORE) $(AIRFLOW) $(PREFECT)
 	.venv-airflow/bin/python -m benchmarks.airflow_import_cost
 	.venv-airflow/bin/python -m benchmarks.airflow_triggers
 	.venv-prefect/bin/python -m benchmarks.prefect_broadcast
+
+# Adversarial runs, by hand (not in `make test`): faults, resumes, SIGKILLs, a long schemathesis run.
+# About 25 minutes on 2 cores; each exits non-zero on a duplicate, a wrong report or a server error.
+adversarial: $(CORE)
+	.venv/bin/python -m benchmarks.adversarial_bulk
+	.venv/bin/python -m benchmarks.adversarial_kill9
+	.venv/bin/python -m benchmarks.adversarial_schemathesis
 
 generate: $(CORE)
 	.venv/bin/python scripts/generate_sync.py
