@@ -99,7 +99,9 @@ def main() -> int:
     ):
         workdir = Path(tmp)
         (workdir / "schemathesis.toml").write_text(CONFIG)
-        print(f"{'routes':10} {'operations':>10} {'test cases':>10} {'failures':>8} {'5xx':>4}  phases")
+        print(
+            f"{'routes':10} {'operations':>10} {'test cases':>10} {'failures':>8} {'5xx':>4}  phases; stopped by"
+        )
         for prefix in KEYS:
             report = run(st, sandbox.root_url, prefix, args, workdir)
             failures = report["failures"]
@@ -109,7 +111,11 @@ def main() -> int:
                 for name, phase in report["phases"].items()
             )
             tested, cases = report["operations"]["tested"], report["test_cases"]["generated"]
-            print(f"{prefix:10} {tested:10} {cases:10,} {len(failures):8} {fives:4}  {phases}", flush=True)
+            stop = report["stop_reason"]
+            print(
+                f"{prefix:10} {tested:10} {cases:10,} {len(failures):8} {fives:4}  {phases}; {stop}",
+                flush=True,
+            )
             failed += len(failures) + len(report["errors"])
             server_errors += fives
     print(
