@@ -11,7 +11,7 @@ AIRFLOW := .venv-airflow/.installed
 PREFECT := .venv-prefect/.installed
 PYTEST := -q -p no:cacheprovider
 
-.PHONY: demo test lint typecheck test-core test-airflow test-prefect bench generate clean browser screenshots npm-tools
+.PHONY: demo test lint typecheck test-core test-airflow test-prefect bench adversarial generate clean browser screenshots npm-tools
 
 # The sandbox view's tests drive Debian's chromium (Playwright's own browser download is not used).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -112,6 +112,13 @@ bench: $(CORE) $(AIRFLOW) $(PREFECT)
 # The PNGs of docs/sandbox.md's "In the browser" section.
 screenshots: $(CORE) browser
 	.venv/bin/python scripts/screenshots.py
+
+# Adversarial runs, by hand (not in `make test`): faults, resumes, SIGKILLs, a long schemathesis run.
+# About 25 minutes on 2 cores; each exits non-zero on a duplicate, a wrong report or a server error.
+adversarial: $(CORE)
+	.venv/bin/python -m benchmarks.adversarial_bulk
+	.venv/bin/python -m benchmarks.adversarial_kill9
+	.venv/bin/python -m benchmarks.adversarial_schemathesis
 
 generate: $(CORE)
 	.venv/bin/python scripts/generate_sync.py

@@ -178,3 +178,20 @@ def test_server_start_stop_restart() -> None:
         raise AssertionError("the server should be stopped")
     except httpx.TransportError:
         pass
+
+
+def test_a_sandbox_process_restarts_after_a_kill_with_its_file_data(tmp_path) -> None:
+    """kill() is a crash (SIGKILL); start() runs the same command again on the same database."""
+    proc = SandboxProcess(api_keys=[KEY], seed=True, args=["--db", str(tmp_path / "sb.db")])
+    with proc:
+        with httpx.Client(base_url=proc.base_url, headers={"X-Api-Key": KEY}) as api:
+            sent = send_text(api).json()["data"]["message_id"]
+        proc.kill()
+        assert proc.start() is proc
+        with httpx.Client(base_url=proc.base_url, headers={"X-Api-Key": KEY}) as api:
+            listed = api.get("/messages", params={"direction": "outbound"}).json()["data"]
+        assert [m["id"] for m in listed] == [sent]
+        proc.stop()
+        proc.start()  # and again after a clean stop
+        with proc.control as ctl:
+            assert ctl.health() == {"status": "ok"}

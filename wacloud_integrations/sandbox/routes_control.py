@@ -39,7 +39,7 @@ async def scan(
     return ok(world.device_out(world.set_device_status(ctx.state, ctx.account, device, "connected")))
 
 
-@router.post("/devices/{device_id}/disconnect", responses=control_responses(401, 404))
+@router.post("/devices/{device_id}/disconnect", responses=control_responses(400, 401, 404, 422))
 async def disconnect(device_id: str, ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
     """The phone went offline: the device becomes disconnected."""
     device = world.get_device(ctx.state, ctx.account, device_id)
@@ -55,7 +55,7 @@ async def inbound(body: InboundRequest, ctx: Ctx = Depends(control_ctx)) -> JSON
     return ok(world.message_out(row), 201)
 
 
-@router.get("/phones/{phone_number}/inbox", responses=control_responses(400, 401))
+@router.get("/phones/{phone_number}/inbox", responses=control_responses(400, 401, 422))
 async def phone_inbox(phone_number: str, ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
     """What a simulated recipient phone received, oldest first (the only place an OTP code shows)."""
     return ok(world.inbox(ctx.state, ctx.account, phone(phone_number, "phone")))

@@ -124,7 +124,8 @@ def responses(status: int, model: Any, description: str = "Success") -> dict[int
 
 
 def control_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The error answers a control route can give (413 and 422 only where it takes a body)."""
+    """The error answers a control route can give (413 only where it takes a body; 400 and 422 also where
+    it takes a path id: an unsafe id, an over-long path segment)."""
     return {s: {"model": ErrorEnvelope, "description": CONTROL_ERRORS[s]} for s in statuses}
 
 

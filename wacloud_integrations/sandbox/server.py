@@ -291,7 +291,9 @@ class SandboxProcess:
         self._proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
         )
-        threading.Thread(target=self._drain, daemon=True).start()
+        # A queue per child: a restarted process must not read the end-of-output mark of the one before.
+        self._lines = queue.Queue()
+        threading.Thread(target=self._drain, args=(self._proc, self._lines), daemon=True).start()
         deadline = time.monotonic() + self.startup_timeout
         seen: list[str] = []
         while time.monotonic() < deadline:
@@ -308,11 +310,13 @@ class SandboxProcess:
         self.stop()
         raise RuntimeError("the sandbox process did not start:\n" + "".join(seen[-20:]))
 
-    def _drain(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
-        for line in self._proc.stdout:
-            self._lines.put(line)
-        self._lines.put(None)
+    @staticmethod
+    def _drain(proc: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
+        assert proc.stdout is not None
+        with contextlib.suppress(ValueError, OSError):  # the pipe closed by stop() or kill()
+            for line in proc.stdout:
+                lines.put(line)
+        lines.put(None)
 
     def stop(self) -> None:
         """Terminate the child and wait for it."""
@@ -325,6 +329,18 @@ class SandboxProcess:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+        if self._proc.stdout is not None:
+            with contextlib.suppress(Exception):
+                self._proc.stdout.close()
+        self._proc = None
+
+    def kill(self) -> None:
+        """SIGKILL the child, as a crash would end it (no shutdown, nothing flushed); ``start()`` runs it
+        again, on the same ``--db`` file if one was given."""
+        if self._proc is None:
+            return
+        self._proc.kill()
+        self._proc.wait()
         if self._proc.stdout is not None:
             with contextlib.suppress(Exception):
                 self._proc.stdout.close()
