@@ -180,7 +180,10 @@ def _as_recipient(item: RecipientLike) -> Recipient:
 
 # Journal statuses. "sending" is written (and synced to disk) before the POST; the outcome follows.
 _SENT, _SENDING, _UNKNOWN, _FAILED, _NOT_TRIED = "sent", "sending", "unknown", "failed", "not_tried"
-_NEVER_SENT = (_FAILED, _NOT_TRIED)  # refused by the server, or never asked: safe to send
+_KEY_REUSED = "idempotency_key_reused"  # the API's code for a key that already sent other content
+# A journal proves "never sent" only by what it saw: a refusal, or "not tried" after the run had proof
+# (a lookup, or an earlier such line). A key with no line may have been sent by a run without this
+# journal (an earlier run without one, or with another file), so it is looked up.
 Plan = Literal["done", "check", "send"]
 
 
@@ -195,13 +198,11 @@ class _Journal:
     def __init__(self, path: str | Path | None) -> None:
         self.path = Path(path) if path else None
         self.state: dict[str, dict[str, Any]] = {}
-        self.proves_never_tried = self.path is not None
         self._file: Any = None
         if self.path and self.path.exists():
             self._read(self.path.read_bytes())
 
     def _read(self, data: bytes) -> None:
-        unreadable = legacy = False
         for line in data.split(b"\n"):
             if not line.strip():
                 continue
@@ -211,13 +212,8 @@ class _Journal:
                 if not isinstance(key, str):
                     raise TypeError("idempotency_key")
             except (ValueError, KeyError, TypeError):
-                unreadable = True  # a line a crash cut short: skipped, the next line still counts
-                continue
-            legacy = legacy or "status" not in entry
+                continue  # a line a crash cut short: skipped (its recipient is looked up), the next counts
             self._apply(key, entry)
-        # Journals of older versions wrote only "sent" lines, after the send: a lost one could be a sent
-        # recipient, so such a journal cannot prove "never tried" (those recipients are looked up).
-        self.proves_never_tried = not (unreadable and legacy)
 
     def _apply(self, key: str, entry: dict[str, Any]) -> None:
         status = entry.get("status", _SENT)  # older journals: a line meant "sent"
@@ -230,10 +226,11 @@ class _Journal:
 
     def plan(self, key: str, resumable: bool) -> Plan:
         """``done``: proven sent. ``send``: proven never sent. ``check``: look it up before sending."""
-        status = self.state.get(key, {}).get("status")
+        entry = self.state.get(key, {})
+        status = entry.get("status")
         if status == _SENT:
             return "done"
-        if status in _NEVER_SENT or (status is None and (self.proves_never_tried or not resumable)):
+        if not resumable or status == _FAILED or (status == _NOT_TRIED and entry.get("checked")):
             return "send"
         return "check"
 
@@ -274,8 +271,9 @@ class _Journal:
         self.write(key, phone, _SENDING)
         await asyncio.to_thread(os.fsync, self._open().fileno())
 
-    def record(self, result: RecipientResult) -> None:
-        """The outcome of a recipient that has an idempotency key."""
+    def record(self, result: RecipientResult, *, proven: bool = False) -> None:
+        """The outcome of a recipient that has an idempotency key; ``proven``: this run knew it was never
+        sent before (a lookup, or the journal), so a ``not_tried`` line proves it for the next run."""
         key = result.idempotency_key
         if key is None:
             return
@@ -283,6 +281,11 @@ class _Journal:
             new = result.status == "sent"
             at = datetime.now(timezone.utc).isoformat() if new else None
             self.write(key, result.phone, _SENT, message_id=result.message_id, sent_at=at)
+        elif result.status == _NOT_TRIED:
+            self.write(key, result.phone, _NOT_TRIED, reason=result.reason, checked=proven)
+        elif result.status == _FAILED and _KEY_REUSED in (result.reason or ""):
+            # Refused because the key already sent something: not proof of "never sent".
+            self.write(key, result.phone, _UNKNOWN, reason=result.reason)
         else:
             self.write(key, result.phone, result.status, reason=result.reason)
 
@@ -350,6 +353,7 @@ async def send_many(
     gate = asyncio.Semaphore(concurrency)
     stop: list[str] = []
     seen: set[str] = set()
+    proven: set[str] = set()  # keys this run knows were never sent before it (journal or lookup)
     done = 0
 
     def finish(index: int, result: RecipientResult, *, journaled: bool = True) -> None:
@@ -357,7 +361,7 @@ async def send_many(
         results[index] = result
         if journaled:
             try:
-                state.record(result)
+                state.record(result, proven=result.idempotency_key in proven)
             except OSError as exc:  # the send is done; without its line the next run looks it up
                 stop.append(f"the journal could not be written ({type(exc).__name__})")
         done += 1
@@ -391,6 +395,8 @@ async def send_many(
             return
         seen.add(phone)
         plan = state.plan(key, resumable)
+        if plan == "send":
+            proven.add(key)
         if plan == "done":
             finish(
                 index,
@@ -426,7 +432,7 @@ async def send_many(
                 if found and found.body and found.body != rendered:
                     # The server answers a key reused for other content with 409; so does a lookup.
                     reason = (
-                        "idempotency_key_reused: this batch_key already sent other content to this "
+                        f"{_KEY_REUSED}: this batch_key already sent other content to this "
                         "recipient; use a new batch_key for new content"
                     )
                     finish(index, RecipientResult(item.to, "failed", phone, found.id, reason, key))
