@@ -175,8 +175,13 @@ def test_the_wheel_declares_every_entry_point_and_each_target_exists(dists):
 def test_the_readme_links_work_on_the_package_index():
     """PyPI renders README.md without the repository: a relative link there is a dead link."""
     readme = (ROOT / "README.md").read_text()
-    links = re.findall(r"\]\(([^)\s]+)\)", readme)
-    assert links and all(link.startswith("https://") for link in links), links
+    inline = re.findall(r"\]\(([^)\s]+)\)", readme)  # [text](url) and ![alt](url)
+    defined = dict(re.findall(r"^\[([^\]]+)\]:\s*(\S+)", readme, flags=re.MULTILINE))
+    used = set(re.findall(r"\]\[([^\]]+)\]", readme))
+    assert used <= set(defined), used - set(defined)
+    links = inline + list(defined.values())
+    assert len(links) >= 8 and all(link.startswith("https://") for link in links), links
     for link in links:
         if link.startswith(f"{REPOSITORY}/blob/main/"):
             assert (ROOT / link.removeprefix(f"{REPOSITORY}/blob/main/").split("#")[0]).is_file(), link
+    assert "](docs/" not in readme and "]: docs/" not in readme
