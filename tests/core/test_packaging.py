@@ -74,6 +74,15 @@ def test_the_version_is_written_once_and_every_place_reads_it():
         if re.search(rf"__version__\s*=|[\"'/]{re.escape(source)}[\"']", path.read_text(encoding="utf-8"))
     ]
     assert copies == ["wacloud_integrations/_version.py"]
+    # Docs and examples that pin a release pin this one.
+    pins = [
+        (path.relative_to(ROOT).as_posix(), pin)
+        for folder in ("docs", "examples")
+        for path in (ROOT / folder).rglob("*")
+        if path.suffix in {".md", ".json", ".py", ".toml", ".yaml"}
+        for pin in re.findall(r"wacloud-integrations(?:\[[a-z,]+\])?==([0-9][0-9a-z.]*)", path.read_text())
+    ]
+    assert pins and {pin for _, pin in pins} == {source}, pins
 
 
 # --- The built distributions ----------------------------------------------------------------------------
