@@ -4,4 +4,16 @@ Modules are imported on demand (``airflow_provider.operators.wacloud`` …); thi
 nothing, so Airflow reading the provider's metadata stays cheap.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
+
+__all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> str:
+    # The version lives in the core (wacloud_integrations/_version.py); read on first use, so that
+    # importing the provider while a DAG is parsed still loads no client.
+    if name == "__version__":
+        from wacloud_integrations._version import __version__
+
+        return __version__
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

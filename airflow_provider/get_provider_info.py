@@ -12,7 +12,7 @@ _INTEGRATION = "WACloud (WhatsApp)"
 _PKG = "airflow_provider"
 # Also the package's ``Documentation`` project URL (pyproject ``[project.urls]``), which Airflow 3.3
 # reads instead of this key; a test keeps the two equal.
-DOCUMENTATION_URL = "https://pypi.org/project/wacloud-integrations/"
+DOCUMENTATION_URL = "https://github.com/wacloud/wacloud-integrations/tree/main/docs"
 
 
 def _modules(kind: str) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@
 
 from ._async.client import AsyncWACloud
 from ._sync.client import WACloud
+from ._version import __version__
 from .bulk import BulkReport, Pacing, Recipient, RecipientResult
 from .config import DEFAULT_BASE_URL, ClientConfig
 from .errors import (
@@ -40,8 +41,6 @@ from .phone import Phone, normalize_phone, to_chat_id
 from .retry import RetryPolicy
 from .templating import extract_placeholders, render_template
 from .webhooks import parse_event, verify_signature
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -79,6 +78,7 @@ __all__ = [
     "WACloudError",
     "WaitTimeoutError",
     "WebhookPayloadError",
+    "__version__",
     "derive_key",
     "extract_placeholders",
     "normalize_phone",

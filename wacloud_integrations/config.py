@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from ._version import __version__
 from .errors import ConfigurationError
 from .logs import pin_secret
 from .phone import DEFAULT_REGION
@@ -59,7 +60,7 @@ class ClientConfig:
     media_timeout: httpx.Timeout = field(default_factory=lambda: MEDIA_TIMEOUT)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     region: str = DEFAULT_REGION
-    user_agent: str = "wacloud-integrations/0.1"
+    user_agent: str = f"wacloud-integrations/{__version__}"
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     """Where a setting came from, in the words its user knows (an Airflow connection's field, a Prefect

@@ -69,8 +69,13 @@ def test_clients_are_the_core_clients(sandbox, credentials):
         assert client.config.base_url.rstrip("/") == sandbox.base_url.rstrip("/")
         assert client.config.default_device_id == sandbox.device_id
         assert client.devices.status(sandbox.device_id).status == "connected"
-    client_async = credentials.get_async_client()
-    assert isinstance(client_async, AsyncWACloud)
+
+
+async def test_the_async_client_works_with_the_block_settings(sandbox, credentials):
+    async with credentials.get_async_client() as client:
+        assert isinstance(client, AsyncWACloud)
+        assert client.config.default_device_id == sandbox.device_id
+        assert (await client.devices.status(sandbox.device_id)).status == "connected"
 
 
 def test_prefect_block_register_cli():

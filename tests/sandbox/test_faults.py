@@ -67,18 +67,26 @@ def test_drop_and_error_rates() -> None:
 
 
 def test_latency_is_added(api, ctl) -> None:
-    started = time.perf_counter()
-    api.get("/account")
-    base = time.perf_counter() - started
+    assert "X-Sandbox-Latency-Ms" not in api.get("/account").headers
     ctl.set_fault(method="GET", path="/api/v1/account", latency_ms=300)
+    ctl.set_fault(method="GET", path="/api/v1", latency_ms=50)
     started = time.perf_counter()
-    assert api.get("/account").status_code == 200
-    assert time.perf_counter() - started >= 0.3 > base
+    delayed = api.get("/account")
+    elapsed = time.perf_counter() - started
+    # The answer says what was injected (both matching rules add up); the wait is a lower bound only,
+    # which a slow machine cannot break (no comparison with an unfaulted request's time).
+    assert delayed.status_code == 200 and delayed.headers["X-Sandbox-Latency-Ms"] == "350"
+    assert elapsed >= 0.35
+    assert api.get("/templates").headers["X-Sandbox-Latency-Ms"] == "50"  # only the prefix rule
+    ctl.set_fault(method="GET", path="/api/v1/account", fail_next=1, error_status=503)
+    failed = api.get("/account")  # an injected error waits first, like a slow server that then fails
+    assert failed.status_code == 503 and failed.headers["X-Sandbox-Latency-Ms"] == "350"
 
 
 def test_serve_level_latency_setting() -> None:
     with SandboxServer(api_keys=[KEY], seed=True, latency_ms=150) as sb:
         assert sb.control.faults()[0]["latency_ms"] == 150
         started = time.perf_counter()
-        assert httpx.get(sb.base_url + "/account", headers={"X-Api-Key": KEY}).status_code == 200
+        answer = httpx.get(sb.base_url + "/account", headers={"X-Api-Key": KEY})
+        assert answer.status_code == 200 and answer.headers["X-Sandbox-Latency-Ms"] == "150"
         assert time.perf_counter() - started >= 0.15

@@ -167,6 +167,17 @@ def _json_response(
     return start, {"type": "http.response.body", "body": raw}
 
 
+def _with_header(send: Send, name: bytes, value: bytes) -> Send:
+    """``send`` with one more header on the answer's start: how a client learns what was injected."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), (name, value)]}
+        await send(message)
+
+    return wrapped
+
+
 class FaultMiddleware:
     """Applies the registry's decision to ``/api/v1`` requests; the control API is never faulted."""
 
@@ -186,6 +197,7 @@ class FaultMiddleware:
             return
         if decision.latency_ms:
             await asyncio.sleep(decision.latency_ms / 1000)
+            send = _with_header(send, b"x-sandbox-latency-ms", str(decision.latency_ms).encode())
         if decision.rate_limited is not None:
             start, body = _json_response(
                 429,
