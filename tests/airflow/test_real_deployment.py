@@ -238,7 +238,7 @@ def test_otp_sensor_defers_to_the_triggerer_and_resumes_when_the_code_is_verifie
     code = deployment.ctl.last_code(phone)
     assert code
     with WACloud(KEY, base_url=deployment.sandbox.base_url) as app:
-        assert app.otp.verify(phone, code).verified
+        assert app.otp.verify(phone, code=code).verified
     state = deployment.finished("wacloud_otp_verification", run_id)
     assert state == "success", deployment.failure_report("wacloud_otp_verification", run_id)
     sensed = deployment.xcom("wacloud_otp_verification", run_id, "wait_for_verification")

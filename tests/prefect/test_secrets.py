@@ -182,7 +182,7 @@ def _otp_flow_with_code(otp_flow, credentials, ctl) -> str:
     thread.start()
     code = code_sent(ctl, phone, thread)
     with credentials.get_client() as app:
-        app.otp.verify(phone, code)
+        app.otp.verify(phone, code=code)
     thread.join(90)
     assert box["result"]["verified"] is True
     return code
