@@ -18,7 +18,7 @@ from wacloud_integrations import (
     WACloudError,
 )
 from wacloud_integrations.models import SendOTPRequest
-from wacloud_integrations.models.messages import input_error_from
+from wacloud_integrations.models._errors import input_error_from
 
 from .app import App, app_of
 from .errors import api_errors, to_tool_error

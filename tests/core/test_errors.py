@@ -133,7 +133,7 @@ def test_requests_the_core_can_check_are_refused_before_sending():
     assert "b" in str(info.value)
     with pytest.raises(InputError) as info:
         client.contacts.update("6281234567890@c.us", first_name="")
-    assert info.value.field == "firstName"
+    assert info.value.field == "first_name"
     with pytest.raises(InputError) as info:
         client.messages.list_page(limit=500)
     assert info.value.field == "limit"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigurationError, InputError
-from ..models.messages import input_error_from
+from ..models._errors import input_error_from
 from ..phone import normalize_phone
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def _validated(model: type[M], **fields: Any) -> M:
     try:
         return model(**fields)
     except ValidationError as exc:
-        raise input_error_from(exc) from None
+        raise input_error_from(exc, model=model) from None
 
 
 def _page_size(value: int, field: str = "limit") -> int:
