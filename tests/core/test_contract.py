@@ -82,7 +82,7 @@ def test_listing_paginates_and_filters(client, phone):
         client.messages.send_text(phone, text=f"m{i}")
     page = client.messages.list_page(phone=phone, limit=3, sort_order="asc")
     assert [m.body for m in page] == ["m0", "m1", "m2"]
-    every = list(client.messages.list(phone=phone, page_size=3, since=since))
+    every = list(client.messages.list(phone=phone, limit=3, since=since))
     assert len(every) == 7 and every[0].body == "m6"
     assert [m.body for m in client.messages.list(phone=phone, max_items=2)] == ["m6", "m5"]
 

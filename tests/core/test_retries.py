@@ -156,7 +156,7 @@ def test_listing_goes_on_when_the_server_caps_the_page_size():
     pages = [ok([{"id": f"m{i}"} for i in range(50)]), ok([{"id": f"n{i}"} for i in range(20)]), ok([])]
     script = Script(pages)
     client, _ = sync_client(script)
-    assert len(list(client.messages.list(page_size=100))) == 70
+    assert len(list(client.messages.list(limit=100))) == 70
     assert [r.url.params["offset"] for r in script.requests] == ["0", "50", "70"]
 
 

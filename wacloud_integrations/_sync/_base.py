@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator, Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -57,6 +57,23 @@ def _offset(value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InputError("offset", "give a whole number, 0 or more")
     return value
+
+
+def _every(
+    page: Callable[[int, int], list[T]], limit: int, max_items: int | None
+) -> Iterator[T]:
+    """Every item of a limit/offset list, page by page, until an empty page (a server may cap pages)."""
+    offset, seen = 0, 0
+    while True:
+        items = page(limit, offset)
+        for item in items:
+            if max_items is not None and seen >= max_items:
+                return
+            seen += 1
+            yield item
+        if not items:
+            return
+        offset += len(items)
 
 
 class _Resource:

@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Callable
-from typing import TypeVar
+from collections.abc import Iterator
 
 from ..models import Contact, LidCount, LidMapping, NumberExists, ProfilePicture, UpdateContactRequest
 from ..wire import Call, path
-from ._base import _many, _offset, _one, _page_size, _Resource, _validated
+from ._base import _every, _many, _offset, _one, _page_size, _Resource, _validated
 
-T = TypeVar("T")
 # Aliases: "list" is also a method name inside the class.
 ContactList = list[Contact]
 LidMappings = list[LidMapping]
-
-
-def _every(
-    page: Callable[[int, int], list[T]], page_size: int, max_items: int | None
-) -> Iterator[T]:
-    """Every item of a limit/offset list, page by page, until an empty page (a server may cap pages)."""
-    _page_size(page_size, "page_size")
-    offset, seen = 0, 0
-    while True:
-        items = page(page_size, offset)
-        for item in items:
-            if max_items is not None and seen >= max_items:
-                return
-            seen += 1
-            yield item
-        if not items:
-            return
-        offset += len(items)
 
 
 class Contacts(_Resource):
@@ -64,21 +44,20 @@ class Contacts(_Resource):
         self,
         *,
         device_id: str | None = None,
-        page_size: int = 100,
+        limit: int = 100,
         max_items: int | None = None,
         sort_by: str | None = None,
         sort_order: str | None = None,
     ) -> Iterator[Contact]:
-        """Every contact of the device (see :meth:`list_page`), fetching pages as needed."""
+        """Every contact of the device (see :meth:`list_page`), fetching pages of ``limit`` as needed."""
         device = self._device(device_id)
 
-        def page(limit: int, offset: int) -> ContactList:
+        def page(size: int, offset: int) -> ContactList:
             return self.list_page(
-                device_id=device, limit=limit, offset=offset, sort_by=sort_by, sort_order=sort_order
+                device_id=device, limit=size, offset=offset, sort_by=sort_by, sort_order=sort_order
             )
 
-        for contact in _every(page, page_size, max_items):
-            yield contact
+        return _every(page, _page_size(limit), max_items)
 
     def get(self, contact_id: str, *, device_id: str | None = None) -> Contact:
         """One contact by phone number, ``…@c.us`` or ``…@lid``."""
@@ -170,16 +149,15 @@ class Contacts(_Resource):
         )
 
     def list_lids(
-        self, *, device_id: str | None = None, page_size: int = 100, max_items: int | None = None
+        self, *, device_id: str | None = None, limit: int = 100, max_items: int | None = None
     ) -> Iterator[LidMapping]:
-        """Every known LID ↔ phone mapping of the device, fetching pages as needed."""
+        """Every known LID ↔ phone mapping of the device, fetching pages of ``limit`` as needed."""
         device = self._device(device_id)
 
-        def page(limit: int, offset: int) -> LidMappings:
-            return self.list_lids_page(device_id=device, limit=limit, offset=offset)
+        def page(size: int, offset: int) -> LidMappings:
+            return self.list_lids_page(device_id=device, limit=size, offset=offset)
 
-        for mapping in _every(page, page_size, max_items):
-            yield mapping
+        return _every(page, _page_size(limit), max_items)
 
     def lid_count(self, *, device_id: str | None = None) -> LidCount:
         """How many LID mappings the device knows (``.count``)."""

@@ -11,7 +11,7 @@ from ..errors import InputError
 from ..inbound import InboundCursor, InboundFilter
 from ..models import ListContent, Message, SentMessage, build_message
 from ..wire import Call
-from ._base import _many, _offset, _one, _page_size, _Resource
+from ._base import _every, _many, _offset, _one, _page_size, _Resource
 from .templates import Templates
 
 # Alias: "list" is also a method name inside the class.
@@ -342,35 +342,29 @@ class Messages(_Resource):
         phone: str | None = None,
         status: str | None = None,
         since: datetime | None = None,
-        page_size: int = 100,
+        limit: int = 100,
         max_items: int | None = None,
         sort_order: str = "desc",
         idempotency_key: str | None = None,
     ) -> Iterator[Message]:
-        """Every stored message matching the filters (see :meth:`list_page`), fetching pages as needed."""
-        _page_size(page_size, "page_size")
-        offset, seen = 0, 0
-        while True:
-            page = self.list_page(
+        """Every stored message matching the filters (see :meth:`list_page`), fetching pages of ``limit``
+        (1 to 100) as needed, at most ``max_items`` in all. Arguments are checked here, at the call."""
+        number = self._phone(phone, "phone") if phone else None
+
+        def page(size: int, offset: int) -> MessageList:
+            return self.list_page(
                 device_id=device_id,
                 direction=direction,
-                phone=phone,
+                phone=number,
                 status=status,
                 since=since,
-                limit=page_size,
+                limit=size,
                 offset=offset,
                 sort_order=sort_order,
                 idempotency_key=idempotency_key,
             )
-            for item in page:
-                if max_items is not None and seen >= max_items:
-                    return
-                seen += 1
-                yield item
-            # Stop on an empty page, not a short one: a server may cap the page size below ours.
-            if not page:
-                return
-            offset += len(page)
+
+        return _every(page, _page_size(limit), max_items)
 
     def find_sent(
         self,

@@ -91,9 +91,10 @@ def input_error_from(
     """The most useful problem of a pydantic error as an :class:`InputError` naming the field.
 
     A misspelt required field is reported as the typo ("txt: not a field …; did you mean text?"), not
-    as the intended field missing; otherwise the first problem in the model's field order. ``model`` (the model validated) gives the field names for suggestions
-    and names a field by its Python name rather than its wire alias; ``skip_first`` drops a
-    discriminator's tag from locations; ``what`` ends the "is required" message.
+    as the intended field missing; otherwise the first problem in the model's field order. ``model``
+    (the model validated) gives the field names for suggestions and names a field by its Python name
+    rather than its wire alias; ``skip_first`` drops a discriminator's tag from locations; ``what``
+    ends the "is required" message.
     """
     errors = exc.errors()
     names = _names(model)
