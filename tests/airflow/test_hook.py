@@ -86,7 +86,7 @@ def test_provider_info_declares_the_connection_type_and_every_module():
     assert conn["connection-type"] == WACloudHook.conn_type == "wacloud"
     assert conn["hook-class-name"] == "airflow_provider.hooks.wacloud.WACloudHook"
     assert conn["conn-fields"]["webhook_secret"]["schema"]["format"] == "password"
-    assert set(conn["conn-fields"]) == {"device_id", "timeout", "webhook_secret"}
+    assert set(conn["conn-fields"]) == {"device_id", "timeout", "region", "webhook_secret"}
     import importlib
 
     for kind in ("hooks", "operators", "sensors", "triggers"):

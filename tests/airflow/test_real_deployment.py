@@ -218,7 +218,7 @@ def deployment() -> Iterator[Deployment]:
 def test_the_connection_form_is_served_by_the_api_server(deployment):
     forms = deployment.api.get("/ui/connections/hook_meta").json()
     (form,) = [f for f in forms if f["connection_type"] == "wacloud"]
-    assert set(form["extra_fields"]) == {"device_id", "timeout", "webhook_secret"}
+    assert set(form["extra_fields"]) == {"device_id", "timeout", "region", "webhook_secret"}
     assert form["standard_fields"]["password"]["title"] == "API key"
     provider = deployment.api.get("/api/v2/providers").json()["providers"]
     (ours,) = [p for p in provider if p["package_name"] == "wacloud-integrations"]
