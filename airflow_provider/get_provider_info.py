@@ -60,6 +60,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "password": "waha_…",
         "device_id": "550e8400-e29b-41d4-a716-446655440000",
         "timeout": "30",
+        "region": "ID",
     },
 }
 
@@ -73,6 +74,11 @@ CONN_FIELDS: dict[str, Any] = {
         "label": "Timeout (seconds)",
         "description": "Per-request timeout; media sends get a longer one.",
         "schema": {"type": ["integer", "null"], "minimum": 1},
+    },
+    "region": {
+        "label": "Region",
+        "description": "Two letters (ID, SG, …): the country a national number like 0812… is read in.",
+        "schema": {"type": ["string", "null"], "maxLength": 2},
     },
     "webhook_secret": {
         "label": "Webhook secret",

@@ -51,7 +51,7 @@ async def client(url: str) -> float:
             async with gate:
                 await wa.messages.send_text(
                     "0812-3456-7890",
-                    "Halo, ini pesan dari API!",
+                    text="Halo, ini pesan dari API!",
                     device_id="550e8400-e29b-41d4-a716-446655440000",
                 )
 

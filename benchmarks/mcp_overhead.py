@@ -70,7 +70,7 @@ async def measure(sandbox: SandboxServer, calls: int, mode: str) -> list[Row]:
             return result
 
         async def core_send(i: int) -> Any:
-            return await core.messages.send_text(PHONE, f"direct {mode} {i}")
+            return await core.messages.send_text(PHONE, text=f"direct {mode} {i}")
 
         async def mcp_send(i: int) -> Any:
             result = await mcp.call_tool("send_message", {"to": PHONE, "text": f"mcp {mode} {i}"})

@@ -36,7 +36,7 @@ def main() -> None:
         print(f"sandbox at {sandbox.base_url}")
         print(f"watch this tour in a browser while it runs: {sandbox.ui_url}")
         print("1. Pair a device")
-        device = client.devices.create("Toko Demo", "0813-1111-2222")
+        device = client.devices.create("Toko Demo", phone_number="0813-1111-2222")
         step(f"created device {device.id[:8]}… in status '{device.status}'")
         qr = client.devices.pair(device.id)
         step(f"QR code saved to {qr.save(out / 'pairing-qr.png')} (scan it with WhatsApp > Linked devices)")
@@ -45,24 +45,26 @@ def main() -> None:
         client = client.with_options(default_device_id=device.id)
 
         print("2. Subscribe a webhook")
-        hook = client.webhooks.create(receiver.url, ["message", "status"])
+        hook = client.webhooks.create(receiver.url, events=["message", "status"])
         receiver.secret = hook.secret or ""
         step(f"webhook {hook.id[:8]}… → {receiver.url} (deliveries signed with HMAC-SHA512)")
 
         print("3. Send every message type")
         sends = {
-            "text": lambda: client.messages.send_text(CUSTOMER, "Halo! Pesanan Anda sedang diproses."),
+            "text": lambda: client.messages.send_text(CUSTOMER, text="Halo! Pesanan Anda sedang diproses."),
             "image": lambda: client.messages.send_image(
-                CUSTOMER, "https://example.com/promo.jpg", caption="Promo"
+                CUSTOMER, image_url="https://example.com/promo.jpg", caption="Promo"
             ),
-            "video": lambda: client.messages.send_video(CUSTOMER, "https://example.com/cara.mp4"),
+            "video": lambda: client.messages.send_video(CUSTOMER, video_url="https://example.com/cara.mp4"),
             "document": lambda: client.messages.send_document(
-                CUSTOMER, "https://example.com/invoice.pdf", filename="invoice.pdf"
+                CUSTOMER, document_url="https://example.com/invoice.pdf", filename="invoice.pdf"
             ),
-            "poll": lambda: client.messages.send_poll(CUSTOMER, "Jam antar?", ["Pagi", "Sore"]),
+            "poll": lambda: client.messages.send_poll(
+                CUSTOMER, poll_name="Jam antar?", poll_options=["Pagi", "Sore"]
+            ),
             "list": lambda: client.messages.send_list(
                 CUSTOMER,
-                {
+                message={
                     "title": "Menu",
                     "button": "Pilih",
                     "sections": [{"title": "Minuman", "rows": [{"id": "kopi", "title": "Kopi"}]}],
@@ -77,11 +79,15 @@ def main() -> None:
         step(f"webhook: message {(status.data.message_id or '')[:8]}… is now '{status.data.status}'")
 
         print("4. Templates")
-        template = client.templates.create("Konfirmasi", "Halo {{name}}, pesanan #{{order_id}} dikonfirmasi.")
+        template = client.templates.create(
+            "Konfirmasi", content="Halo {{name}}, pesanan #{{order_id}} dikonfirmasi."
+        )
         step(f"template '{template.name}' with variables {template.variables}")
-        preview = client.templates.preview(template.id, {"name": "Budi", "order_id": "A-17"})
+        preview = client.templates.preview(template.id, variables={"name": "Budi", "order_id": "A-17"})
         step(f"preview: {preview.rendered}")
-        client.messages.send_template(CUSTOMER, template.id, {"name": "Budi", "order_id": "A-17"})
+        client.messages.send_template(
+            CUSTOMER, template_id=template.id, variables={"name": "Budi", "order_id": "A-17"}
+        )
         step(f"the customer's phone shows: {ctl.inbox(CUSTOMER)[-1]['body']}")
 
         print("5. One-time password")
@@ -91,7 +97,7 @@ def main() -> None:
         )
         code = ctl.last_code(CUSTOMER) or ""
         step("the customer reads the code on their phone and types it in")
-        result = client.otp.verify(CUSTOMER, code)
+        result = client.otp.verify(CUSTOMER, code=code)
         step(f"verified: {result.verified}; status now '{client.otp.status(otp.otp_id).status}'")
 
         print("6. A customer replies")

@@ -1,8 +1,9 @@
 """Settings of the MCP server, read once from the environment (an MCP host passes them in its ``env`` block).
 
-Connection settings (``WACLOUD_API_KEY``, ``WACLOUD_BASE_URL``, ``WACLOUD_DEVICE_ID``) are resolved by the
-core's :class:`~wacloud_integrations.ClientConfig`; the ``WACLOUD_MCP_*`` variables are the guard rails a
-person sets. Every bad value is a :class:`~wacloud_integrations.ConfigurationError` naming the variable.
+Connection settings (``WACLOUD_API_KEY``, ``WACLOUD_BASE_URL``, ``WACLOUD_DEVICE_ID``, ``WACLOUD_REGION``)
+are resolved by the core's :class:`~wacloud_integrations.ClientConfig`; the ``WACLOUD_MCP_*`` variables
+are the guard rails a person sets. Every bad value is a :class:`~wacloud_integrations.ConfigurationError`
+naming the variable.
 """
 
 from __future__ import annotations

@@ -189,7 +189,7 @@ class NumberCheck(BaseModel):
 
     phone: str = Field(description="The number as normalised international digits.")
     on_whatsapp: bool
-    chat_id: str | None = None
+    contact_id: str | None = Field(default=None, description="The id to pass to get_contact (…@c.us).")
     sending_allowed: bool = Field(
         description="True if the recipient allowlist and read-only mode permit sends."
     )

@@ -320,11 +320,11 @@ def _completion(candidates: Iterable[str], prefix: str) -> CompleteResult:
 
 
 async def _template_ids(app: App) -> list[str]:
-    return [template.id for template in await app.client.templates.list() if template.id]
+    return [template.id async for template in app.client.templates.list() if template.id]
 
 
 async def _device_ids(app: App) -> list[str]:
-    return [device.id for device in await app.client.devices.list() if device.id]
+    return [device.id async for device in app.client.devices.list() if device.id]
 
 
 async def _contact_numbers(app: App) -> list[str]:
@@ -332,7 +332,7 @@ async def _contact_numbers(app: App) -> list[str]:
     device = app.settings.client.default_device_id
     if not device:
         return []
-    contacts = await app.client.contacts.list(device_id=device, limit=100)
+    contacts = await app.client.contacts.list_page(device_id=device, limit=100)
     return [contact.number for contact in contacts if contact.number]
 
 

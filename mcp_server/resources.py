@@ -29,7 +29,7 @@ def register_resources(server: MCPServer[App], app: App) -> None:
     async def templates() -> str:
         """Every message template of the account."""
         try:
-            found = await app.client.templates.list()
+            found = [t async for t in app.client.templates.list()]
         except WACloudError as exc:
             raise ResourceError(str(to_tool_error(exc))) from None
         return _json([project(TemplateInfo, t).model_dump(mode="json") for t in found])
@@ -64,7 +64,7 @@ def register_resources(server: MCPServer[App], app: App) -> None:
     async def devices() -> str:
         """The account's devices and their connection status."""
         try:
-            found = await app.client.devices.list()
+            found = [d async for d in app.client.devices.list()]
         except WACloudError as exc:
             raise ResourceError(str(to_tool_error(exc))) from None
         return _json([project(DeviceInfo, d).model_dump(mode="json") for d in found])

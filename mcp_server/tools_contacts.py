@@ -49,7 +49,7 @@ async def list_contacts(
     app = app_of(ctx)
     device = await app.device(device_id)
     with api_errors(not_found="device_id"):
-        contacts = await app.client.contacts.list(
+        contacts = await app.client.contacts.list_page(
             device_id=device, limit=limit, offset=offset, sort_by=sort_by
         )
     next_offset = offset + len(contacts) if len(contacts) == limit else None
@@ -74,7 +74,7 @@ async def check_number(phone: Phone, device_id: DeviceId = None, *, ctx: Context
         answer = await app.client.contacts.check_exists("+" + number, device_id=device)
     allowed = not app.settings.read_only and app.policy.is_allowed(number)
     return NumberCheck(
-        phone=number, on_whatsapp=answer.number_exists, chat_id=answer.chat_id, sending_allowed=allowed
+        phone=number, on_whatsapp=answer.number_exists, contact_id=answer.chat_id, sending_allowed=allowed
     )
 
 

@@ -18,7 +18,7 @@ from wacloud_integrations import (
     WACloudError,
 )
 from wacloud_integrations.models import SendOTPRequest
-from wacloud_integrations.models.messages import input_error_from
+from wacloud_integrations.models._errors import input_error_from
 
 from .app import App, app_of
 from .errors import api_errors, to_tool_error
@@ -80,7 +80,7 @@ async def _otp_text(app: App, expiry_minutes: int, template_id: str | None) -> s
     with api_errors(not_found="template_id", sending=True):
         template = await app.client.templates.get(template_id)
         try:
-            preview = await app.client.templates.preview(template_id, values)
+            preview = await app.client.templates.preview(template_id, variables=values)
         except MissingTemplateVariableError as exc:
             raise ToolError(
                 f"Invalid input: template_id: the template needs {', '.join(exc.missing)}, which send_otp "
@@ -159,7 +159,7 @@ Code = Annotated[
 
 
 async def verify_otp(
-    phone_number: Annotated[str, Field(description="The number the code was sent to.")],
+    to: Annotated[str, Field(description="The number the code was sent to.")],
     code: Code,
     otp_id: Annotated[str | None, Field(description="The otp_id from send_otp (optional).")] = None,
     *,
@@ -175,15 +175,13 @@ async def verify_otp(
             '"033217"; a number would lose leading zeros). Nothing was checked.'
         )
     try:
-        result = await app.client.otp.verify(phone_number, digits, otp_id=otp_id)
+        result = await app.client.otp.verify(to, code=digits, otp_id=otp_id)
     except NotFoundError:
-        raise ToolError(
-            "phone_number: no pending OTP for this number (or otp_id is wrong); send_otp first."
-        ) from None
+        raise ToolError("to: no pending OTP for this number (or otp_id is wrong); send_otp first.") from None
     except InputError as exc:
-        if exc.field == "phone_number":  # the core's message repeats the value, which may be the code
+        if exc.field == "to":  # the core's message repeats the value, which may be the code
             raise ToolError(
-                "Invalid input: phone_number: not a usable phone number; write it as international digits "
+                "Invalid input: to: not a usable phone number; write it as international digits "
                 "(6281234567890), +62 812… or 0812…. Nothing was checked."
             ) from None
         raise to_tool_error(exc, secret=digits) from None

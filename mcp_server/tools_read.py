@@ -38,7 +38,7 @@ async def list_devices(
 ) -> DeviceList:
     """List the account's WhatsApp numbers (devices) and whether each is connected."""
     with api_errors():
-        devices = await app_of(ctx).client.devices.list(status=status)
+        devices = [d async for d in app_of(ctx).client.devices.list(status=status)]
     return DeviceList(devices=[project(DeviceInfo, device) for device in devices])
 
 

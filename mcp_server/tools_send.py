@@ -196,7 +196,7 @@ async def prepare_template(
     _validate({**fields, "to": number, "device_id": device})
     with api_errors(not_found="template_id", sending=True):
         template = await app.client.templates.get(template_id)
-        preview = await app.client.templates.preview(template_id, values)
+        preview = await app.client.templates.preview(template_id, variables=values)
     return PreparedSend(
         tool="send_template_message",
         to=number,

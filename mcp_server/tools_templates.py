@@ -30,7 +30,7 @@ Content = Annotated[
 async def list_templates(ctx: Context) -> TemplateList:
     """List the account's message templates with their placeholders (variables)."""
     with api_errors():
-        templates = await app_of(ctx).client.templates.list()
+        templates = [t async for t in app_of(ctx).client.templates.list()]
     return TemplateList(templates=[project(TemplateInfo, template) for template in templates])
 
 
@@ -51,7 +51,7 @@ async def preview_template(
 ) -> TemplatePreviewResult:
     """Render a template with variables, exactly as the recipient would read it. Sends nothing."""
     with api_errors(not_found="template_id"):
-        preview = await app_of(ctx).client.templates.preview(template_id, variables or {})
+        preview = await app_of(ctx).client.templates.preview(template_id, variables=variables or {})
     return TemplatePreviewResult(
         template_id=preview.template_id or template_id, rendered_text=preview.rendered
     )
@@ -68,7 +68,7 @@ async def create_template(
     app = app_of(ctx)
     app.policy.require_writable("create_template")
     with api_errors(check="list_templates"):
-        template = await app.client.templates.create(name, content, description=description)
+        template = await app.client.templates.create(name, content=content, description=description)
     return project(TemplateInfo, template)
 
 

@@ -172,13 +172,11 @@ def send_otp_plan(
     return sent.to_dict()
 
 
-def verify_otp_plan(phone_number: str, code: str | SecretStr, otp_id: str | None) -> Plan[dict[str, Any]]:
+def verify_otp_plan(to: str, code: str | SecretStr, otp_id: str | None) -> Plan[dict[str, Any]]:
     """Check a code; a wrong or expired one is ``verified: False`` with a ``reason``, not an error."""
     secret = code.get_secret_value() if isinstance(code, SecretStr) else str(code)
-    result = yield Call("otp", "verify", (phone_number, secret), {"otp_id": otp_id})
-    run_logger().info(
-        "OTP check for %s: %s", masked(phone_number), "verified" if result.verified else result.reason
-    )
+    result = yield Call("otp", "verify", (to,), {"code": secret, "otp_id": otp_id})
+    run_logger().info("OTP check for %s: %s", masked(to), "verified" if result.verified else result.reason)
     return result.to_dict()
 
 
@@ -195,7 +193,7 @@ def wait_for_otp_plan(otp_id: str, timeout: float, poll_interval: float) -> Plan
 
 
 def wait_for_inbound_plan(
-    from_: str,
+    from_number: str,
     *,
     since: datetime | None,
     contains: str | None,
@@ -204,29 +202,31 @@ def wait_for_inbound_plan(
     timeout: float,
     poll_interval: float,
 ) -> Plan[dict[str, Any]]:
-    """Wait for a message from ``from_`` (matching ``contains``/``pattern``) with the core's cursor.
+    """Wait for a message from ``from_number`` (matching ``contains``/``pattern``) with the core's cursor.
 
-    Without ``since`` the cursor starts just past the newest stored message from ``from_``, so "after
+    Without ``since`` the cursor starts just past the newest stored message from ``from_number``, so "after
     the wait started" is decided on the API's clock, not this worker's.
     """
     if since is not None:
         cursor = InboundCursor(since)
     else:
-        cursor = yield Call("messages", "inbound_cursor", kwargs={"device_id": device_id, "phone": from_})
+        cursor = yield Call(
+            "messages", "inbound_cursor", kwargs={"device_id": device_id, "from_number": from_number}
+        )
     deadline = time.monotonic() + timeout
     while True:
         found = yield Call(
             "messages",
             "poll_inbound",
             (cursor,),
-            {"device_id": device_id, "phone": from_, "contains": contains, "pattern": pattern},
+            {"device_id": device_id, "from_number": from_number, "contains": contains, "pattern": pattern},
         )
         if found:
             message = found[0]
-            run_logger().info("WhatsApp message %s received from %s", message.id, masked(from_))
+            run_logger().info("WhatsApp message %s received from %s", message.id, masked(from_number))
             return message.to_dict()
         if time.monotonic() + poll_interval > deadline:
-            raise WaitExpiredError(f"no message from {masked(from_)} within {timeout:.0f}s")
+            raise WaitExpiredError(f"no message from {masked(from_number)} within {timeout:.0f}s")
         yield Pause(poll_interval)
 
 

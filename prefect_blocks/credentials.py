@@ -53,6 +53,12 @@ class WACloudCredentials(CredentialsBlock):
         title="Default device ID",
         description="The device (paired WhatsApp number) that sends when a task names none.",
     )
+    region: str | None = Field(
+        default=None,
+        title="Region",
+        description="Two letters (ID, SG, …): the country a national number like 0812… is read in "
+        "(empty: WACLOUD_REGION, else ID).",
+    )
     timeout: float = Field(
         default=30.0,
         gt=0,
@@ -69,7 +75,7 @@ class WACloudCredentials(CredentialsBlock):
         block = f"WACloudCredentials block {name!r}" if name else "the WACloudCredentials block"
         return {
             setting: f"the {setting} field of {block}"
-            for setting in ("api_key", "base_url", "default_device_id")
+            for setting in ("api_key", "base_url", "default_device_id", "region")
         }
 
     def client_config(self) -> ClientConfig:
@@ -79,6 +85,7 @@ class WACloudCredentials(CredentialsBlock):
             base_url=self.base_url,
             default_device_id=self.default_device_id,
             timeout=self.timeout,
+            region=self.region,
             sources=self._sources(),
         )
 

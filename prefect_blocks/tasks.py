@@ -81,8 +81,8 @@ def _pacing(min_interval: float, jitter: float, daily_cap: int | None) -> Pacing
 def send_message(
     credentials: CredentialsLike,
     to: str,
-    text: str | None = None,
     *,
+    text: str | None = None,
     message: Mapping[str, Any] | None = None,
     device_id: str | None = None,
     idempotency_key: str | None = None,
@@ -101,8 +101,8 @@ def send_message(
 async def asend_message(
     credentials: CredentialsLike,
     to: str,
-    text: str | None = None,
     *,
+    text: str | None = None,
     message: Mapping[str, Any] | None = None,
     device_id: str | None = None,
     idempotency_key: str | None = None,
@@ -118,9 +118,9 @@ async def asend_message(
 def send_template_message(
     credentials: CredentialsLike,
     to: str,
+    *,
     template_id: str,
     variables: Mapping[str, Any] | None = None,
-    *,
     device_id: str | None = None,
     idempotency_key: str | None = None,
 ) -> dict[str, Any]:
@@ -134,9 +134,9 @@ def send_template_message(
 async def asend_template_message(
     credentials: CredentialsLike,
     to: str,
+    *,
     template_id: str,
     variables: Mapping[str, Any] | None = None,
-    *,
     device_id: str | None = None,
     idempotency_key: str | None = None,
 ) -> dict[str, Any]:
@@ -255,21 +255,22 @@ async def asend_otp(
 
 @task(name="wacloud-verify-otp", **_VERIFY)
 def verify_otp(
-    credentials: CredentialsLike, phone_number: str, code: str | SecretStr, *, otp_id: str | None = None
+    credentials: CredentialsLike, to: str, *, code: str | SecretStr, otp_id: str | None = None
 ) -> dict[str, Any]:
-    """Check a code the user typed: ``{"verified": bool, "reason": …}``; a wrong code is not an error.
+    """Check the code the user typed, for the number the OTP went ``to``: ``{"verified": bool,
+    "reason": …}``; a wrong code is not an error.
 
     The code is used for the check only: it is not cached, logged or returned.
     """
-    return run_plan(credentials, ops.verify_otp_plan(phone_number, code, otp_id))
+    return run_plan(credentials, ops.verify_otp_plan(to, code, otp_id))
 
 
 @task(name="wacloud-averify-otp", **_VERIFY)
 async def averify_otp(
-    credentials: CredentialsLike, phone_number: str, code: str | SecretStr, *, otp_id: str | None = None
+    credentials: CredentialsLike, to: str, *, code: str | SecretStr, otp_id: str | None = None
 ) -> dict[str, Any]:
     """Async twin of :func:`verify_otp`."""
-    return await arun_plan(credentials, ops.verify_otp_plan(phone_number, code, otp_id))
+    return await arun_plan(credentials, ops.verify_otp_plan(to, code, otp_id))
 
 
 @task(name="wacloud-wait-for-otp-verification", **_WAIT)
@@ -294,7 +295,7 @@ async def await_for_otp_verification(
 @task(name="wacloud-wait-for-inbound-message", **_WAIT)
 def wait_for_inbound_message(
     credentials: CredentialsLike,
-    from_: str,
+    from_number: str,
     *,
     since: datetime | None = None,
     contains: str | None = None,
@@ -303,7 +304,7 @@ def wait_for_inbound_message(
     timeout: float = 300.0,
     poll_interval: float = 3.0,
 ) -> dict[str, Any]:
-    """Wait for a message from ``from_``, optionally one containing ``contains`` (case-insensitive)
+    """Wait for a message from ``from_number``, optionally one containing ``contains`` (case-insensitive)
     or matching the regular expression ``pattern``. Returns the stored message; fails after ``timeout``.
 
     By default only messages stored after the wait starts count, decided on the API's clock (the
@@ -311,7 +312,7 @@ def wait_for_inbound_message(
     return run_plan(
         credentials,
         ops.wait_for_inbound_plan(
-            from_,
+            from_number,
             since=since,
             contains=contains,
             pattern=pattern,
@@ -325,7 +326,7 @@ def wait_for_inbound_message(
 @task(name="wacloud-await-for-inbound-message", **_WAIT)
 async def await_for_inbound_message(
     credentials: CredentialsLike,
-    from_: str,
+    from_number: str,
     *,
     since: datetime | None = None,
     contains: str | None = None,
@@ -338,7 +339,7 @@ async def await_for_inbound_message(
     return await arun_plan(
         credentials,
         ops.wait_for_inbound_plan(
-            from_,
+            from_number,
             since=since,
             contains=contains,
             pattern=pattern,

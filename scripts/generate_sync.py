@@ -19,6 +19,8 @@ RULES: list[tuple[str, str]] = [
     (r"\basyncio\.sleep\b", "time.sleep"),
     (r"\bbulk\.send_many\(", "bulk.run_send_many("),
     (r"\bAsyncIterator\b", "Iterator"),
+    (r"\bAwaitable\[(\w+\[\w+\])\]", r"\1"),
+    (r"\bAwaitable, ", ""),
     (r"\bAsync([A-Z]\w*)", r"\1"),
     (r"\basync def\b", "def"),
     (r"\basync for\b", "for"),
@@ -47,7 +49,13 @@ def main(argv: list[str]) -> int:
     check = "--check" in argv
     stale = []
     TARGET.mkdir(exist_ok=True)
-    for src in sorted(SOURCE.glob("*.py")):
+    sources = sorted(SOURCE.glob("*.py"))
+    # A generated module whose source is gone (a resource renamed or merged) is stale too.
+    for orphan in sorted({p.name for p in TARGET.glob("*.py")} - {p.name for p in sources}):
+        stale.append(orphan)
+        if not check:
+            (TARGET / orphan).unlink()
+    for src in sources:
         out = TARGET / src.name
         wanted = generate(src.read_text(), src.name)
         if out.exists() and out.read_text() == wanted:

@@ -37,17 +37,23 @@ def save(page: Page, name: str) -> None:
 
 def fill(sb: SandboxServer, client: WACloud, receiver: WebhookReceiver) -> str:
     """What an app and its customers would have done; returns the pairing device's id."""
-    hook = client.webhooks.create(receiver.url, ["message", "status"])
+    hook = client.webhooks.create(receiver.url, events=["message", "status"])
     receiver.secret = hook.secret or ""
-    client.messages.send_text(CUSTOMER, "Halo Budi! Pesanan #A-17 sedang dikemas.")
-    client.messages.send_image(CUSTOMER, "https://example.com/struk-A17.jpg", caption="Struk belanja")
-    client.messages.send_document(CUSTOMER, "https://example.com/invoice-A17.pdf", filename="invoice-A17.pdf")
+    client.messages.send_text(CUSTOMER, text="Halo Budi! Pesanan #A-17 sedang dikemas.")
+    client.messages.send_image(
+        CUSTOMER, image_url="https://example.com/struk-A17.jpg", caption="Struk belanja"
+    )
+    client.messages.send_document(
+        CUSTOMER, document_url="https://example.com/invoice-A17.pdf", filename="invoice-A17.pdf"
+    )
     sb.control.advance_clock(5)
-    client.messages.send_poll(CUSTOMER, "Jam antar yang cocok?", ["Pagi (08-12)", "Sore (13-17)"])
+    client.messages.send_poll(
+        CUSTOMER, poll_name="Jam antar yang cocok?", poll_options=["Pagi (08-12)", "Sore (13-17)"]
+    )
     sb.control.inbound(sb.device_id or "", CUSTOMER, "Sore (13-17)", "poll_vote")
     client.messages.send_list(
         CUSTOMER,
-        {
+        message={
             "title": "Menu tambahan",
             "description": "Mau tambah sesuatu?",
             "button": "Lihat menu",
@@ -55,8 +61,8 @@ def fill(sb: SandboxServer, client: WACloud, receiver: WebhookReceiver) -> str:
         },
     )
     client.otp.send(CUSTOMER, expiry_minutes=5)
-    client.messages.send_text("6281298765432", "Tagihan bulan ini: Rp 150.000")
-    client.messages.send_text("6281200000000", "Halo?")
+    client.messages.send_text("6281298765432", text="Tagihan bulan ini: Rp 150.000")
+    client.messages.send_text("6281200000000", text="Halo?")
     sb.control.inbound(sb.device_id or "", "6285611112222", "Apakah toko buka hari Minggu?")
     sb.control.advance_clock(2)
     device = client.devices.create("Kasir 2")

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from .errors import (
     AmbiguousSendError,
@@ -39,11 +39,14 @@ from .phone import normalize_phone
 from .templating import render_template
 
 if TYPE_CHECKING:
-    from ._async.client import AsyncWACloud
-    from ._sync.client import WACloud
-    from .models import Message
+    from .config import ClientConfig
+    from .models import Message, SentMessage, Template
 
 __all__ = [
+    "AsyncBulkClient",
+    "AsyncBulkParts",
+    "BulkClient",
+    "BulkParts",
     "BulkReport",
     "Pacing",
     "Recipient",
@@ -52,6 +55,96 @@ __all__ = [
     "run_send_many",
     "send_many",
 ]
+
+
+# ---- what the engine needs from a client (not the client itself: no import cycle) --------------------
+
+
+class _AsyncMessagesAPI(Protocol):
+    async def send_text(
+        self, to: str, *, text: str, device_id: str | None = ..., idempotency_key: str | None = ...
+    ) -> SentMessage: ...
+
+    async def send_template(
+        self,
+        to: str,
+        *,
+        template_id: str,
+        variables: Mapping[str, Any] | None = ...,
+        device_id: str | None = ...,
+        idempotency_key: str | None = ...,
+    ) -> SentMessage: ...
+
+    async def find_sent(self, to: str, *, idempotency_key: str | None = ...) -> Message | None: ...
+
+
+class _AsyncTemplatesAPI(Protocol):
+    async def get(self, template_id: str) -> Template: ...
+
+
+class AsyncBulkClient(Protocol):
+    """What :func:`send_many` uses: the settings, three message calls and one template read.
+
+    :class:`~wacloud_integrations.AsyncWACloud` is one; so is an :class:`AsyncBulkParts`."""
+
+    @property
+    def config(self) -> ClientConfig: ...
+    @property
+    def messages(self) -> _AsyncMessagesAPI: ...
+    @property
+    def templates(self) -> _AsyncTemplatesAPI: ...
+
+
+class _MessagesAPI(Protocol):
+    def send_text(
+        self, to: str, *, text: str, device_id: str | None = ..., idempotency_key: str | None = ...
+    ) -> SentMessage: ...
+
+    def send_template(
+        self,
+        to: str,
+        *,
+        template_id: str,
+        variables: Mapping[str, Any] | None = ...,
+        device_id: str | None = ...,
+        idempotency_key: str | None = ...,
+    ) -> SentMessage: ...
+
+    def find_sent(self, to: str, *, idempotency_key: str | None = ...) -> Message | None: ...
+
+
+class _TemplatesAPI(Protocol):
+    def get(self, template_id: str) -> Template: ...
+
+
+class BulkClient(Protocol):
+    """The sync twin of :class:`AsyncBulkClient`: :class:`~wacloud_integrations.WACloud` is one."""
+
+    @property
+    def config(self) -> ClientConfig: ...
+    @property
+    def messages(self) -> _MessagesAPI: ...
+    @property
+    def templates(self) -> _TemplatesAPI: ...
+
+
+@dataclass(frozen=True)
+class AsyncBulkParts:
+    """An :class:`AsyncBulkClient` made of a client's parts (what ``messages.send_many`` passes)."""
+
+    config: ClientConfig
+    messages: _AsyncMessagesAPI
+    templates: _AsyncTemplatesAPI
+
+
+@dataclass(frozen=True)
+class BulkParts:
+    """A :class:`BulkClient` made of a sync client's parts."""
+
+    config: ClientConfig
+    messages: _MessagesAPI
+    templates: _TemplatesAPI
+
 
 Status = Literal["sent", "failed", "skipped", "not_tried", "unknown"]
 STATUSES: tuple[Status, ...] = ("sent", "failed", "skipped", "not_tried", "unknown")
@@ -310,7 +403,7 @@ def _sync_directory(directory: Path) -> None:
 
 
 async def send_many(
-    client: AsyncWACloud,
+    client: AsyncBulkClient,
     recipients: Sequence[RecipientLike],
     *,
     template_id: str | None = None,
@@ -479,7 +572,7 @@ async def send_many(
 
 
 async def _send_one(
-    client: AsyncWACloud,
+    client: AsyncBulkClient,
     item: Recipient,
     phone: str,
     key: str,
@@ -491,10 +584,16 @@ async def _send_one(
     try:
         if template_id:
             sent = await client.messages.send_template(
-                phone, template_id, item.variables, device_id=device, idempotency_key=key
+                phone,
+                template_id=template_id,
+                variables=item.variables,
+                device_id=device,
+                idempotency_key=key,
             )
         else:
-            sent = await client.messages.send_text(phone, rendered, device_id=device, idempotency_key=key)
+            sent = await client.messages.send_text(
+                phone, text=rendered, device_id=device, idempotency_key=key
+            )
     except AmbiguousSendError:
         try:
             _, found = await _look_up(client, phone, key)
@@ -535,7 +634,7 @@ async def _send_one(
     )
 
 
-async def _look_up(client: AsyncWACloud, phone: str, key: str) -> tuple[bool, Message | None]:
+async def _look_up(client: AsyncBulkClient, phone: str, key: str) -> tuple[bool, Message | None]:
     """``(checked, message)``: whether the lookup answered, and the message sent with ``key``.
 
     ``(True, None)`` proves it was not sent: a successful query found no message with that key (on any
@@ -553,13 +652,67 @@ async def _look_up(client: AsyncWACloud, phone: str, key: str) -> tuple[bool, Me
     return True, found
 
 
-def run_send_many(client: WACloud, recipients: Sequence[RecipientLike], **options: Any) -> BulkReport:
-    """:func:`send_many` for sync code: runs it on its own event loop (in a thread if one is running here)."""
-    from ._async.client import AsyncWACloud
+class _InThreads:
+    """An :class:`AsyncBulkClient` over a sync one: each call runs the caller's own client in a worker
+    thread, so its settings, connection pool, transport and hooks serve every request of the batch."""
+
+    def __init__(self, client: BulkClient) -> None:
+        self.config = client.config
+        self.messages = _MessagesInThreads(client.messages)
+        self.templates = _TemplatesInThreads(client.templates)
+
+
+class _MessagesInThreads:
+    def __init__(self, messages: _MessagesAPI) -> None:
+        self._messages = messages
+
+    async def send_text(
+        self, to: str, *, text: str, device_id: str | None = None, idempotency_key: str | None = None
+    ) -> SentMessage:
+        return await asyncio.to_thread(
+            self._messages.send_text, to, text=text, device_id=device_id, idempotency_key=idempotency_key
+        )
+
+    async def send_template(
+        self,
+        to: str,
+        *,
+        template_id: str,
+        variables: Mapping[str, Any] | None = None,
+        device_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> SentMessage:
+        return await asyncio.to_thread(
+            self._messages.send_template,
+            to,
+            template_id=template_id,
+            variables=variables,
+            device_id=device_id,
+            idempotency_key=idempotency_key,
+        )
+
+    async def find_sent(self, to: str, *, idempotency_key: str | None = None) -> Message | None:
+        return await asyncio.to_thread(self._messages.find_sent, to, idempotency_key=idempotency_key)
+
+
+class _TemplatesInThreads:
+    def __init__(self, templates: _TemplatesAPI) -> None:
+        self._templates = templates
+
+    async def get(self, template_id: str) -> Template:
+        return await asyncio.to_thread(self._templates.get, template_id)
+
+
+def run_send_many(client: BulkClient, recipients: Sequence[RecipientLike], **options: Any) -> BulkReport:
+    """:func:`send_many` for sync code, through the caller's own sync client.
+
+    The engine runs on an event loop of its own (in a thread when one is already running here); every
+    request goes through ``client`` itself, in worker threads (at most ``concurrency`` at once), so the
+    batch uses the caller's settings, connection pool and transport and builds no client of its own.
+    """
 
     async def run() -> BulkReport:
-        async with AsyncWACloud(config=client.config) as async_client:
-            return await send_many(async_client, recipients, **options)
+        return await send_many(_InThreads(client), recipients, **options)
 
     try:
         asyncio.get_running_loop()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import phonenumbers
 
 from ._version import __version__
 from .errors import ConfigurationError
@@ -28,7 +29,7 @@ _DEFAULT_SOURCES = {
     "api_key": "the api_key argument or WACLOUD_API_KEY",
     "default_device_id": "device_id=… or WACLOUD_DEVICE_ID",
     "base_url": "the base_url argument or WACLOUD_BASE_URL",
-    "region": "the region argument",
+    "region": "the region argument or WACLOUD_REGION",
 }
 
 DEFAULT_BASE_URL = "https://app.wacloud.id/api/v1"
@@ -81,6 +82,7 @@ class ClientConfig:
             "base_url": self.base_url,
             "default_device_id": self.default_device_id,
             "timeout": self.timeout,
+            "media_timeout": self.media_timeout,
             "max_retries": self.retry.max_retries,
             "idempotent_sends": self.retry.idempotent_sends,
             "region": self.region,
@@ -101,6 +103,7 @@ class ClientConfig:
         base_url: str | None = None,
         default_device_id: str | None = None,
         timeout: float | httpx.Timeout | None = None,
+        media_timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
         idempotent_sends: bool | None = None,
         region: str | None = None,
@@ -109,7 +112,8 @@ class ClientConfig:
         sources: Mapping[str, str] | None = None,
     ) -> ClientConfig:
         """Combine arguments, the environment (``WACLOUD_API_KEY``, ``WACLOUD_BASE_URL``,
-        ``WACLOUD_DEVICE_ID``) and defaults; a missing key is an error here, not a 401 later.
+        ``WACLOUD_DEVICE_ID``, ``WACLOUD_REGION``) and defaults; a missing key is an error here, not a
+        401 later.
         ``sources`` says where an integration read each setting (see :meth:`where`)."""
         env = os.environ if environ is None else environ
         key = api_key or env.get("WACLOUD_API_KEY")
@@ -135,23 +139,38 @@ class ClientConfig:
                 max_retries=policy.max_retries if max_retries is None else max_retries,
                 idempotent_sends=bool(idempotent_sends),
             )
-        if timeout is None:
-            resolved_timeout = DEFAULT_TIMEOUT
-        elif isinstance(timeout, httpx.Timeout):
-            resolved_timeout = timeout
-        else:
-            resolved_timeout = httpx.Timeout(float(timeout), connect=min(5.0, float(timeout)))
+        resolved_timeout = _timeout(timeout, DEFAULT_TIMEOUT)
         return cls(
             api_key=key,
             # A trailing slash keeps "/api/v1" when relative paths are joined onto it.
             base_url=url.rstrip("/") + "/",
             default_device_id=default_device_id or env.get("WACLOUD_DEVICE_ID") or None,
             timeout=resolved_timeout,
+            media_timeout=_timeout(media_timeout, MEDIA_TIMEOUT),
             retry=policy,
-            region=region or DEFAULT_REGION,
+            region=_region(region or env.get("WACLOUD_REGION") or DEFAULT_REGION, sources),
             sources=dict(sources or {}),
             max_response_bytes=_positive_size(max_response_bytes),
         )
+
+
+def _timeout(value: float | httpx.Timeout | None, default: httpx.Timeout) -> httpx.Timeout:
+    if value is None:
+        return default
+    if isinstance(value, httpx.Timeout):
+        return value
+    return httpx.Timeout(float(value), connect=min(5.0, float(value)))
+
+
+def _region(value: str, sources: Mapping[str, str] | None) -> str:
+    """A two-letter region code (``ID``, ``SG``, …), checked here rather than at the first number."""
+    code = value.strip().upper()
+    if len(code) != 2 or not phonenumbers.country_code_for_region(code):
+        where = (sources or {}).get("region") or _DEFAULT_SOURCES["region"]
+        raise ConfigurationError(
+            f"region: not a region code phone numbers know; set {where} to two letters like ID or SG"
+        )
+    return code
 
 
 def _positive_size(value: int | None) -> int:

@@ -251,7 +251,7 @@ def watch_inbound(
     cursor: InboundCursor,
     *,
     device_id: str | None = None,
-    phone: str | None = None,
+    from_number: str | None = None,
     contains: str | None = None,
     pattern: str | None = None,
     interval: float = 5.0,
@@ -259,11 +259,11 @@ def watch_inbound(
     """Subscribe to the device's inbound messages after ``cursor`` that match; one poll per device serves
     every subscriber of this event loop. ``subscription.cursor`` is where this waiter has read up to.
 
-    >>> async with watch_inbound(client, cursor, phone="6281234567890", contains="YES") as replies:
+    >>> async with watch_inbound(client, cursor, from_number="6281234567890", contains="YES") as replies:
     ...     message = await replies.next()
     """
     device = client.messages._device(device_id)
-    number = client.messages._phone(phone, "phone") if phone else None
+    number = client.messages._phone(from_number, "from_number") if from_number else None
     # A copy: the subscription moves its cursor, and callers may hand one cursor to several waits.
     start = InboundCursor(cursor.since, cursor.seen)
     subscriber = InboundSubscription(start, number, InboundFilter(contains, pattern), interval)

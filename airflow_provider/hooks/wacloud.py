@@ -63,6 +63,7 @@ class WACloudHook(BaseHook):
                 base_url=_base_url(conn),
                 default_device_id=self.device_id or extra.get("device_id") or None,
                 timeout=float(timeout) if timeout not in (None, "") else None,
+                region=str(extra.get("region") or "").strip() or None,
                 environ={},
                 sources=self.sources(),
             )
@@ -81,6 +82,7 @@ class WACloudHook(BaseHook):
             "api_key": f"the Password ('API key') field of {conn}",
             "default_device_id": device,
             "base_url": f"the Host ('API base URL') field of {conn}",
+            "region": f"the 'Region' field (extra region) of {conn}",
         }
 
     @cached_property
@@ -191,6 +193,7 @@ class WACloudHook(BaseHook):
         return {
             "device_id": StringField("Default device id", widget=BS3TextFieldWidget()),
             "timeout": IntegerField("Timeout (seconds)", widget=BS3TextFieldWidget()),
+            "region": StringField("Region", widget=BS3TextFieldWidget()),
             "webhook_secret": PasswordField("Webhook secret", widget=BS3PasswordFieldWidget()),
         }
 

@@ -393,7 +393,7 @@ class WACloudSendOTPOperator(_WACloudOperator):
 class WACloudVerifyOTPOperator(_WACloudOperator):
     """Check a code the user typed.
 
-    :param phone_number: The number the OTP went to.
+    :param to: The number the OTP went to.
     :param code: The code; masked in logs and in the rendered-template view as soon as it is rendered.
     :param code_callable: Instead of ``code``: ``f(context) -> code``, reading it from your app at run
         time, so the code is in nothing Airflow stores (run conf, XCom and Variables are stored unmasked).
@@ -406,12 +406,12 @@ class WACloudVerifyOTPOperator(_WACloudOperator):
     Returns ``{"verified", "otp_id", "reason"}``; never the code.
     """
 
-    template_fields: Sequence[str] = ("phone_number", "code", "otp_id", "wacloud_conn_id")
+    template_fields: Sequence[str] = ("to", "code", "otp_id", "wacloud_conn_id")
 
     def __init__(
         self,
         *,
-        phone_number: str,
+        to: str,
         code: str | None = None,
         code_callable: Callable[[Context], str] | None = None,
         otp_id: str | None = None,
@@ -421,7 +421,7 @@ class WACloudVerifyOTPOperator(_WACloudOperator):
         super().__init__(**kwargs)
         if (code is None) == (code_callable is None):
             raise ValueError(f"{self.task_id}: give exactly one of code and code_callable")
-        self.phone_number = phone_number
+        self.to = to
         self.code = code
         self.code_callable = code_callable
         self.otp_id = otp_id
@@ -441,8 +441,8 @@ class WACloudVerifyOTPOperator(_WACloudOperator):
         client = self.hook.get_conn()
         try:
             with bad_input_fails_task(self.task_id):
-                phone = self._phone(client, self.phone_number, "phone_number")
-                result = client.otp.verify(phone, str(code or ""), otp_id=self.otp_id or None)
+                phone = self._phone(client, self.to, "to")
+                result = client.otp.verify(phone, code=str(code or ""), otp_id=self.otp_id or None)
         except NotFoundError:
             # No pending OTP: never sent, superseded, or used up, perhaps by an earlier try whose answer
             # was lost. With otp_id the core has already asked the OTP's status (and it is not verified).

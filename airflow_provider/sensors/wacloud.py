@@ -259,7 +259,7 @@ class WACloudInboundMessageSensor(_WACloudSensor):
                 self._inbound_cursor = InboundCursor(first - RESCHEDULE_MARGIN)
             else:
                 self._inbound_cursor = client.messages.inbound_cursor(
-                    device_id=device_of(client, self.device_id), phone=self.from_number or None
+                    device_id=device_of(client, self.device_id), from_number=self.from_number or None
                 )
         return self._inbound_cursor
 
@@ -269,7 +269,7 @@ class WACloudInboundMessageSensor(_WACloudSensor):
         matched = client.messages.poll_inbound(
             cursor,
             device_id=device_of(client, self.device_id),
-            phone=self.from_number or None,
+            from_number=self.from_number or None,
             contains=self.contains or None,
             pattern=self.pattern or None,
         )

@@ -347,7 +347,7 @@ class WACloudInboundMessageEventTrigger(BaseEventTrigger):
 async def start_cursor(client: AsyncWACloud, device_id: str | None, from_number: str | None) -> InboundCursor:
     """A cursor just past the newest stored inbound message (the core's ``inbound_cursor``)."""
     return await client.messages.inbound_cursor(
-        device_id=device_of(client, device_id), phone=from_number or None
+        device_id=device_of(client, device_id), from_number=from_number or None
     )
 
 
@@ -362,7 +362,7 @@ async def _matching(
     return await client.messages.poll_inbound(
         cursor,
         device_id=device_of(client, device_id),
-        phone=from_number or None,
+        from_number=from_number or None,
         contains=contains or None,
         pattern=pattern or None,
     )

@@ -58,7 +58,7 @@ def run() -> int:
                 waiting,
                 phone=INTERNATIONAL,
                 read_code=ctl.last_code,
-                verify=lambda phone, code: app.otp.verify(phone, code),
+                verify=lambda phone, code: app.otp.verify(phone, code=code),
                 say=lambda line: say(f"[user] {line}"),
             )
             user.start()

@@ -68,7 +68,7 @@ def main() -> int:
         code = until(lambda: ctl.last_code(USER_PHONE), between=lambda: flow_thread.join(0.05))
         say(f"the user's phone shows a {len(code)}-digit code (kept out of Prefect: not logged, not stored)")
         with credentials.get_client() as app:
-            checked = app.otp.verify(USER_PHONE, code)
+            checked = app.otp.verify(USER_PHONE, code=code)
         say(f"the user typed it into the app: verified={checked.verified}")
         flow_thread.join(90)
         result = box.get("result", {})

@@ -20,7 +20,9 @@ CUSTOMER = "6281234567401"
 
 @flow(retries=1, retry_delay_seconds=0)
 def notify(credentials: WACloudCredentials) -> dict:
-    return send_message.with_options(retry_delay_seconds=0)(credentials, CUSTOMER, "Paket Anda sudah dikirim")
+    return send_message.with_options(retry_delay_seconds=0)(
+        credentials, CUSTOMER, text="Paket Anda sudah dikirim"
+    )
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ def main() -> None:
         runner.start()
         code = until(lambda: stack.ctl.last_code(USER), between=lambda: runner.join(0.05))  # their phone
         with stack.credentials.get_client() as app:  # ...and types into your app
-            say(f"app verifies the code: {app.otp.verify(USER, code).verified}")
+            say(f"app verifies the code: {app.otp.verify(USER, code=code).verified}")
         runner.join()
         say(f"flow result: {result}")
 

@@ -20,11 +20,11 @@ CUSTOMER = "6281234567301"
 @flow
 def sync_flow(credentials: WACloudCredentials) -> None:
     say(f"check_number: {wa.check_number(credentials, CUSTOMER)['numberExists']}")
-    say(f"send_message: {wa.send_message(credentials, CUSTOMER, 'Halo!')['status']}")
+    say(f"send_message: {wa.send_message(credentials, CUSTOMER, text='Halo!')['status']}")
     poll = {"message_type": "poll", "poll_name": "Jam berapa?", "poll_options": ["09:00", "13:00"]}
     say(f"send_message (poll): {wa.send_message(credentials, CUSTOMER, message=poll)['status']}")
     variables = {"name": "Ani", "order_id": "A-1", "amount": "10.000"}
-    templated = wa.send_template_message(credentials, CUSTOMER, TEMPLATE_ID, variables)
+    templated = wa.send_template_message(credentials, CUSTOMER, template_id=TEMPLATE_ID, variables=variables)
     say(f"send_template_message: {templated['status']}")
     report = wa.bulk_send(credentials, ["6281234567302", "6281234567303"], text="Promo untuk Anda!")
     say(f"bulk_send: sent {report['sent']} of {report['total']}")
@@ -32,7 +32,7 @@ def sync_flow(credentials: WACloudCredentials) -> None:
 
 @flow
 async def async_flow(credentials: WACloudCredentials, since: datetime) -> None:
-    sent = await wa.asend_message(credentials, CUSTOMER, "Balas YA untuk konfirmasi")
+    sent = await wa.asend_message(credentials, CUSTOMER, text="Balas YA untuk konfirmasi")
     say(f"asend_message: {sent['status']}")
     reply = await wa.await_for_inbound_message(credentials, CUSTOMER, since=since, contains="ya", timeout=30)
     say(f"await_for_inbound_message: the customer answered {reply['body']!r}")

@@ -40,7 +40,7 @@ def main() -> None:
             assert server.started, "the bridge did not start"
             url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/wacloud/webhook"
             with stack.credentials.get_client() as client:
-                client.webhooks.create(url, ["message"], secret=SECRET)
+                client.webhooks.create(url, events=["message"], secret=SECRET)
             stack.ctl.inbound(stack.sandbox.device_id, CUSTOMER, "Saya mau pesan 2 kopi")
             events = until(lambda: asyncio.run(received()))
             say(f"Prefect event {events[0].event} on {events[0].resource.id}: {events[0].payload['body']!r}")

@@ -25,7 +25,7 @@ def test_the_connection_form_has_the_wacloud_type_with_its_fields():
     assert form["hook_class_name"] == "airflow_provider.hooks.wacloud.WACloudHook"
     assert form["hook_name"] == "WACloud (WhatsApp)"
     extra = form["extra_fields"]
-    assert set(extra) == {"device_id", "timeout", "webhook_secret"}
+    assert set(extra) == {"device_id", "timeout", "region", "webhook_secret"}
     assert extra["webhook_secret"]["schema"]["format"] == "password"
     assert "integer" in extra["timeout"]["schema"]["type"]  # 3.1 accepts no FloatField: same on 3.2+
     standard = form["standard_fields"]

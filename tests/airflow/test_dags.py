@@ -87,7 +87,7 @@ def otp_run(sandbox, airflow_db, module_connection) -> dict[str, Any]:
             waiting,
             phone=phone,
             read_code=lambda p: codes.append(ctl.last_code(p)) or codes[-1],
-            verify=lambda p, code: app.otp.verify(p, code),
+            verify=lambda p, code: app.otp.verify(p, code=code),
         )
         user.start()
         run = dag.test(run_conf={"phone": "0812-3456-7002"})

@@ -86,7 +86,7 @@ def test_provider_info_declares_the_connection_type_and_every_module():
     assert conn["connection-type"] == WACloudHook.conn_type == "wacloud"
     assert conn["hook-class-name"] == "airflow_provider.hooks.wacloud.WACloudHook"
     assert conn["conn-fields"]["webhook_secret"]["schema"]["format"] == "password"
-    assert set(conn["conn-fields"]) == {"device_id", "timeout", "webhook_secret"}
+    assert set(conn["conn-fields"]) == {"device_id", "timeout", "region", "webhook_secret"}
     import importlib
 
     for kind in ("hooks", "operators", "sensors", "triggers"):
@@ -183,3 +183,23 @@ def test_a_missing_device_names_the_connection_field(monkeypatch, sandbox, phone
         info.value
     )
     assert "WACLOUD_" not in str(info.value)
+
+
+def test_the_connections_region_reads_national_numbers(monkeypatch, sandbox):
+    from airflow_provider.operators.wacloud import WACloudSendMessageOperator
+
+    conn_id = _conn(
+        monkeypatch,
+        "wa_singapore",
+        host=sandbox.base_url,
+        password=KEY,
+        extra={"device_id": sandbox.device_id, "region": "SG"},
+    )
+    sent = WACloudSendMessageOperator(
+        task_id="t", to="9123 4567", text="hi", wacloud_conn_id=conn_id
+    ).execute({})
+    assert sent["to"] == "6591234567"  # a Singapore number written nationally
+    bad = _conn(monkeypatch, "wa_bad_region", host=sandbox.base_url, password=KEY, extra={"region": "XX"})
+    with pytest.raises(AirflowException) as info:
+        WACloudHook(bad).client_config  # noqa: B018
+    assert "'Region' field (extra region) of Airflow connection 'wa_bad_region'" in str(info.value)

@@ -158,14 +158,12 @@ def test_verify_right_and_wrong_codes(ctl, phone):
     code = ctl.last_code(phone)
     wrong = "000000" if code != "000000" else "111111"
     with pytest.raises(AirflowFailException, match="otp_invalid"):
-        WACloudVerifyOTPOperator(task_id="v", phone_number=phone, code=wrong).execute({})
-    outcome = WACloudVerifyOTPOperator(
-        task_id="v", phone_number=phone, code=wrong, fail_on_unverified=False
-    ).execute({})
-    assert outcome == {"verified": False, "otp_id": None, "reason": "otp_invalid"}
-    ok = WACloudVerifyOTPOperator(task_id="v", phone_number=phone, code=code, otp_id=sent["otp_id"]).execute(
+        WACloudVerifyOTPOperator(task_id="v", to=phone, code=wrong).execute({})
+    outcome = WACloudVerifyOTPOperator(task_id="v", to=phone, code=wrong, fail_on_unverified=False).execute(
         {}
     )
+    assert outcome == {"verified": False, "otp_id": None, "reason": "otp_invalid"}
+    ok = WACloudVerifyOTPOperator(task_id="v", to=phone, code=code, otp_id=sent["otp_id"]).execute({})
     assert ok["verified"] is True and ok["otp_id"] == sent["otp_id"]
     assert code not in json.dumps(ok)
 
@@ -173,7 +171,7 @@ def test_verify_right_and_wrong_codes(ctl, phone):
 def test_verify_masks_the_rendered_code():
     from airflow.sdk.log import redact
 
-    op = WACloudVerifyOTPOperator(task_id="v", phone_number="0812", code="{{ params.code }}")
+    op = WACloudVerifyOTPOperator(task_id="v", to="0812", code="{{ params.code }}")
     op.render_template_fields({"params": {"code": "493817"}})
     assert op.code == "493817"
     assert redact("the user typed 493817") == "the user typed ***"
@@ -281,7 +279,7 @@ def test_a_retried_verify_after_a_lost_answer_reports_verified(ctl, phone):
     sent = WACloudSendOTPOperator(task_id="otp", to=phone).execute(ti_context("otp"))
     code = ctl.last_code(phone)
     ctl.set_fault(method="POST", path="/api/v1/messages/verify-otp", drop_next=1)
-    op = WACloudVerifyOTPOperator(task_id="verify", phone_number=phone, code=code, otp_id=sent["otp_id"])
+    op = WACloudVerifyOTPOperator(task_id="verify", to=phone, code=code, otp_id=sent["otp_id"])
     with pytest.raises(APIConnectionError):
         op.execute(ti_context("verify", try_number=1))  # verified, but the answer was lost
     outcome = op.execute(ti_context("verify", try_number=2))
@@ -292,7 +290,7 @@ def test_a_retried_verify_without_otp_id_says_the_outcome_is_unknown(ctl, phone)
     WACloudSendOTPOperator(task_id="otp", to=phone).execute(ti_context("otp"))
     code = ctl.last_code(phone)
     ctl.set_fault(method="POST", path="/api/v1/messages/verify-otp", drop_next=1)
-    op = WACloudVerifyOTPOperator(task_id="verify", phone_number=phone, code=code)
+    op = WACloudVerifyOTPOperator(task_id="verify", to=phone, code=code)
     with pytest.raises(APIConnectionError):
         op.execute(ti_context("verify", try_number=1))
     with pytest.raises(AirflowFailException, match=r"outcome is unknown.*otp_id") as err:
@@ -306,14 +304,14 @@ def test_verify_takes_the_code_from_a_callable_and_keeps_it_out_of_rendered_fiel
     sent = WACloudSendOTPOperator(task_id="otp", to=phone).execute({})
     code = ctl.last_code(phone)
     op = WACloudVerifyOTPOperator(
-        task_id="v", phone_number=phone, otp_id=sent["otp_id"], code_callable=lambda context: code
+        task_id="v", to=phone, otp_id=sent["otp_id"], code_callable=lambda context: code
     )
     op.render_template_fields({})
     assert op.code is None
     assert op.execute({})["verified"] is True
     assert redact(f"typed {code}") == "typed ***"
     with pytest.raises(ValueError, match="exactly one of code and code_callable"):
-        WACloudVerifyOTPOperator(task_id="v", phone_number=phone)
+        WACloudVerifyOTPOperator(task_id="v", to=phone)
 
 
 def test_expiry_concurrency_pacing_and_ratio_are_templated():

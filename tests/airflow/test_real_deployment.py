@@ -218,7 +218,7 @@ def deployment() -> Iterator[Deployment]:
 def test_the_connection_form_is_served_by_the_api_server(deployment):
     forms = deployment.api.get("/ui/connections/hook_meta").json()
     (form,) = [f for f in forms if f["connection_type"] == "wacloud"]
-    assert set(form["extra_fields"]) == {"device_id", "timeout", "webhook_secret"}
+    assert set(form["extra_fields"]) == {"device_id", "timeout", "region", "webhook_secret"}
     assert form["standard_fields"]["password"]["title"] == "API key"
     provider = deployment.api.get("/api/v2/providers").json()["providers"]
     (ours,) = [p for p in provider if p["package_name"] == "wacloud-integrations"]
@@ -238,7 +238,7 @@ def test_otp_sensor_defers_to_the_triggerer_and_resumes_when_the_code_is_verifie
     code = deployment.ctl.last_code(phone)
     assert code
     with WACloud(KEY, base_url=deployment.sandbox.base_url) as app:
-        assert app.otp.verify(phone, code).verified
+        assert app.otp.verify(phone, code=code).verified
     state = deployment.finished("wacloud_otp_verification", run_id)
     assert state == "success", deployment.failure_report("wacloud_otp_verification", run_id)
     sensed = deployment.xcom("wacloud_otp_verification", run_id, "wait_for_verification")

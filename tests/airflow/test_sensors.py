@@ -40,7 +40,7 @@ def test_otp_sensor_pokes_until_verified(ctl, client, phone):
     otp = client.otp.send(phone)
     sensor = WACloudOTPVerifiedSensor(task_id="wait", otp_id=otp.otp_id, deferrable=False)
     assert sensor.poke({}).is_done is False
-    client.otp.verify(phone, ctl.last_code(phone))
+    client.otp.verify(phone, code=ctl.last_code(phone))
     done = sensor.poke({})
     assert done.is_done and done.xcom_value["status"] == "verified"
     assert sensor.execute({})["otp_id"] == otp.otp_id
@@ -76,7 +76,7 @@ def test_deferrable_otp_sensor_defers_with_its_timeout(ctl, client, phone):
 
 def test_deferrable_sensor_does_not_defer_when_already_done(ctl, client, phone):
     otp = client.otp.send(phone)
-    client.otp.verify(phone, ctl.last_code(phone))
+    client.otp.verify(phone, code=ctl.last_code(phone))
     result = WACloudOTPVerifiedSensor(task_id="wait", otp_id=otp.otp_id, deferrable=True).execute({})
     assert result["status"] == "verified"
 
@@ -207,7 +207,7 @@ def test_otp_sensor_in_reschedule_mode_gives_the_slot_back_until_verified(ctl, c
     with pytest.raises(AirflowRescheduleException):
         sensor.execute(context)
     context["ti"].first_reschedule = datetime.now(timezone.utc)
-    client.otp.verify(phone, ctl.last_code(phone))
+    client.otp.verify(phone, code=ctl.last_code(phone))
     assert sensor.execute(context)["status"] == "verified"
 
 

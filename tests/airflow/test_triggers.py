@@ -61,7 +61,7 @@ def test_the_inbound_event_trigger_can_watch_an_asset():
 
 async def test_otp_trigger_fires_verified_and_survives_transient_errors(ctl, client, phone):
     sent = client.otp.send(phone)
-    client.otp.verify(phone, ctl.last_code(phone))
+    client.otp.verify(phone, code=ctl.last_code(phone))
     used = client.account.get().quota.used
     # More 5xx answers than the client's own retries: the trigger sees errors and keeps polling.
     ctl.set_fault(method="GET", path=f"/api/v1/messages/otp/{sent.otp_id}/status", fail_next=4)
@@ -299,7 +299,7 @@ async def test_a_changed_connection_is_picked_up_while_a_watcher_runs(
 ):
     """The never-ending watcher holds a shared client; a connection changed meanwhile is still read."""
     otp = client.otp.send(phone)
-    client.otp.verify(phone, ctl.last_code(phone))
+    client.otp.verify(phone, code=ctl.last_code(phone))
 
     def connection(key: str) -> None:
         monkeypatch.setenv(
@@ -405,7 +405,7 @@ async def test_trigger_events_carry_no_number_text_or_code(ctl, sandbox, client,
     """The triggerer logs every event it fires ("Trigger fired event") and stores it: ids only."""
     otp = client.otp.send(phone)
     code = ctl.last_code(phone)
-    client.otp.verify(phone, code)
+    client.otp.verify(phone, code=code)
     events = [await WACloudOTPVerifiedTrigger(otp_id=otp.otp_id, poll_interval=0.01).run().asend(None)]
     start = ctl.inbound(sandbox.device_id, phone, "before")
     body = f"my code is {code}, please call me back"

@@ -203,7 +203,7 @@ async def test_a_lost_answer_is_not_resent_by_a_resume_after_the_server_window(a
     # An earlier run of the batch sent to `lost`, lost the answer and crashed (no journal).
     ctl.set_fault(method="POST", path="/api/v1/messages", drop_next=1)
     with pytest.raises(AmbiguousSendError):
-        await aclient.messages.send_text(lost, "Sekali", idempotency_key=recipient_key("lost-1", lost))
+        await aclient.messages.send_text(lost, text="Sekali", idempotency_key=recipient_key("lost-1", lost))
     ctl.advance_clock(PAST_THE_WINDOW)
     report = await aclient.messages.send_many([lost, other], text="Sekali", batch_key="lost-1")
     assert [r.status for r in report.results] == ["skipped", "sent"]
@@ -322,7 +322,7 @@ async def test_a_send_cut_off_by_a_crash_is_looked_up_before_the_resume_sends(ac
     )
     ctl.set_fault(method="POST", path="/api/v1/messages", drop_next=1)
     with pytest.raises(AmbiguousSendError):
-        await aclient.messages.send_text(went_out, "Crash", idempotency_key=keys[went_out])
+        await aclient.messages.send_text(went_out, text="Crash", idempotency_key=keys[went_out])
     ctl.advance_clock(PAST_THE_WINDOW)
     report = await aclient.messages.send_many(
         [went_out, never_left], text="Crash", batch_key="crash-1", journal=journal

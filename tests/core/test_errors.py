@@ -57,7 +57,7 @@ def test_status_and_code_map_to_the_hierarchy(response, error, hint):
 def test_field_errors_keep_the_field():
     client, _ = sync_client(Script([fail(400, "validation_error", "bad", field="poll_options")]))
     with pytest.raises(BadRequestError) as info:
-        client.messages.send_poll("0812-3456-7890", "Q?", ["a", "b"])
+        client.messages.send_poll("0812-3456-7890", poll_name="Q?", poll_options=["a", "b"])
     assert info.value.field == "poll_options" and info.value.status_code == 400
 
 
@@ -66,18 +66,18 @@ def test_server_side_input_errors_are_the_same_types_as_local_ones():
         Script([fail(400, "missing_template_variables", "missing", missing=["order_id"])])
     )
     with pytest.raises(MissingTemplateVariableError) as info:
-        client.messages.send_template("0812-3456-7890", "tpl-1", {"name": "Budi"})
+        client.messages.send_template("0812-3456-7890", template_id="tpl-1", variables={"name": "Budi"})
     assert info.value.missing == ["order_id"]
     client, _ = sync_client(Script([fail(400, "invalid_phone_number", "unknown", field="to")]))
     with pytest.raises(PhoneNumberError):
-        client.messages.send_text("0812-3456-7890", "x")
+        client.messages.send_text("0812-3456-7890", text="x")
 
 
 def test_bad_input_is_refused_before_anything_is_sent():
     script = Script([ok({})])
     client, _ = sync_client(script)
     with pytest.raises(PhoneNumberError):
-        client.messages.send_text("not a number", "hi")
+        client.messages.send_text("not a number", text="hi")
     with pytest.raises(InputError) as info:
         client.messages.send(message_type="image", to="0812-3456-7890")
     assert info.value.field == "image_url"
@@ -112,7 +112,7 @@ def test_base_path_survives_joining_and_segments_are_encoded():
 
 def test_wrong_otp_code_is_a_result_not_an_exception():
     client, _ = sync_client(Script([fail(400, "otp_invalid", "Invalid OTP code")]))
-    result = client.otp.verify("0812-3456-7890", "123456")
+    result = client.otp.verify("0812-3456-7890", code="123456")
     assert result.verified is False and result.reason == "otp_invalid"
 
 
@@ -122,18 +122,18 @@ def test_an_unreadable_answer_is_an_api_error_and_an_unreadable_send_is_ambiguou
         client.account.get()
     client, _ = sync_client(Script([httpx.Response(201, json={"success": True, "data": {}})]))
     with pytest.raises(AmbiguousSendError):
-        client.messages.send_text("0812-3456-7890", "x")
+        client.messages.send_text("0812-3456-7890", text="x")
 
 
 def test_requests_the_core_can_check_are_refused_before_sending():
     script = Script([ok({})])
     client, _ = sync_client(script)
     with pytest.raises(InputError) as info:
-        client.templates.create("t", "{{a}} {{b}}", variables=["a"])
+        client.templates.create("t", content="{{a}} {{b}}", variables=["a"])
     assert "b" in str(info.value)
     with pytest.raises(InputError) as info:
         client.contacts.update("6281234567890@c.us", first_name="")
-    assert info.value.field == "firstName"
+    assert info.value.field == "first_name"
     with pytest.raises(InputError) as info:
         client.messages.list_page(limit=500)
     assert info.value.field == "limit"

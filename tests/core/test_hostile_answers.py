@@ -121,11 +121,16 @@ def test_only_wacloud_errors_escape_the_response_path():
         [
             (lambda: client.account.get(), ()),
             (lambda: client.devices.get("dev-1"), ()),
-            (lambda: client.messages.send_text("0812-3456-7890", TEXT), (TEXT,)),
-            (lambda: client.otp.verify("0812-3456-7890", CODE), (CODE,)),
-            (lambda: client.messages.send_template("0812-3456-7890", "tpl-1", {"name": TEXT}), (TEXT,)),
+            (lambda: client.messages.send_text("0812-3456-7890", text=TEXT), (TEXT,)),
+            (lambda: client.otp.verify("0812-3456-7890", code=CODE), (CODE,)),
+            (
+                lambda: client.messages.send_template(
+                    "0812-3456-7890", template_id="tpl-1", variables={"name": TEXT}
+                ),
+                (TEXT,),
+            ),
             (lambda: client.messages.list_page(limit=5), ()),
-            (lambda: client.templates.list(), ()),
+            (lambda: list(client.templates.list()), ()),
         ]
     )
     raised = 0
@@ -153,11 +158,13 @@ def test_error_bodies_of_any_shape_give_the_right_error_types():
 
     with pytest.raises(MissingTemplateVariableError) as missing:
         answer({"code": "missing_template_variables", "missing": 5}).messages.send_template(
-            "0812-3456-7890", "tpl-1", {}
+            "0812-3456-7890", template_id="tpl-1", variables={}
         )
     assert missing.value.missing == ["?"]
     with pytest.raises(PhoneNumberError) as phone:
-        answer({"code": "invalid_phone_number", "field": ["to"]}).messages.send_text("0812-3456-7890", TEXT)
+        answer({"code": "invalid_phone_number", "field": ["to"]}).messages.send_text(
+            "0812-3456-7890", text=TEXT
+        )
     assert phone.value.field == "to" and TEXT not in str(phone.value)
     with pytest.raises(BadRequestError) as bad:
         answer({"code": {"nested": 1}, "field": 7, "error": ["a", "list"]}).devices.get("dev-1")

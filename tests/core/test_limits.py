@@ -172,7 +172,7 @@ def test_a_trickled_answer_to_a_send_is_ambiguous():
         wa.sleep = lambda seconds: None  # type: ignore[method-assign]
         start = time.monotonic()
         with pytest.raises(AmbiguousSendError):
-            wa.messages.send_text("0812-3456-7890", "hi", device_id="d")
+            wa.messages.send_text("0812-3456-7890", text="hi", device_id="d")
         assert time.monotonic() - start < 3  # and it was not retried
 
 
@@ -191,7 +191,7 @@ async def test_a_huge_answer_to_a_send_is_ambiguous_async():
     with raw_server(flood) as server:
         async with AsyncWACloud(config=capped(server)) as wa:
             with pytest.raises(AmbiguousSendError, match="max_response_bytes"):
-                await wa.messages.send_text("0812-3456-7890", "hi", device_id="d")
+                await wa.messages.send_text("0812-3456-7890", text="hi", device_id="d")
     assert server.sent < 16 * MiB
 
 

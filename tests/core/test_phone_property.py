@@ -112,7 +112,7 @@ def test_the_wire_digits_reach_that_numbers_inbox(wire, example) -> None:
     written = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     digits = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
     before = len(ctl.inbox(digits))
-    sent = client.messages.send_text(written, "hi")
+    sent = client.messages.send_text(written, text="hi")
     assert sent.to == digits
     assert [m["body"] for m in ctl.inbox(digits)[before:]] == ["hi"]
 

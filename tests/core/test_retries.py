@@ -16,7 +16,7 @@ SENT = {"message_id": "m1", "whatsapp_message_id": "w1", "status": "sent", "ack"
 
 
 def send(client):
-    return client.messages.send_text("0812-3456-7890", "hi")
+    return client.messages.send_text("0812-3456-7890", text="hi")
 
 
 def test_reads_retry_5xx_with_backoff_then_succeed():
@@ -105,15 +105,15 @@ def test_opted_in_idempotent_sends_retry_ambiguous_failures_with_the_same_key():
 def test_a_caller_key_is_sent_as_is():
     script = Script([ok(SENT, 201)])
     client, _ = sync_client(script)
-    client.messages.send_text("0812-3456-7890", "hi", idempotency_key="order-42")
+    client.messages.send_text("0812-3456-7890", text="hi", idempotency_key="order-42")
     assert script.requests[0].headers["Idempotency-Key"] == "order-42"
 
 
 def test_every_post_carries_an_idempotency_key_and_gets_do_not():
     script = Script([ok({"id": "t", "content": "x"}, 201), ok([])])
     client, _ = sync_client(script)
-    client.templates.create("n", "x")
-    client.templates.list()
+    client.templates.create("n", content="x")
+    list(client.templates.list())
     assert "Idempotency-Key" in script.requests[0].headers
     assert "Idempotency-Key" not in script.requests[1].headers
 
@@ -122,7 +122,7 @@ def test_creating_a_resource_is_not_retried_after_an_ambiguous_failure():
     script = Script([fail(500, "internal_error"), ok({"id": "t"}, 201)])
     client, _ = sync_client(script)
     with pytest.raises(ServerError):
-        client.templates.create("n", "x")
+        client.templates.create("n", content="x")
     assert len(script.requests) == 1
 
 
@@ -139,7 +139,7 @@ async def test_async_client_follows_the_same_rules():
     script = Script([httpx.ConnectError("refused"), httpx.ReadTimeout("slow")])
     client, slept = async_client(script)
     with pytest.raises(AmbiguousSendError):
-        await client.messages.send_text("0812-3456-7890", "hi")
+        await client.messages.send_text("0812-3456-7890", text="hi")
     assert len(script.requests) == 2 and len(slept) == 1
     await client.aclose()
 
@@ -156,7 +156,7 @@ def test_listing_goes_on_when_the_server_caps_the_page_size():
     pages = [ok([{"id": f"m{i}"} for i in range(50)]), ok([{"id": f"n{i}"} for i in range(20)]), ok([])]
     script = Script(pages)
     client, _ = sync_client(script)
-    assert len(list(client.messages.list(page_size=100))) == 70
+    assert len(list(client.messages.list(limit=100))) == 70
     assert [r.url.params["offset"] for r in script.requests] == ["0", "50", "70"]
 
 

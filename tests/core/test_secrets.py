@@ -40,8 +40,8 @@ def test_key_and_code_never_leak(caplog):
     ]
     for action in (
         lambda: client.account.get(),
-        lambda: client.otp.verify("0812-3456-7890", CODE),
-        lambda: client.messages.send_text("0812-3456-7890", f"code {CODE}"),
+        lambda: client.otp.verify("0812-3456-7890", code=CODE),
+        lambda: client.messages.send_text("0812-3456-7890", text=f"code {CODE}"),
         lambda: client.devices.get("x"),
     ):
         try:
@@ -75,7 +75,7 @@ def test_errors_hold_no_request_and_pickle_without_the_key():
         default_device_id="d",
     )
     try:
-        client.messages.send_text("0812-3456-7890", "hi")
+        client.messages.send_text("0812-3456-7890", text="hi")
     except WACloudError as exc:
         blob = pickle.dumps(exc)
         assert KEY.encode() not in blob and exc.__cause__ is None and exc.__context__ is None
@@ -149,8 +149,8 @@ def test_a_server_echoing_the_key_and_the_code_everywhere_leaks_nothing(key):
     client = WACloud(key, base_url=BASE, http_client=httpx.Client(transport=httpx.MockTransport(echo)))
     for action in (
         lambda: client.account.get(),
-        lambda: client.otp.verify("0812-3456-7890", CODE),
-        lambda: client.messages.send_text("0812-3456-7890", "hello", device_id="d"),
+        lambda: client.otp.verify("0812-3456-7890", code=CODE),
+        lambda: client.messages.send_text("0812-3456-7890", text="hello", device_id="d"),
     ):
         try:
             result = action()

@@ -19,12 +19,12 @@ def test_otp_round_trip_leaks_nothing(sandbox, ctl, phone, caplog):
         code = ctl.last_code(phone)
         assert code and len(code) == 6
         seen.append(repr(client.otp.status(sent.otp_id)))
-        seen.append(repr(client.otp.verify(phone, "000000" if code != "000000" else "111111")))
-        seen.append(repr(client.otp.verify(phone, code)))
+        seen.append(repr(client.otp.verify(phone, code="000000" if code != "000000" else "111111")))
+        seen.append(repr(client.otp.verify(phone, code=code)))
         seen += [m.model_dump_json() for m in client.messages.list(phone=phone)]
         ctl.set_fault(method="POST", path="/api/v1/messages/verify-otp", fail_next=1)
         with pytest.raises(WACloudError) as info:
-            client.otp.verify(phone, code)
+            client.otp.verify(phone, code=code)
         seen += [str(info.value), repr(info.value)]
     seen.append(caplog.text)
     for text in seen:

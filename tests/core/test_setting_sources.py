@@ -17,7 +17,7 @@ def test_a_refused_key_names_the_setting_the_integration_read_it_from(sandbox):
         api_key="waha_refused_by_sandbox_0009", base_url=sandbox.base_url, sources=SOURCES
     )
     with WACloud(config=config) as client, pytest.raises(AuthenticationError) as info:
-        client.devices.list()
+        list(client.devices.list())
     assert "Password of Airflow connection 'wacloud_default'" in str(info.value)
     assert "WACLOUD_API_KEY" not in str(info.value)
 
@@ -25,14 +25,14 @@ def test_a_refused_key_names_the_setting_the_integration_read_it_from(sandbox):
 def test_a_refused_key_names_the_environment_variable_for_the_plain_client(sandbox):
     client = WACloud("waha_refused_by_sandbox_0009", base_url=sandbox.base_url)
     with client, pytest.raises(AuthenticationError) as info:
-        client.devices.list()
+        list(client.devices.list())
     assert "WACLOUD_API_KEY" in str(info.value)
 
 
 def test_a_missing_device_names_the_integration_field_and_survives_with_options(sandbox):
     config = ClientConfig.resolve(api_key=KEY, base_url=sandbox.base_url, sources=SOURCES, environ={})
     with WACloud(config=config) as client, pytest.raises(ConfigurationError) as info:
-        client.with_options(max_retries=0).messages.send_text("6281234567890", "hi")
+        client.with_options(max_retries=0).messages.send_text("6281234567890", text="hi")
     assert "Device ID field of Airflow connection" in str(info.value)
     assert "WACLOUD_DEVICE_ID" not in str(info.value)
 

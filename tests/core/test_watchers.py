@@ -39,10 +39,10 @@ async def test_one_poll_serves_every_waiter_and_each_gets_only_its_own(sandbox, 
     cursor = await aclient.messages.inbound_cursor()
     subs = []
     async with (
-        w.watch_inbound(aclient, cursor, phone=phone, contains="yes", interval=FAST) as yes,
-        w.watch_inbound(aclient, cursor, phone=phone, pattern=r"^no\b", interval=FAST) as no,
+        w.watch_inbound(aclient, cursor, from_number=phone, contains="yes", interval=FAST) as yes,
+        w.watch_inbound(aclient, cursor, from_number=phone, pattern=r"^no\b", interval=FAST) as no,
         w.watch_inbound(
-            aclient, InboundCursor.from_dict(cursor.to_dict()), phone=other, interval=FAST
+            aclient, InboundCursor.from_dict(cursor.to_dict()), from_number=other, interval=FAST
         ) as any_,
     ):
         subs = [yes, no, any_]
@@ -70,8 +70,8 @@ async def test_a_waiter_never_gets_what_arrived_before_its_cursor(sandbox, aclie
     sandbox.control.inbound(sandbox.device_id, phone, "before the second waiter")
     new = await aclient.messages.inbound_cursor()
     async with (
-        w.watch_inbound(aclient, old, phone=phone, interval=FAST) as early,
-        w.watch_inbound(aclient, new, phone=phone, interval=FAST) as late,
+        w.watch_inbound(aclient, old, from_number=phone, interval=FAST) as early,
+        w.watch_inbound(aclient, new, from_number=phone, interval=FAST) as late,
     ):
         assert (await _next(early)).body == "before the second waiter"
         sandbox.control.inbound(sandbox.device_id, phone, "after both")
@@ -83,7 +83,7 @@ async def test_a_cancelled_waiter_leaves_nothing_behind(sandbox, aclient, phone)
     cursor = await aclient.messages.inbound_cursor()
 
     async def wait() -> None:
-        async with w.watch_inbound(aclient, cursor, phone=phone, interval=FAST) as sub:
+        async with w.watch_inbound(aclient, cursor, from_number=phone, interval=FAST) as sub:
             await sub.next()
 
     task = asyncio.create_task(wait())

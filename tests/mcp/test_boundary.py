@@ -21,7 +21,6 @@ BOUND = 1_000
 VALID = {
     "to": PHONE,
     "phone": PHONE,
-    "phone_number": PHONE,
     "contact_id": PHONE,
     "template_id": TEMPLATE_ID,
     "otp_id": "otp-unknown",
@@ -40,7 +39,7 @@ def _wrong(schema: dict[str, Any]) -> Any:
     """A value of the wrong type for ``schema`` that carries a recognisable secret."""
     kinds = {schema.get("type")} | {option.get("type") for option in schema.get("anyOf", [])}
     if "string" in kinds:
-        return CODE  # a number where text belongs (phone_number=402184)
+        return CODE  # a number where text belongs (to=402184)
     if "integer" in kinds or "boolean" in kinds or "number" in kinds:
         return SECRET
     return [SECRET, CODE]
@@ -104,12 +103,12 @@ async def test_oversized_values_in_every_argument_of_every_tool(make, ctl, logs)
 
 async def test_verify_otp_with_the_code_in_the_wrong_field(make, logs):
     async with Client(make()) as client:
-        result = await client.call_tool("verify_otp", {"phone_number": CODE, "code": "402184"})
-        swapped = await client.call_tool("verify_otp", {"phone_number": "402184", "code": CODE})
+        result = await client.call_tool("verify_otp", {"to": CODE, "code": "402184"})
+        swapped = await client.call_tool("verify_otp", {"to": "402184", "code": CODE})
     for outcome in (result, swapped):
         assert outcome.is_error
         _assert_clean(text_of(outcome))
-    assert text_of(result).startswith("Invalid arguments for verify_otp: phone_number: must be a string")
+    assert text_of(result).startswith("Invalid arguments for verify_otp: to: must be a string")
     _assert_logs_clean(logs)
 
 

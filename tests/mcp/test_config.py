@@ -79,3 +79,13 @@ def test_console_script_exits_2_on_a_full_width_prefix(env, tmp_path):
     assert done.returncode == 2
     assert "WACLOUD_MCP_ALLOWED_RECIPIENTS" in done.stderr and "ASCII" in done.stderr
     assert FULLWIDTH_PREFIX not in done.stderr and done.stdout == ""
+
+
+async def test_wacloud_region_reads_national_numbers(make):
+    from mcp import Client
+
+    async with Client(make(WACLOUD_REGION="SG", WACLOUD_MCP_ALLOWED_RECIPIENTS="65*")) as client:
+        result = await client.call_tool("check_number", {"phone": "9123 4567"})
+    assert result.structured_content is not None
+    assert result.structured_content["phone"] == "6591234567"  # a Singapore number written nationally
+    assert result.structured_content["sending_allowed"] is True

@@ -406,7 +406,7 @@ async def test_the_policy_refuses_changes_when_read_only_even_if_write_tools_are
                     {"to": PHONE, "template_id": TEMPLATE_ID, "variables": TEMPLATE_VARS},
                 ),
                 ("send_otp", {"to": PHONE}),
-                ("verify_otp", {"phone_number": PHONE, "code": "123456"}),
+                ("verify_otp", {"to": PHONE, "code": "123456"}),
                 ("create_template", {"name": "x", "content": "x"}),
                 ("update_template", {"template_id": TEMPLATE_ID, "name": "y"}),
                 ("delete_template", {"template_id": TEMPLATE_ID}),

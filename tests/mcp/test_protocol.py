@@ -111,7 +111,7 @@ async def test_wait_for_otp_reports_progress_until_verified(make, sandbox, ctl, 
         async def on_progress(value: float, total: float | None, message: str | None) -> None:
             progress.append((value, total, message))
             if len(progress) == 1:  # the person types the code in their app while the tool waits
-                verified = await core.otp.verify(PHONE, ctl.last_code(PHONE) or "", otp_id=otp_id)
+                verified = await core.otp.verify(PHONE, code=ctl.last_code(PHONE) or "", otp_id=otp_id)
                 assert verified.verified
 
         waited = await client.call_tool(

@@ -108,9 +108,9 @@ async def test_no_secret_in_results_errors_or_logs(make, ctl, sandbox, caplog):
         keep(await client.call_tool("send_otp", {"to": PHONE}))
         code = ctl.last_code(PHONE)
         assert code is not None
-        keep(await client.call_tool("verify_otp", {"phone_number": PHONE, "code": code[::-1]}))
-        keep(await client.call_tool("verify_otp", {"phone_number": PHONE, "code": code}))
-        keep(await client.call_tool("verify_otp", {"phone_number": PHONE, "code": code}))  # already used
+        keep(await client.call_tool("verify_otp", {"to": PHONE, "code": code[::-1]}))
+        keep(await client.call_tool("verify_otp", {"to": PHONE, "code": code}))
+        keep(await client.call_tool("verify_otp", {"to": PHONE, "code": code}))  # already used
         keep(await client.call_tool("list_messages", {}))
         keep(await client.call_tool("send_message", {"to": PHONE, "text": "x", "device_id": "nope"}))
         keep(
@@ -198,11 +198,11 @@ async def test_verify_otp_takes_the_code_as_a_string_and_never_repeats_it(make, 
         await client.call_tool("send_otp", {"to": PHONE})
         code = ctl.last_code(PHONE)
         assert code is not None
-        as_number = await client.call_tool("verify_otp", {"phone_number": PHONE, "code": int("9" + code)})
-        in_phone = await client.call_tool("verify_otp", {"phone_number": f"kode {code}", "code": code})
-        right = await client.call_tool("verify_otp", {"phone_number": PHONE, "code": code})
+        as_number = await client.call_tool("verify_otp", {"to": PHONE, "code": int("9" + code)})
+        in_phone = await client.call_tool("verify_otp", {"to": f"kode {code}", "code": code})
+        right = await client.call_tool("verify_otp", {"to": PHONE, "code": code})
     assert as_number.is_error and "as a string" in text_of(as_number) and code not in text_of(as_number)
-    assert in_phone.is_error and "phone_number:" in text_of(in_phone) and code not in text_of(in_phone)
+    assert in_phone.is_error and "to:" in text_of(in_phone) and code not in text_of(in_phone)
     assert right.structured_content["verified"] is True
 
 

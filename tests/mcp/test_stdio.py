@@ -48,7 +48,7 @@ async def test_console_script_log_stays_bounded_and_value_free(env, ctl, tmp_pat
     with log_path.open("w") as errlog:
         async with Client(stdio_client(params, errlog=errlog)) as client:
             huge = await client.call_tool("send_message", {"to": "6" * 100_000, "text": "hi"})
-            code = await client.call_tool("verify_otp", {"phone_number": 402184, "code": "402184"})
+            code = await client.call_tool("verify_otp", {"to": 402184, "code": "402184"})
             unknown = await client.call_tool("N" * 100_000, {})
     for result in (huge, code, unknown):
         assert result.is_error and len(result.content[0].text) < 1_000  # type: ignore[union-attr]

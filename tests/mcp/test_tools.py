@@ -63,7 +63,7 @@ async def test_contact_tools(make):
     assert allowed.structured_content == {
         "phone": PHONE,
         "on_whatsapp": True,
-        "chat_id": f"{PHONE}@c.us",
+        "contact_id": f"{PHONE}@c.us",
         "sending_allowed": True,
     }
     assert other.structured_content["sending_allowed"] is False
@@ -143,9 +143,9 @@ async def test_otp_tools(make, ctl):
         code = ctl.last_code(PHONE)  # the person reads it on their phone and tells the user
         assert code is not None
         wrong = await client.call_tool(
-            "verify_otp", {"phone_number": PHONE, "code": "000000" if code != "000000" else "111111"}
+            "verify_otp", {"to": PHONE, "code": "000000" if code != "000000" else "111111"}
         )
-        right = await client.call_tool("verify_otp", {"phone_number": PHONE, "code": code, "otp_id": otp_id})
+        right = await client.call_tool("verify_otp", {"to": PHONE, "code": code, "otp_id": otp_id})
         verified = await client.call_tool("get_otp_status", {"otp_id": otp_id})
     assert sent.structured_content["status"] == "sent" and sent.structured_content["expires_in_minutes"] == 5
     assert pending.structured_content["status"] == "pending"

@@ -114,7 +114,7 @@ def test_a_refused_key_names_the_blocks_field_not_the_environment(sandbox, phone
 
     @flow(name="refused-key")
     def send() -> dict:
-        return send_message.with_options(retries=0)("refused-key", phone, "hi")
+        return send_message.with_options(retries=0)("refused-key", phone, text="hi")
 
     state = send(return_state=True)
     with pytest.raises(AuthenticationError) as caught:
@@ -132,3 +132,15 @@ def test_a_missing_device_names_the_blocks_field(sandbox, phone, monkeypatch):
     message = str(caught.value)
     assert "the default_device_id field of WACloudCredentials block 'no-device'" in message
     assert "WACLOUD_DEVICE_ID" not in message
+
+
+def test_the_blocks_region_reads_national_numbers(sandbox, monkeypatch):
+    monkeypatch.delenv("WACLOUD_REGION", raising=False)
+    singapore = WACloudCredentials(
+        api_key=sandbox.api_key, base_url=sandbox.base_url, default_device_id=sandbox.device_id, region="SG"
+    )
+    sent = send_message.fn(singapore, "9123 4567", text="hi")  # a Singapore number written nationally
+    assert sent["to"] == "6591234567"
+    with pytest.raises(ConfigurationError) as caught:
+        WACloudCredentials(api_key=sandbox.api_key, base_url=sandbox.base_url, region="XX")
+    assert "the region field of the WACloudCredentials block" in str(caught.value)

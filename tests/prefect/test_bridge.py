@@ -220,7 +220,7 @@ async def _received_events(sender: str) -> list:
 def test_sandbox_delivery_reaches_the_prefect_server(credentials, ctl, sandbox, phone):
     with _Bridge() as url:
         with credentials.get_client() as api:
-            hook = api.webhooks.create(url, ["message"], secret=SECRET)
+            hook = api.webhooks.create(url, events=["message"], secret=SECRET)
         try:
             ctl.inbound(sandbox.device_id, phone, "STOP")
             events = wait_until(lambda: asyncio.run(_received_events(phone)), timeout=60)

@@ -48,7 +48,9 @@ def test_task_retry_after_lost_answer_sends_once(mode, credentials, ctl, phone):
 def test_without_task_retries_the_lost_answer_fails_the_run(credentials, ctl, phone):
     ctl.set_fault(**DROP)
     with pytest.raises(AmbiguousSendError):
-        run_mode("sync-flow", lambda: t.send_message.with_options(retries=0)(credentials, phone, "x"), None)
+        run_mode(
+            "sync-flow", lambda: t.send_message.with_options(retries=0)(credentials, phone, text="x"), None
+        )
     assert bodies(ctl.inbox(phone)) == ["x"]  # it did go out: the error says the outcome is unknown
 
 
@@ -88,8 +90,8 @@ def test_flow_retry_that_sends_in_another_order_sends_each_message_once(credenti
         attempts.append(1)
         sent = []
         if len(attempts) == 2:  # a data-dependent warning that only applies on the retry
-            sent.append(t.send_message(credentials, phone, "WARNING: payment overdue"))
-        sent.append(t.send_message(credentials, phone, "your order shipped"))
+            sent.append(t.send_message(credentials, phone, text="WARNING: payment overdue"))
+        sent.append(t.send_message(credentials, phone, text="your order shipped"))
         if len(attempts) == 1:
             raise RuntimeError("a later step failed")
         return sent
@@ -108,7 +110,7 @@ def test_parent_flow_retry_does_not_resend_from_a_subflow(lost_answer, credentia
 
     @flow
     def notify_child() -> dict:
-        return t.send_message.with_options(retries=0)(credentials, phone, "from a subflow")
+        return t.send_message.with_options(retries=0)(credentials, phone, text="from a subflow")
 
     @flow(retries=1, retry_delay_seconds=0)
     def parent() -> dict:
@@ -130,10 +132,10 @@ def test_same_content_to_the_same_number_is_one_message_unless_keyed(credentials
     @flow
     def reminders() -> list[dict]:
         return [
-            t.send_message(credentials, phone, "reminder"),
-            t.send_message(credentials, local, "reminder"),  # same recipient, same content: one message
-            t.send_message(credentials, phone, "reminder", idempotency_key=f"second-{phone}"),
-            t.send_message(credentials, phone, "another text"),
+            t.send_message(credentials, phone, text="reminder"),
+            t.send_message(credentials, local, text="reminder"),  # same recipient, same content: one message
+            t.send_message(credentials, phone, text="reminder", idempotency_key=f"second-{phone}"),
+            t.send_message(credentials, phone, text="another text"),
         ]
 
     first, same, keyed, other = reminders()
@@ -147,11 +149,11 @@ def test_flow_retry_resends_nothing_that_was_sent_and_sends_what_was_not(credent
     @flow(retries=1, retry_delay_seconds=0)
     def two_messages() -> list[dict]:
         attempts.append(1)
-        first = t.send_message(credentials, phone, "first")
-        second = t.send_message(credentials, phone, "second")
+        first = t.send_message(credentials, phone, text="first")
+        second = t.send_message(credentials, phone, text="second")
         if len(attempts) == 1:
             raise RuntimeError("something after the sends failed")
-        third = t.send_message(credentials, phone, "third")
+        third = t.send_message(credentials, phone, text="third")
         return [first, second, third]
 
     first, second, third = two_messages()
@@ -182,7 +184,7 @@ def test_refused_send_is_not_retried(credentials, ctl, phone):
     @flow
     def bad_template():
         return t.send_template_message.with_options(retries=2, retry_delay_seconds=0)(
-            credentials, phone, TEMPLATE_ID, {"name": "only a name"}
+            credentials, phone, template_id=TEMPLATE_ID, variables={"name": "only a name"}
         )
 
     state = bad_template(return_state=True)
@@ -196,7 +198,9 @@ def test_rate_limited_send_is_retried_and_sent_once(credentials, ctl, phone):
     ctl.set_fault(method="POST", path="/api/v1/messages", rate_limit_next=3, retry_after=0)
     result = run_mode(
         "sync-flow",
-        lambda: t.send_message.with_options(retries=1, retry_delay_seconds=0)(credentials, phone, "later"),
+        lambda: t.send_message.with_options(retries=1, retry_delay_seconds=0)(
+            credentials, phone, text="later"
+        ),
         None,
     )
     assert result["status"] == "sent"
@@ -244,7 +248,7 @@ def test_otp_check_retried_after_a_lost_answer_reports_the_first_success(credent
         otp = t.send_otp(credentials, phone)
         ctl.set_fault(method="POST", path="/api/v1/messages/verify-otp", drop_next=1)
         return t.verify_otp.with_options(retry_delay_seconds=0)(
-            credentials, phone, ctl.last_code(phone), otp_id=otp["otp_id"]
+            credentials, phone, code=ctl.last_code(phone), otp_id=otp["otp_id"]
         )
 
     result = check()

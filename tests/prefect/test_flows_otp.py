@@ -47,7 +47,7 @@ def test_otp_flow_verified_by_the_user(credentials, ctl, phone):
     thread, box = _start(credentials, phone)
     code = code_sent(ctl, phone, thread)
     with credentials.get_client() as app:  # the application checks what the user typed
-        assert app.otp.verify(phone, code).verified
+        assert app.otp.verify(phone, code=code).verified
     thread.join(90)
     assert "error" not in box, box.get("error")
     result = box["result"]

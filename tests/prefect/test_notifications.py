@@ -110,7 +110,7 @@ def test_hook_body_with_literal_braces(ops_block, ctl, phone):
 
 def test_template_notification(credentials, ctl, phone):
     with credentials.get_client() as client:
-        template = client.templates.create(f"alert-{uuid.uuid4().hex[:8]}", "[{{subject}}] {{body}}")
+        template = client.templates.create(f"alert-{uuid.uuid4().hex[:8]}", content="[{{subject}}] {{body}}")
     block = WACloudNotification(credentials=credentials, recipients=[phone], template_id=template.id)
     block.notify("disk full", subject="db-1")
     assert bodies(ctl.inbox(phone)) == ["[db-1] disk full"]

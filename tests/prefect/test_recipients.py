@@ -37,8 +37,8 @@ def test_send_message_reaches_the_japanese_number(mode, credentials, ctl):
     written, digits = _japanese()
     result = run_mode(
         mode,
-        lambda: t.send_message(credentials, written, "hai"),
-        lambda: t.asend_message(credentials, written, "hai"),
+        lambda: t.send_message(credentials, written, text="hai"),
+        lambda: t.asend_message(credentials, written, text="hai"),
     )
     assert result["to"] == digits
     assert bodies(ctl.inbox("+" + digits)) == ["hai"]

@@ -102,17 +102,17 @@ def test_no_secret_reaches_prefect(credentials, ctl, sandbox, caplog):
     def everything(credentials: WACloudCredentials, wrong_credentials: WACloudCredentials) -> dict:
         otp = _persisted(t.send_otp)(credentials, phone)
         codes.append(ctl.last_code(phone))
-        checked = _persisted(t.verify_otp)(credentials, phone, codes[-1], otp_id=otp["otp_id"])
+        checked = _persisted(t.verify_otp)(credentials, phone, code=codes[-1], otp_id=otp["otp_id"])
         print(f"verification result: {checked}")
         status = _persisted(t.wait_for_otp_verification)(credentials, otp["otp_id"], timeout=10)
-        sent = _persisted(t.send_message)(credentials, phone, "hello")
+        sent = _persisted(t.send_message)(credentials, phone, text="hello")
         bulk = _persisted(t.bulk_send)(credentials, [phone, "12"], text="Hi {{name}}", concurrency=1)
         report = broadcast(
             credentials, [{"to": other, "variables": {"name": "a", "order_id": 1, "amount": 2}}], TEMPLATE_ID
         )
         WACloudNotification(credentials=credentials, recipients=[phone]).notify("alert")
         try:
-            _persisted(t.verify_otp)(credentials, phone, MALFORMED_CODE)
+            _persisted(t.verify_otp)(credentials, phone, code=MALFORMED_CODE)
         except Exception as exc:
             print(f"malformed code refused: {exc!r}")
         _persisted(t.check_number)(wrong_credentials, phone)  # 401: the run fails here
@@ -182,7 +182,7 @@ def _otp_flow_with_code(otp_flow, credentials, ctl) -> str:
     thread.start()
     code = code_sent(ctl, phone, thread)
     with credentials.get_client() as app:
-        app.otp.verify(phone, code)
+        app.otp.verify(phone, code=code)
     thread.join(90)
     assert box["result"]["verified"] is True
     return code

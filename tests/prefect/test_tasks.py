@@ -22,8 +22,8 @@ def test_send_message_text(mode, credentials, ctl, phone):
     text = f"Halo from {mode}"
     result = run_mode(
         mode,
-        lambda: t.send_message(credentials, phone, text),
-        lambda: t.asend_message(credentials, phone, text),
+        lambda: t.send_message(credentials, phone, text=text),
+        lambda: t.asend_message(credentials, phone, text=text),
     )
     assert result["status"] == "sent" and result["message_id"]
     assert result["reconciled"] is False
@@ -56,8 +56,8 @@ def test_send_template_message(mode, credentials, ctl, phone):
     variables = {"name": "Ani", "order_id": "A-42", "amount": "150.000"}
     result = run_mode(
         mode,
-        lambda: t.send_template_message(credentials, phone, TEMPLATE_ID, variables),
-        lambda: t.asend_template_message(credentials, phone, TEMPLATE_ID, variables),
+        lambda: t.send_template_message(credentials, phone, template_id=TEMPLATE_ID, variables=variables),
+        lambda: t.asend_template_message(credentials, phone, template_id=TEMPLATE_ID, variables=variables),
     )
     assert result["status"] == "sent"
     (body,) = bodies(ctl.inbox(phone))
@@ -69,8 +69,12 @@ def test_send_template_missing_variable_fails_without_sending(mode, credentials,
     with pytest.raises(MissingTemplateVariableError):
         run_mode(
             mode,
-            lambda: t.send_template_message(credentials, phone, TEMPLATE_ID, {"name": "Ani"}),
-            lambda: t.asend_template_message(credentials, phone, TEMPLATE_ID, {"name": "Ani"}),
+            lambda: t.send_template_message(
+                credentials, phone, template_id=TEMPLATE_ID, variables={"name": "Ani"}
+            ),
+            lambda: t.asend_template_message(
+                credentials, phone, template_id=TEMPLATE_ID, variables={"name": "Ani"}
+            ),
         )
     assert ctl.inbox(phone) == []
 
@@ -100,8 +104,8 @@ def test_otp_send_verify_and_wait(mode, credentials, ctl, phone):
         sent = t.send_otp(credentials, phone)
         code = ctl.last_code(phone)
         wrong = "000000" if code != "000000" else "111111"
-        refused = t.verify_otp(credentials, phone, wrong, otp_id=sent["otp_id"])
-        accepted = t.verify_otp(credentials, phone, code, otp_id=sent["otp_id"])
+        refused = t.verify_otp(credentials, phone, code=wrong, otp_id=sent["otp_id"])
+        accepted = t.verify_otp(credentials, phone, code=code, otp_id=sent["otp_id"])
         status = t.wait_for_otp_verification(credentials, sent["otp_id"], timeout=30, poll_interval=0.2)
         return sent, refused, accepted, status, code
 
@@ -109,8 +113,8 @@ def test_otp_send_verify_and_wait(mode, credentials, ctl, phone):
         sent = await t.asend_otp(credentials, phone)
         code = ctl.last_code(phone)
         wrong = "000000" if code != "000000" else "111111"
-        refused = await t.averify_otp(credentials, phone, wrong, otp_id=sent["otp_id"])
-        accepted = await t.averify_otp(credentials, phone, code, otp_id=sent["otp_id"])
+        refused = await t.averify_otp(credentials, phone, code=wrong, otp_id=sent["otp_id"])
+        accepted = await t.averify_otp(credentials, phone, code=code, otp_id=sent["otp_id"])
         status = await t.await_for_otp_verification(
             credentials, sent["otp_id"], timeout=30, poll_interval=0.2
         )
@@ -204,7 +208,7 @@ def test_credentials_by_saved_block_name(credentials, ctl, phone):
     result = run_mode(
         "async-flow",
         lambda: None,
-        lambda: t.asend_message("tasks-by-name", phone, "by name"),
+        lambda: t.asend_message("tasks-by-name", phone, text="by name"),
     )
     assert result["status"] == "sent"
     assert run_mode("sync-flow", lambda: t.check_number("tasks-by-name", phone), lambda: None)["numberExists"]

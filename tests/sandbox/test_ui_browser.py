@@ -85,14 +85,18 @@ def test_every_message_type_appears_live_with_its_ticks(
     page: Page, sb: SandboxServer, client: WACloud
 ) -> None:
     open_chat(page, sb)
-    client.messages.send_text(CUSTOMER, "Halo! Pesanan Anda sedang diproses.")
-    client.messages.send_image(CUSTOMER, "https://example.com/promo.jpg", caption="Promo minggu ini")
-    client.messages.send_video(CUSTOMER, "https://example.com/cara.mp4")
-    client.messages.send_document(CUSTOMER, "https://example.com/invoice.pdf", filename="invoice.pdf")
-    client.messages.send_poll(CUSTOMER, "Jam antar?", ["Pagi", "Sore"])
+    client.messages.send_text(CUSTOMER, text="Halo! Pesanan Anda sedang diproses.")
+    client.messages.send_image(
+        CUSTOMER, image_url="https://example.com/promo.jpg", caption="Promo minggu ini"
+    )
+    client.messages.send_video(CUSTOMER, video_url="https://example.com/cara.mp4")
+    client.messages.send_document(
+        CUSTOMER, document_url="https://example.com/invoice.pdf", filename="invoice.pdf"
+    )
+    client.messages.send_poll(CUSTOMER, poll_name="Jam antar?", poll_options=["Pagi", "Sore"])
     client.messages.send_list(
         CUSTOMER,
-        {
+        message={
             "title": "Menu",
             "description": "Pilih minuman",
             "button": "Lihat menu",
@@ -101,8 +105,8 @@ def test_every_message_type_appears_live_with_its_ticks(
     )
     client.messages.send_template(
         CUSTOMER,
-        "a1b2c3d4-e5f6-7890-abcd-ef1234567890",
-        {"name": "Budi", "order_id": "A-17", "amount": "50.000"},
+        template_id="a1b2c3d4-e5f6-7890-abcd-ef1234567890",
+        variables={"name": "Budi", "order_id": "A-17", "amount": "50.000"},
     )
     bubbles = page.locator("#conversation .bubble")
     expect(bubbles).to_have_count(7)
@@ -127,9 +131,9 @@ def test_every_message_type_appears_live_with_its_ticks(
 def test_replying_as_the_customer_reaches_the_api_and_the_webhook(
     page: Page, sb: SandboxServer, client: WACloud, receiver: Receiver
 ) -> None:
-    client.webhooks.create(receiver.url, ["message"])
-    client.messages.send_text(CUSTOMER, "Ada yang bisa dibantu?")
-    client.messages.send_poll(CUSTOMER, "Jam antar?", ["Pagi", "Sore"])
+    client.webhooks.create(receiver.url, events=["message"])
+    client.messages.send_text(CUSTOMER, text="Ada yang bisa dibantu?")
+    client.messages.send_poll(CUSTOMER, poll_name="Jam antar?", poll_options=["Pagi", "Sore"])
     open_chat(page, sb)
     page.keyboard.press("Tab")  # the first stop skips to the content
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
@@ -158,7 +162,11 @@ def test_replying_as_the_customer_reaches_the_api_and_the_webhook(
 def test_a_list_choice_is_sent_as_the_customer(page: Page, sb: SandboxServer, client: WACloud) -> None:
     client.messages.send_list(
         CUSTOMER,
-        {"title": "Menu", "button": "Pilih", "sections": [{"title": "Minuman", "rows": [{"title": "Teh"}]}]},
+        message={
+            "title": "Menu",
+            "button": "Pilih",
+            "sections": [{"title": "Minuman", "rows": [{"title": "Teh"}]}],
+        },
     )
     open_chat(page, sb)
     page.locator("#conversation summary", has_text="Pilih").click()
@@ -199,14 +207,14 @@ def _decode_qr(data_uri: str) -> str:
 
 
 def test_an_otp_shows_in_the_phone_chat_and_verifies(page: Page, sb: SandboxServer, client: WACloud) -> None:
-    client.messages.send_text(CUSTOMER, "Selamat datang")
+    client.messages.send_text(CUSTOMER, text="Selamat datang")
     open_chat(page, sb)
     sent = client.otp.send(CUSTOMER, expiry_minutes=5)
     bubble = page.locator('#conversation .bubble.out:has(.tag:text("one-time code"))')
     expect(bubble).to_contain_text(re.compile(r"Kode OTP Anda: \d{6}\."))
     code = re.search(r"\d{6}", bubble.inner_text())
     assert code is not None
-    assert client.otp.verify(CUSTOMER, code.group(0), otp_id=sent.otp_id).verified
+    assert client.otp.verify(CUSTOMER, code=code.group(0), otp_id=sent.otp_id).verified
 
 
 def test_a_fault_added_in_the_page_reaches_the_client(page: Page, sb: SandboxServer, client: WACloud) -> None:
@@ -233,7 +241,7 @@ def test_a_fault_added_in_the_page_reaches_the_client(page: Page, sb: SandboxSer
 def test_webhook_deliveries_show_signature_and_body_and_redeliver(
     page: Page, sb: SandboxServer, client: WACloud, receiver: Receiver
 ) -> None:
-    client.webhooks.create(receiver.url, ["message"])
+    client.webhooks.create(receiver.url, events=["message"])
     page.goto((sb.ui_url or "") + "ui/")
     page.get_by_role("link", name="Webhooks").click()
     expect(page.locator("#live")).to_have_attribute("data-state", "on")
@@ -256,7 +264,7 @@ def test_webhook_deliveries_show_signature_and_body_and_redeliver(
 def test_a_script_body_is_shown_as_text(page: Page, sb: SandboxServer, client: WACloud) -> None:
     hostile = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"><b>tebal</b>'
     open_chat(page, sb)
-    client.messages.send_text(CUSTOMER, hostile)
+    client.messages.send_text(CUSTOMER, text=hostile)
     sb.control.inbound(sb.device_id or "", CUSTOMER, hostile)
     expect(page.locator("#conversation .bubble .text")).to_have_text([hostile, hostile])
     assert page.evaluate("window.__pwned === undefined")
@@ -284,8 +292,8 @@ def test_a_cross_origin_post_is_refused(browser: Browser, page: Page, sb: Sandbo
 
 
 def test_search_filters_chats_and_permalinks_open_one(page: Page, sb: SandboxServer, client: WACloud) -> None:
-    client.messages.send_text(CUSTOMER, "Pesanan nomor satu")
-    client.messages.send_text(OTHER, "Tagihan bulan ini")
+    client.messages.send_text(CUSTOMER, text="Pesanan nomor satu")
+    client.messages.send_text(OTHER, text="Tagihan bulan ini")
     page.goto((sb.ui_url or "") + "ui/")
     expect(page.locator("#chat-list a[data-phone]")).to_have_count(2)
     expect(page.locator("#live")).to_have_attribute("data-state", "on")
@@ -308,7 +316,7 @@ def test_a_number_not_on_whatsapp_says_so_and_the_chat_fits_a_phone(
     errors: list[str] = []
     pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     with pytest.raises(BadRequestError) as refused:  # docs/api-decisions.md: refused, nothing stored
-        client.messages.send_text("6281200000000", "Halo?")
+        client.messages.send_text("6281200000000", text="Halo?")
     assert refused.value.code == "not_on_whatsapp"
     pg.goto(sb.chat_url("6281200000000"))
     expect(pg.locator("[data-not-on-whatsapp]")).to_have_text("not on WhatsApp")

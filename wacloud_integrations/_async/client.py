@@ -19,15 +19,13 @@ from ..wire import (
     attempt_deadline,
     build_request,
 )
-from .resources import (
-    AsyncAccountResource,
-    AsyncContacts,
-    AsyncDevices,
-    AsyncMessages,
-    AsyncOTP,
-    AsyncTemplates,
-    AsyncWebhooks,
-)
+from .account import AsyncAccountResource
+from .contacts import AsyncContacts
+from .devices import AsyncDevices
+from .messages import AsyncMessages
+from .otp import AsyncOTP
+from .templates import AsyncTemplates
+from .webhooks import AsyncWebhooks
 
 T = TypeVar("T")
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=50)
@@ -37,7 +35,7 @@ class AsyncWACloud:
     """The WACloud API, async. Configuration comes from arguments, then ``WACLOUD_*`` variables.
 
     >>> async with AsyncWACloud() as client:            # WACLOUD_API_KEY from the environment
-    ...     await client.messages.send_text("0812-3456-7890", "Halo!", device_id="…")
+    ...     await client.messages.send_text("0812-3456-7890", text="Halo!", device_id="…")
     """
 
     def __init__(
@@ -47,6 +45,7 @@ class AsyncWACloud:
         base_url: str | None = None,
         default_device_id: str | None = None,
         timeout: float | httpx.Timeout | None = None,
+        media_timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
         idempotent_sends: bool | None = None,
         region: str | None = None,
@@ -58,6 +57,7 @@ class AsyncWACloud:
             base_url=base_url,
             default_device_id=default_device_id,
             timeout=timeout,
+            media_timeout=media_timeout,
             max_retries=max_retries,
             idempotent_sends=idempotent_sends,
             region=region,

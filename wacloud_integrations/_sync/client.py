@@ -19,15 +19,13 @@ from ..wire import (
     attempt_deadline,
     build_request,
 )
-from .resources import (
-    AccountResource,
-    Contacts,
-    Devices,
-    Messages,
-    OTP,
-    Templates,
-    Webhooks,
-)
+from .account import AccountResource
+from .contacts import Contacts
+from .devices import Devices
+from .messages import Messages
+from .otp import OTP
+from .templates import Templates
+from .webhooks import Webhooks
 
 T = TypeVar("T")
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=50)
@@ -37,7 +35,7 @@ class WACloud:
     """The WACloud API, sync. Configuration comes from arguments, then ``WACLOUD_*`` variables.
 
     >>> with WACloud() as client:            # WACLOUD_API_KEY from the environment
-    ...     client.messages.send_text("0812-3456-7890", "Halo!", device_id="…")
+    ...     client.messages.send_text("0812-3456-7890", text="Halo!", device_id="…")
     """
 
     def __init__(
@@ -47,6 +45,7 @@ class WACloud:
         base_url: str | None = None,
         default_device_id: str | None = None,
         timeout: float | httpx.Timeout | None = None,
+        media_timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
         idempotent_sends: bool | None = None,
         region: str | None = None,
@@ -58,6 +57,7 @@ class WACloud:
             base_url=base_url,
             default_device_id=default_device_id,
             timeout=timeout,
+            media_timeout=media_timeout,
             max_retries=max_retries,
             idempotent_sends=idempotent_sends,
             region=region,

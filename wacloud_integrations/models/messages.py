@@ -10,6 +10,7 @@ from pydantic import Field, TypeAdapter, ValidationError, field_validator
 
 from ..errors import InputError
 from ._base import APIModel, RequestModel
+from ._errors import input_error_from
 
 MessageStatus = Literal["pending", "sent", "delivered", "read", "failed"] | str
 """Known message statuses; the API may add others, which pass through as plain strings."""
@@ -19,7 +20,7 @@ MESSAGE_TYPES = ("text", "image", "video", "document", "poll", "list", "template
 
 def _http_url(value: str, field: str) -> str:
     if not value.startswith(("https://", "http://")):
-        raise ValueError(f"{field} must be a publicly reachable http(s) URL, got {value[:60]!r}")
+        raise ValueError("give a publicly reachable http(s) URL")
     return value
 
 
@@ -141,6 +142,17 @@ SendMessageRequest = Annotated[
 ]
 
 
+_MODELS: dict[str, type[RequestModel]] = {
+    "text": TextMessage,
+    "image": ImageMessage,
+    "video": VideoMessage,
+    "document": DocumentMessage,
+    "poll": PollMessage,
+    "list": ListMessage,
+    "template": TemplateMessage,
+}
+
+
 @functools.cache
 def _send_adapter() -> TypeAdapter[Any]:
     return TypeAdapter(SendMessageRequest)
@@ -157,25 +169,12 @@ def build_message(fields: dict[str, Any]) -> SendMessageRequest:
         data["message_type"] = "template"
     kind = data.get("message_type")
     if kind not in MESSAGE_TYPES:
-        raise InputError(
-            "message_type", f"{kind!r} is not a message type; use one of {', '.join(MESSAGE_TYPES)}"
-        )
+        raise InputError("message_type", f"not a message type; use one of {', '.join(MESSAGE_TYPES)}")
     try:
         return _send_adapter().validate_python(data)
     except ValidationError as exc:
-        raise input_error_from(exc, skip_first=True) from None
-
-
-def input_error_from(exc: ValidationError, *, skip_first: bool = False) -> InputError:
-    """The first problem of a pydantic error as an :class:`InputError` naming the field."""
-    err = exc.errors()[0]
-    loc = [str(p) for p in err["loc"]][1 if skip_first else 0 :]
-    field = ".".join(loc) or "body"
-    if err["type"] == "missing":
-        return InputError(field, "is required for this message type")
-    if err["type"] == "extra_forbidden":
-        return InputError(field, "is not a field of this message type; check the spelling")
-    return InputError(field, str(err["msg"]).removeprefix("Value error, "))
+        model = _MODELS[str(kind)]
+        raise input_error_from(exc, model=model, skip_first=True, what=" for this message type") from None
 
 
 class SentMessage(APIModel):

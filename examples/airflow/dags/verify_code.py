@@ -60,7 +60,7 @@ with DAG(
 ) as dag:
     WACloudVerifyOTPOperator(
         task_id="verify",
-        phone_number="{{ params.phone }}",
+        to="{{ params.phone }}",
         otp_id="{{ params.otp_id }}",
         code_callable=read_typed_code,
         retries=1,

@@ -43,7 +43,7 @@ out.completion = (
 await client.setLoggingLevel("info");
 const sent = await client.callTool({ name: "send_message", arguments: { to: phone, text: process.env.MCP_TEXT } });
 out.send = { isError: sent.isError ?? false, ...sent.structuredContent };
-const bad = await client.callTool({ name: "verify_otp", arguments: { phone_number: 402184, code: "402184" } });
+const bad = await client.callTool({ name: "verify_otp", arguments: { to: 402184, code: "402184" } });
 out.bad = { isError: bad.isError ?? false, text: bad.content?.[0]?.text };
 try {
   await client.getPrompt({ name: "no_such_prompt", arguments: {} });

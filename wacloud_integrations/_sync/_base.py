@@ -1,0 +1,93 @@
+"""Generated from ``_async/_base.py`` by ``scripts/generate_sync.py``: do not edit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import ConfigurationError, InputError
+from ..models._errors import input_error_from
+from ..phone import normalize_phone
+
+if TYPE_CHECKING:
+    from ..config import ClientConfig
+    from ..wire import Call
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+# One page of any paginated list: the API's own maximum for messages, used for every list alike.
+MAX_PAGE_SIZE = 100
+
+
+class Requester(Protocol):
+    """What a resource needs from its client: the settings, one request, a wait."""
+
+    config: ClientConfig
+
+    def request(self, call: Call[T]) -> T: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+def _one(model: type[M]) -> Callable[[Any], M]:
+    return model.model_validate
+
+
+def _many(model: type[M]) -> Callable[[Any], list[M]]:
+    return lambda data: [model.model_validate(item) for item in (data or [])]
+
+
+def _validated(model: type[M], **fields: Any) -> M:
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        raise input_error_from(exc, model=model) from None
+
+
+def _page_size(value: int, field: str = "limit") -> int:
+    """A page size the client accepts (1 to 100), checked before anything is sent."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
+        raise InputError(field, f"give a whole number from 1 to {MAX_PAGE_SIZE}")
+    return value
+
+
+def _offset(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InputError("offset", "give a whole number, 0 or more")
+    return value
+
+
+def _every(
+    page: Callable[[int, int], list[T]], limit: int, max_items: int | None
+) -> Iterator[T]:
+    """Every item of a limit/offset list, page by page, until an empty page (a server may cap pages)."""
+    offset, seen = 0, 0
+    while True:
+        items = page(limit, offset)
+        for item in items:
+            if max_items is not None and seen >= max_items:
+                return
+            seen += 1
+            yield item
+        if not items:
+            return
+        offset += len(items)
+
+
+class _Resource:
+    def __init__(self, client: Requester) -> None:
+        self._client = client
+
+    def _device(self, device_id: str | None) -> str:
+        chosen = device_id or self._client.config.default_device_id
+        if not chosen:
+            raise ConfigurationError(
+                "device_id: no device given and no default; set "
+                f"{self._client.config.where('default_device_id')} (devices.list() shows your devices)"
+            )
+        return chosen
+
+    def _phone(self, value: str, field: str = "to") -> str:
+        return normalize_phone(value, region=self._client.config.region, field=field)

@@ -1,0 +1,81 @@
+"""Generated from ``_async/devices.py`` by ``scripts/generate_sync.py``: do not edit."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Callable
+
+from ..errors import WaitTimeoutError
+from ..models import CreateDeviceRequest, Device, DeviceStatusInfo, PairingQR, SyncResult
+from ..wire import Call, path
+from ._base import _many, _one, _Resource, _validated
+
+
+class Devices(_Resource):
+    """Paired WhatsApp numbers: ``client.devices``."""
+
+    def list(self, *, status: str | None = None) -> Iterator[Device]:
+        """Every device of the account, optionally only those with ``status`` (one request)."""
+        devices = self._client.request(Call("GET", "devices", _many(Device), params={"status": status}))
+        for device in devices:
+            yield device
+
+    def create(self, name: str, *, phone_number: str | None = None) -> Device:
+        """Create a device (``phone_number``: the device's own number, optional); it starts in
+        ``pairing`` until its QR code is scanned."""
+        number = self._phone(phone_number, "phone_number") if phone_number else None
+        body = _validated(CreateDeviceRequest, name=name, phone_number=number).body()
+        return self._client.request(Call("POST", "devices", _one(Device), json=body))
+
+    def get(self, device_id: str) -> Device:
+        """One device in full."""
+        return self._client.request(
+            Call("GET", path("devices/{device_id}", device_id=device_id), _one(Device))
+        )
+
+    def status(self, device_id: str) -> DeviceStatusInfo:
+        """The device's connection status: ``connected``, ``pairing`` or ``disconnected``."""
+        return self._client.request(
+            Call("GET", path("devices/{device_id}/status", device_id=device_id), _one(DeviceStatusInfo))
+        )
+
+    def pair(self, device_id: str) -> PairingQR:
+        """A fresh pairing QR code (``.png_bytes()``, ``.save(path)``), valid about two minutes."""
+        return self._client.request(
+            Call("GET", path("devices/{device_id}/pair", device_id=device_id), _one(PairingQR))
+        )
+
+    def sync_messages(self, device_id: str) -> SyncResult:
+        """Pull incoming messages from the WhatsApp engine into WACloud's store."""
+        return self._client.request(
+            Call(
+                "POST",
+                path("devices/{device_id}/messages/sync", device_id=device_id),
+                _one(SyncResult),
+                safe=True,
+            )
+        )
+
+    def wait_until_connected(
+        self,
+        device_id: str,
+        *,
+        timeout: float = 120.0,
+        poll_interval: float = 2.0,
+        on_qr: Callable[[PairingQR], object] | None = None,
+    ) -> DeviceStatusInfo:
+        """Poll until the device is connected; ``on_qr`` gets each new QR while it is pairing."""
+        deadline = time.monotonic() + timeout
+        last_qr = None
+        while True:
+            info = self.status(device_id)
+            if info.status == "connected":
+                return info
+            if on_qr is not None and info.status == "pairing":
+                qr = self.pair(device_id)
+                if qr.qr_code != last_qr:
+                    last_qr = qr.qr_code
+                    on_qr(qr)
+            if time.monotonic() + poll_interval > deadline:
+                raise WaitTimeoutError(f"device {device_id} is still {info.status} after {timeout:.0f}s")
+            self._client.sleep(poll_interval)

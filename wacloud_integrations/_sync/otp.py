@@ -1,0 +1,101 @@
+"""Generated from ``_async/otp.py`` by ``scripts/generate_sync.py``: do not edit."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..errors import BadRequestError, NotFoundError, WaitTimeoutError
+from ..models import OTPSent, OTPStatusInfo, OTPVerification, SendOTPRequest, VerifyOTPRequest
+from ..wire import Call, path
+from ._base import _one, _Resource, _validated
+
+_OTP_RESULT_CODES = ("otp_invalid", "otp_expired", "otp_attempts_exceeded")
+
+
+class OTP(_Resource):
+    """One-time passwords over WhatsApp: ``client.otp``. Never retried blindly; never returns the code."""
+
+    def send(
+        self,
+        to: str,
+        *,
+        device_id: str | None = None,
+        template_id: str | None = None,
+        expiry_minutes: int = 10,
+        idempotency_key: str | None = None,
+    ) -> OTPSent:
+        """Send a 6-digit code to ``to``; keep ``otp_id`` to check or wait for verification."""
+        body = _validated(
+            SendOTPRequest,
+            device_id=self._device(device_id),
+            to=self._phone(to),
+            template_id=template_id,
+            expiry_minutes=expiry_minutes,
+        ).body()
+        return self._client.request(
+            Call(
+                "POST",
+                "messages/otp",
+                _one(OTPSent),
+                json=body,
+                is_send=True,
+                idempotency_key=idempotency_key,
+            )
+        )
+
+    def verify(self, to: str, *, code: str, otp_id: str | None = None) -> OTPVerification:
+        """Check the code the user typed, for the number the OTP went ``to``.
+
+        A wrong or expired code is ``verified=False`` with a ``reason``, not an error.
+        """
+        body = _validated(
+            VerifyOTPRequest, phone_number=self._phone(to), code=str(code).strip(), otp_id=otp_id
+        ).body()
+
+        def parse(data: Any) -> OTPVerification:
+            data = data if isinstance(data, dict) else {}
+            return OTPVerification(
+                verified=True, otp_id=data.get("otp_id") or otp_id, message="OTP verified successfully"
+            )
+
+        try:
+            return self._client.request(Call("POST", "messages/verify-otp", parse, json=body))
+        except NotFoundError:
+            # No pending OTP: an earlier verify whose answer was lost may have used it up. Look, don't guess.
+            if otp_id and (self.status(otp_id)).status == "verified":
+                return OTPVerification(
+                    verified=True,
+                    otp_id=otp_id,
+                    reason="already_verified",
+                    message="OTP was already verified",
+                )
+            raise
+        except BadRequestError as exc:
+            if exc.code not in _OTP_RESULT_CODES:
+                raise
+            return OTPVerification(
+                verified=False,
+                otp_id=otp_id,
+                reason=exc.code,
+                message=str(exc.body.get("error")) if isinstance(exc.body, dict) else None,
+            )
+
+    def status(self, otp_id: str) -> OTPStatusInfo:
+        """``pending``, ``verified`` or ``expired``."""
+        return self._client.request(
+            Call("GET", path("messages/otp/{otp_id}/status", otp_id=otp_id), _one(OTPStatusInfo))
+        )
+
+    def wait_until_verified(
+        self, otp_id: str, *, timeout: float = 600.0, poll_interval: float = 3.0
+    ) -> OTPStatusInfo:
+        """Poll until the OTP is verified or expired (see ``.status``); WaitTimeoutError if time runs out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            info = self.status(otp_id)
+            if info.status in ("verified", "expired"):
+                return info
+            if time.monotonic() + poll_interval > deadline:
+                raise WaitTimeoutError(f"OTP {otp_id} is still {info.status} after {timeout:.0f}s")
+            self._client.sleep(poll_interval)
