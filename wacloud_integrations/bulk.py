@@ -653,7 +653,8 @@ async def send_many(
                 )
             finally:
                 gate.release()
-            pool.settle(device, token, sent=result.status == "sent")
+            # An unknown outcome may have gone out: it keeps its place under the cap.
+            pool.settle(device, token, sent=result.status in ("sent", "unknown"))
             if device_error is not None:
                 # Refused by the device, so nothing went out: the next device may send it.
                 pool.mark_down(device, device_error, batch)
