@@ -37,7 +37,7 @@ from .errors import (
 )
 from .idempotency import derive_key
 from .logs import logger
-from .phone import normalize_phone
+from .phone import DEFAULT_REGION, normalize_phone
 from .templating import render_template
 
 if TYPE_CHECKING:
@@ -379,9 +379,11 @@ def _weight(device: str, phone: str) -> int:
 
 
 def split_by_device(
-    recipients: Sequence[RecipientLike], device_ids: Sequence[str], *, region: str | None = None
+    recipients: Sequence[RecipientLike], device_ids: Sequence[str], *, region: str | None = DEFAULT_REGION
 ) -> dict[str, list[RecipientLike]]:
     """Recipients grouped by the device :func:`send_many` would send them from (all devices up).
+
+    ``region`` reads national numbers: give the client's (``config.region``) when it is not the default.
 
     For one task per device (Airflow mapped tasks, Prefect ``.map``): give each group to a batch
     with ``device_ids=[that device]`` and each device's pacing and daily cap hold exactly. A number

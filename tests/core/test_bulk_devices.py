@@ -61,6 +61,9 @@ def test_the_order_is_stable_and_removing_a_device_moves_only_its_recipients():
         assert device_order(number, without_c)[0] == next(d for d in order if d != "dev-c")
     groups = split_by_device(batch, devices)
     assert {d: len(g) for d, g in groups.items()} == dict(zip(devices, shares, strict=True))
+    # national forms are read as the client reads them (Indonesia by default): same groups
+    national = split_by_device(["0" + n[2:] for n in batch], devices)
+    assert {d: ["62" + n[1:] for n in g] for d, g in national.items()} == groups
 
 
 async def test_a_pool_spreads_the_batch_and_reports_each_device(aclient, ctl, make_pool):
