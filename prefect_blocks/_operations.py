@@ -96,6 +96,7 @@ def bulk_send_plan(
     concurrency: int,
     pacing: Pacing | None,
     progress_key: str | None,
+    device_ids: Sequence[str] | None = None,
 ) -> Plan[dict[str, Any]]:
     """The core's ``send_many``, with a batch key from the run so retries resume instead of resending."""
     content = {"template_id": template_id, "text": text, "recipients": batch_fingerprint(recipients)}
@@ -110,6 +111,7 @@ def bulk_send_plan(
             "text": text,
             "batch_key": batch,
             "device_id": device_id,
+            "device_ids": list(device_ids) if device_ids is not None else None,
             "concurrency": concurrency,
             "pacing": pacing,
             "progress": progress,

@@ -44,10 +44,26 @@ def _merge(summary: dict[str, Any], again: dict[str, Any]) -> dict[str, Any]:
         **summary,
         **counts,
         "counts": counts,
+        "by_device": _merge_by_device(summary, again),
+        "devices_down": {**summary.get("devices_down", {}), **again.get("devices_down", {})},
         "stopped": again["stopped"],
         "failed_recipients": kept + again["failed_recipients"],
         "not_tried_recipients": summary["not_tried_recipients"] + again["not_tried_recipients"],
     }
+
+
+def _merge_by_device(summary: dict[str, Any], again: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Per-device counts: the retried unknown recipients counted by their second pass only."""
+    merged = {device: dict(counts) for device, counts in summary.get("by_device", {}).items()}
+    for row in summary["failed_recipients"]:
+        per = merged.get(row.get("device_id") or "")
+        if row["status"] == "unknown" and per and per.get("unknown"):
+            per["unknown"] -= 1
+    for device, counts in again.get("by_device", {}).items():
+        per = merged.setdefault(device, {})
+        for status, n in counts.items():
+            per[status] = per.get(status, 0) + n
+    return {d: {s: n for s, n in c.items() if n} for d, c in merged.items() if any(c.values())}
 
 
 class BroadcastStoppedError(RuntimeError):
@@ -74,6 +90,7 @@ def broadcast(
     *,
     batch_key: str | None = None,
     device_id: str | None = None,
+    device_ids: list[str] | None = None,
     concurrency: int = 8,
     min_interval: float = 0.0,
     jitter: float = 0.0,
@@ -84,13 +101,15 @@ def broadcast(
     """Send a stored template to many recipients (``{"to": …, "variables": {…}}`` or numbers).
 
     Sends go through the core's ``send_many`` with bounded ``concurrency`` and optional pacing
-    (``min_interval``, ``jitter``, ``daily_cap``). Recipients whose outcome stayed unknown (the answer was
-    lost and the lookup found nothing) are tried again, up to ``passes`` in all, with the same per-recipient
-    idempotency keys, so nobody gets the message twice. The batch key defaults to one derived from the
-    root flow run and the template, so a flow retry (or a parent flow's retry, with ``broadcast`` as a
-    subflow) resumes the batch. Ends with a table artifact of the failed recipients (counts in its
-    description) and returns the counts and failures. If the batch stopped early (bad key, quota used
-    up, device not connected) the run fails with :class:`BroadcastStoppedError` after the artifact.
+    (``min_interval``, ``jitter``, ``daily_cap``, each per device); ``device_ids`` spreads them over
+    several devices (the summary's ``by_device`` counts each one's recipients). Recipients whose
+    outcome stayed unknown (the answer was lost and the lookup found nothing) are tried again, up to
+    ``passes`` in all, with the same per-recipient idempotency keys, so nobody gets the message twice.
+    The batch key defaults to one derived from the root flow run and the template, so a flow retry (or
+    a parent flow's retry, with ``broadcast`` as a subflow) resumes the batch. Ends with a table
+    artifact of the failed recipients (counts in its description) and returns the counts and failures.
+    If the batch stopped early (bad key, quota used up, every device down) the run fails with
+    :class:`BroadcastStoppedError` after the artifact.
     """
     if passes < 1:
         raise InputError("passes", "must be at least 1")
@@ -103,6 +122,7 @@ def broadcast(
     options: dict[str, Any] = {
         "template_id": template_id,
         "device_id": device_id,
+        "device_ids": device_ids,
         "concurrency": concurrency,
         "min_interval": min_interval,
         "jitter": jitter,

@@ -158,6 +158,7 @@ def bulk_send(
     text: str | None = None,
     batch_key: str | None = None,
     device_id: str | None = None,
+    device_ids: Sequence[str] | None = None,
     concurrency: int = 8,
     min_interval: float = 0.0,
     jitter: float = 0.0,
@@ -167,10 +168,13 @@ def bulk_send(
     """Send a template (``template_id``) or a ``{{placeholder}}`` text to many recipients.
 
     Recipients are numbers or ``{"to": …, "variables": {…}}``. One bad recipient never stops the
-    batch. ``concurrency`` bounds parallel sends; ``min_interval``/``jitter`` (seconds) pace sends per
-    device and ``daily_cap`` stops after that many. The batch key defaults to one derived from the run,
-    so a retry resumes the batch and sends nobody twice. Progress goes to a progress artifact
-    (``progress_key``) and the log. Returns the core's summary: counts and failed recipients.
+    batch. ``device_ids`` spreads the batch over several devices (instead of ``device_id``): each
+    recipient always goes through the same one, and a device that disconnects hands its recipients not
+    yet tried to the others. ``concurrency`` bounds parallel sends; ``min_interval``/``jitter`` (seconds)
+    pace sends per device and ``daily_cap`` stops each device after that many. The batch key defaults
+    to one derived from the run, so a retry resumes the batch and sends nobody twice. Progress goes to a
+    progress artifact (``progress_key``) and the log. Returns the core's summary: counts (also per
+    device, ``by_device``) and failed recipients.
     """
     return run_plan(
         credentials,
@@ -180,6 +184,7 @@ def bulk_send(
             text=text,
             batch_key=batch_key,
             device_id=device_id,
+            device_ids=device_ids,
             concurrency=concurrency,
             pacing=_pacing(min_interval, jitter, daily_cap),
             progress_key=progress_key,
@@ -196,6 +201,7 @@ async def abulk_send(
     text: str | None = None,
     batch_key: str | None = None,
     device_id: str | None = None,
+    device_ids: Sequence[str] | None = None,
     concurrency: int = 8,
     min_interval: float = 0.0,
     jitter: float = 0.0,
@@ -211,6 +217,7 @@ async def abulk_send(
             text=text,
             batch_key=batch_key,
             device_id=device_id,
+            device_ids=device_ids,
             concurrency=concurrency,
             pacing=_pacing(min_interval, jitter, daily_cap),
             progress_key=progress_key,

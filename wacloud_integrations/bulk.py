@@ -12,6 +12,7 @@ after the server has forgotten the key.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import random
@@ -30,17 +31,18 @@ from .errors import (
     ConfigurationError,
     DeviceNotConnectedError,
     InputError,
+    NotFoundError,
     QuotaExhaustedError,
     WACloudError,
 )
 from .idempotency import derive_key
 from .logs import logger
-from .phone import normalize_phone
+from .phone import DEFAULT_REGION, normalize_phone
 from .templating import render_template
 
 if TYPE_CHECKING:
     from .config import ClientConfig
-    from .models import Message, SentMessage, Template
+    from .models import Device, Message, SentMessage, Template
 
 __all__ = [
     "AsyncBulkClient",
@@ -52,8 +54,10 @@ __all__ = [
     "Recipient",
     "RecipientLike",
     "RecipientResult",
+    "device_order",
     "run_send_many",
     "send_many",
+    "split_by_device",
 ]
 
 
@@ -82,8 +86,12 @@ class _AsyncTemplatesAPI(Protocol):
     async def get(self, template_id: str) -> Template: ...
 
 
+class _AsyncDevicesAPI(Protocol):
+    async def get(self, device_id: str) -> Device: ...
+
+
 class AsyncBulkClient(Protocol):
-    """What :func:`send_many` uses: the settings, three message calls and one template read.
+    """What :func:`send_many` uses: the settings, three message calls, one template and one device read.
 
     :class:`~wacloud_integrations.AsyncWACloud` is one; so is an :class:`AsyncBulkParts`."""
 
@@ -93,6 +101,8 @@ class AsyncBulkClient(Protocol):
     def messages(self) -> _AsyncMessagesAPI: ...
     @property
     def templates(self) -> _AsyncTemplatesAPI: ...
+    @property
+    def devices(self) -> _AsyncDevicesAPI: ...
 
 
 class _MessagesAPI(Protocol):
@@ -117,6 +127,10 @@ class _TemplatesAPI(Protocol):
     def get(self, template_id: str) -> Template: ...
 
 
+class _DevicesAPI(Protocol):
+    def get(self, device_id: str) -> Device: ...
+
+
 class BulkClient(Protocol):
     """The sync twin of :class:`AsyncBulkClient`: :class:`~wacloud_integrations.WACloud` is one."""
 
@@ -126,6 +140,8 @@ class BulkClient(Protocol):
     def messages(self) -> _MessagesAPI: ...
     @property
     def templates(self) -> _TemplatesAPI: ...
+    @property
+    def devices(self) -> _DevicesAPI: ...
 
 
 @dataclass(frozen=True)
@@ -135,6 +151,7 @@ class AsyncBulkParts:
     config: ClientConfig
     messages: _AsyncMessagesAPI
     templates: _AsyncTemplatesAPI
+    devices: _AsyncDevicesAPI
 
 
 @dataclass(frozen=True)
@@ -144,6 +161,7 @@ class BulkParts:
     config: ClientConfig
     messages: _MessagesAPI
     templates: _TemplatesAPI
+    devices: _DevicesAPI
 
 
 Status = Literal["sent", "failed", "skipped", "not_tried", "unknown"]
@@ -180,6 +198,9 @@ class RecipientResult:
     message_id: str | None = None
     reason: str | None = None
     idempotency_key: str | None = None
+    device_id: str | None = None
+    """The device that sent it (``sent``), sent it earlier (``skipped``, when known), refused it
+    (``failed``) or was sending it when the answer was lost (``unknown``); ``None`` when no device did."""
 
 
 @dataclass
@@ -189,7 +210,20 @@ class BulkReport:
     batch_key: str
     results: list[RecipientResult]
     stopped: str | None = None
-    """Why the batch stopped early (bad key, quota used up, device not connected); ``None`` if it did not."""
+    """Why the batch stopped early (bad key, quota used up, every device down); ``None`` if it did not."""
+    devices_down: dict[str, str] = field(default_factory=dict)
+    """The devices that failed during the batch (not connected, gone), each with the error's text;
+    their recipients not yet tried moved to the other devices."""
+
+    @property
+    def by_device(self) -> dict[str, dict[str, int]]:
+        """Per device, how many of its recipients ended in each status (only statuses that occur)."""
+        counts: dict[str, dict[str, int]] = {}
+        for result in self.results:
+            if result.device_id is not None:
+                per = counts.setdefault(result.device_id, {})
+                per[result.status] = per.get(result.status, 0) + 1
+        return counts
 
     @property
     def counts(self) -> dict[str, int]:
@@ -211,6 +245,8 @@ class BulkReport:
             "stopped": self.stopped,
             "total": len(self.results),
             **self.counts,
+            "by_device": self.by_device,
+            "devices_down": dict(self.devices_down),
             "failed_recipients": [asdict(r) for r in self.failed],
         }
 
@@ -231,29 +267,53 @@ class _Pacer:
     def __init__(self, pacing: Pacing, sent_today: int) -> None:
         self.pacing = pacing
         self._lock = asyncio.Lock()
+        self._settled = asyncio.Event()
         self._next_at = 0.0
+        self._grants = 0
+        self._in_flight = 0
         self.granted = sent_today
 
     def full(self) -> bool:
-        """Whether the daily cap is already reached (a cheap check before a lookup)."""
+        """Whether the daily cap is reached, counting the sends still in flight."""
         return self.pacing.daily_cap is not None and self.granted >= self.pacing.daily_cap
 
-    async def slot(self) -> bool:
-        """Wait for this device's next send slot; False when the cap is reached."""
+    def exhausted(self) -> bool:
+        """Whether the daily cap is reached for good: no send in flight can give its slot back."""
+        return self.full() and self._in_flight == 0
+
+    async def slot(self, gate: asyncio.Semaphore | None = None) -> int | None:
+        """Wait for this device's next send slot (and then for ``gate``); ``None`` when the cap is reached.
+
+        At the cap, it first waits for the sends in flight: a refused one gives its slot back. The
+        interval runs from the moment the gate is held, so waiting for the gate never shortens it.
+        The returned token settles the slot (:meth:`settle`)."""
         async with self._lock:
-            if self.pacing.daily_cap is not None and self.granted >= self.pacing.daily_cap:
-                return False
+            while self.full() and self._in_flight:
+                self._settled.clear()
+                await self._settled.wait()
+            if self.full():
+                return None
             self.granted += 1
+            self._in_flight += 1
             wait = self._next_at - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
+            if gate is not None:
+                await gate.acquire()
             self._next_at = time.monotonic() + self.pacing.min_interval + random.random() * self.pacing.jitter
-            return True
+            self._grants += 1
+            return self._grants
 
-    def give_back(self) -> None:
-        """A slot that sent nothing new (a replayed answer, a refusal) does not count against the cap."""
-        self.granted -= 1
-        self._next_at = 0.0
+    def settle(self, token: int, sent: bool) -> None:
+        """The slot's send is over. One that sent nothing new (a replayed answer, a refusal) does not
+        count against the cap, and the next send may go at once unless a later slot was granted
+        meanwhile (else the spacing after that later send would be lost)."""
+        self._in_flight -= 1
+        if not sent:
+            self.granted -= 1
+            if token == self._grants:
+                self._next_at = 0.0
+        self._settled.set()
 
 
 def recipient_key(batch_key: str, phone: str) -> str:
@@ -327,12 +387,15 @@ class _Journal:
             return "send"
         return "check"
 
-    def sent_today(self) -> int:
+    def sent_today(self, device: str) -> int:
+        """New sends today from ``device``; a line without a device (older versions) counts for every one."""
         today = datetime.now(timezone.utc).date().isoformat()
         return sum(
             1
             for entry in self.state.values()
-            if entry["status"] == _SENT and str(entry.get("sent_at") or "").startswith(today)
+            if entry["status"] == _SENT
+            and str(entry.get("sent_at") or "").startswith(today)
+            and entry.get("device_id") in (None, device)
         )
 
     def _open(self) -> Any:
@@ -357,11 +420,11 @@ class _Journal:
         self._apply(key, entry)
         self._open().write((json.dumps(entry) + "\n").encode())
 
-    async def intend(self, key: str, phone: str) -> None:
+    async def intend(self, key: str, phone: str, device: str) -> None:
         """The ``sending`` line, on disk before the send goes out."""
         if self.path is None:
             return
-        self.write(key, phone, _SENDING)
+        self.write(key, phone, _SENDING, device_id=device)
         await asyncio.to_thread(os.fsync, self._open().fileno())
 
     def record(self, result: RecipientResult, *, proven: bool = False) -> None:
@@ -373,14 +436,16 @@ class _Journal:
         if result.status in ("sent", "skipped"):
             new = result.status == "sent"
             at = datetime.now(timezone.utc).isoformat() if new else None
-            self.write(key, result.phone, _SENT, message_id=result.message_id, sent_at=at)
+            self.write(
+                key, result.phone, _SENT, message_id=result.message_id, sent_at=at, device_id=result.device_id
+            )
         elif result.status == _NOT_TRIED:
             self.write(key, result.phone, _NOT_TRIED, reason=result.reason, checked=proven)
         elif result.status == _FAILED and _KEY_REUSED in (result.reason or ""):
             # Refused because the key already sent something: not proof of "never sent".
-            self.write(key, result.phone, _UNKNOWN, reason=result.reason)
+            self.write(key, result.phone, _UNKNOWN, reason=result.reason, device_id=result.device_id)
         else:
-            self.write(key, result.phone, result.status, reason=result.reason)
+            self.write(key, result.phone, result.status, reason=result.reason, device_id=result.device_id)
 
     def close(self) -> None:
         if self._file is not None:
@@ -402,6 +467,129 @@ def _sync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+# A device failing like this fails every later send from it, and only from it: the device is dropped
+# from the batch and its recipients move on. The other _FATAL errors fail every send of the account.
+_DEVICE_DOWN = (DeviceNotConnectedError,)
+_ACCOUNT_FATAL = tuple(e for e in _FATAL if e not in _DEVICE_DOWN)
+
+
+def device_order(phone: str, device_ids: Sequence[str]) -> list[str]:
+    """The devices in the order a recipient tries them: rendezvous (highest-random-weight) hashing.
+
+    Each device's weight is a hash of the device id and the number, so the order depends only on
+    the two: every run and every worker computes the same one, removing a device moves only its own
+    recipients (each to its next device), and a customer hears from the same number in every batch.
+    """
+    return sorted(device_ids, key=lambda device: _weight(device, phone), reverse=True)
+
+
+def _weight(device: str, phone: str) -> int:
+    digest = hashlib.blake2b(f"{device}\0{phone}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def split_by_device(
+    recipients: Sequence[RecipientLike], device_ids: Sequence[str], *, region: str | None = DEFAULT_REGION
+) -> dict[str, list[RecipientLike]]:
+    """Recipients grouped by the device :func:`send_many` would send them from (all devices up).
+
+    ``region`` reads national numbers: give the client's (``config.region``) when it is not the default.
+
+    For one task per device (Airflow mapped tasks, Prefect ``.map``): give each group to a batch
+    with ``device_ids=[that device]`` and each device's pacing and daily cap hold exactly. A number
+    that cannot be read is grouped by its text (the batch then reports it failed).
+    """
+    devices = _check_device_ids(device_ids)
+    groups: dict[str, list[RecipientLike]] = {device: [] for device in devices}
+    for item in recipients:
+        to = _as_recipient(item).to
+        try:
+            number: str = normalize_phone(to, region=region)
+        except InputError:
+            number = str(to)
+        groups[device_order(number, devices)[0]].append(item)
+    return groups
+
+
+def _check_device_ids(device_ids: Any) -> list[str]:
+    if isinstance(device_ids, str | bytes) or not isinstance(device_ids, Sequence):
+        raise InputError("device_ids", "give a list of device ids (device_id takes a single one)")
+    if not device_ids:
+        raise InputError("device_ids", "give at least one device id")
+    if not all(isinstance(d, str) and d.strip() for d in device_ids):
+        raise InputError("device_ids", "every device id must be a non-empty string")
+    if len(set(device_ids)) != len(device_ids):
+        raise InputError("device_ids", "a device is listed more than once")
+    return list(device_ids)
+
+
+def _devices(client: AsyncBulkClient, device_id: str | None, device_ids: Sequence[str] | None) -> list[str]:
+    if device_ids is not None:
+        if device_id is not None:
+            raise InputError("device_ids", "give device_id or device_ids, not both")
+        return _check_device_ids(device_ids)
+    device = device_id or client.config.default_device_id
+    if not device:
+        raise ConfigurationError(
+            f"device_id: bulk sends need a device; set {client.config.where('default_device_id')}"
+        )
+    return [device]
+
+
+class _Pool:
+    """The batch's devices: each with its own pacer; the ones that failed are dropped."""
+
+    def __init__(self, devices: list[str], pacing: Pacing | None, journal: _Journal) -> None:
+        self.devices = devices
+        self.pacers = {d: _Pacer(pacing, journal.sent_today(d)) for d in devices} if pacing else {}
+        self.down: dict[str, str] = {}
+
+    def order(self, phone: str) -> list[str]:
+        return device_order(phone, self.devices) if len(self.devices) > 1 else self.devices
+
+    def capped(self, device: str) -> bool:
+        pacer = self.pacers.get(device)
+        return pacer is not None and pacer.exhausted()
+
+    def pick(self, order: list[str]) -> str | None:
+        """The recipient's first device that is up and under its daily cap."""
+        return next((d for d in order if d not in self.down and not self.capped(d)), None)
+
+    def why_none(self) -> str:
+        if any(self.capped(d) for d in self.devices if d not in self.down):
+            return _CAPPED
+        return f"not tried: {self.all_down()}"
+
+    def all_down(self) -> str:
+        last = next(reversed(self.down.values()))
+        if len(self.devices) == 1:
+            return last
+        return f"every device of the batch failed; the last: {last}"
+
+    def mark_down(self, device: str, exc: BaseException, batch: str) -> None:
+        if device not in self.down:
+            self.down[device] = f"{type(exc).__name__}: {exc}"
+            logger.warning(
+                "bulk batch %s: device %s dropped (%s); its recipients move to the other devices",
+                batch,
+                device,
+                type(exc).__name__,
+            )
+
+    async def slot(self, device: str, gate: asyncio.Semaphore) -> int | None:
+        """Wait for ``device``'s next slot and then hold ``gate``; ``None`` (gate not held) when capped."""
+        pacer = self.pacers.get(device)
+        if pacer is None:
+            await gate.acquire()
+            return 0
+        return await pacer.slot(gate)
+
+    def settle(self, device: str, token: int, sent: bool) -> None:
+        pacer = self.pacers.get(device)
+        if pacer is not None:
+            pacer.settle(token, sent)
+
+
 async def send_many(
     client: AsyncBulkClient,
     recipients: Sequence[RecipientLike],
@@ -410,6 +598,7 @@ async def send_many(
     text: str | None = None,
     batch_key: str | None = None,
     device_id: str | None = None,
+    device_ids: Sequence[str] | None = None,
     concurrency: int = 8,
     pacing: Pacing | None = None,
     journal: str | Path | None = None,
@@ -421,6 +610,12 @@ async def send_many(
     checked locally before anything is sent. ``progress`` is called after each recipient with
     ``(done, total, result)``.
 
+    ``device_ids`` spreads the recipients over several devices (instead of ``device_id``): each
+    recipient goes out through one device, chosen by :func:`device_order` (stable across runs), and
+    ``pacing`` (interval and daily cap) applies to each device on its own. A device that fails every
+    send (not connected, gone) is dropped and its recipients not yet tried move to their next device;
+    the batch stops only when every device is down, or on an account-wide failure (bad key, quota).
+
     Pass the same ``batch_key`` to resume a batch. A resume looks each recipient up (``find_sent``, one
     request) before sending it, unless the ``journal`` file proves it sent (not asked again) or never
     sent (sent at once); so a ``journal`` saves the lookups, and nothing is sent twice either way, even
@@ -431,18 +626,14 @@ async def send_many(
         raise InputError("template_id", "give exactly one of template_id or text")
     if concurrency < 1:
         raise InputError("concurrency", "must be at least 1")
-    device = device_id or client.config.default_device_id
-    if not device:
-        raise ConfigurationError(
-            f"device_id: bulk sends need a device; set {client.config.where('default_device_id')}"
-        )
+    devices = _devices(client, device_id, device_ids)
     batch = batch_key or uuid.uuid4().hex
     resumable = batch_key is not None  # a random key cannot have been used by an earlier run
     content = (await client.templates.get(template_id)).content if template_id else str(text)
     items = [_as_recipient(r) for r in recipients]
     results: list[RecipientResult | None] = [None] * len(items)
     state = _Journal(journal)
-    pacer = _Pacer(pacing, state.sent_today()) if pacing else None
+    pool = _Pool(devices, pacing, state)
     gate = asyncio.Semaphore(concurrency)
     stop: list[str] = []
     seen: set[str] = set()
@@ -487,19 +678,22 @@ async def send_many(
             )
             return
         seen.add(phone)
+        order = pool.order(phone)
         plan = state.plan(key, resumable)
         if plan == "send":
             proven.add(key)
         if plan == "done":
+            entry = state.state[key]
             finish(
                 index,
                 RecipientResult(
                     item.to,
                     "skipped",
                     phone,
-                    state.state[key].get("message_id"),
+                    entry.get("message_id"),
                     "already sent by an earlier run of this batch (journal)",
                     key,
+                    entry.get("device_id"),
                 ),
                 journaled=False,
             )
@@ -508,65 +702,97 @@ async def send_many(
         def not_tried(reason: str) -> None:
             finish(index, RecipientResult(item.to, "not_tried", phone, reason=reason, idempotency_key=key))
 
-        async with gate:
-            if stop:
-                not_tried(f"not tried: {stop[0]}")
-                return
-            if pacer is not None and pacer.full():
-                not_tried(_CAPPED)
-                return
-            if plan == "check":
+        if plan == "check":
+            async with gate:
+                if stop:
+                    not_tried(f"not tried: {stop[0]}")
+                    return
+                if pool.pick(order) is None:
+                    not_tried(pool.why_none())
+                    return
                 try:
                     checked, found = await _look_up(client, phone, key)
-                except _FATAL as exc:  # a bad key fails the lookups as it would the sends
+                except _ACCOUNT_FATAL as exc:  # a bad key fails the lookups as it would the sends
                     stop.append(f"{type(exc).__name__}: {exc}")
                     not_tried(f"not tried: {stop[0]}")
                     return
-                if found and found.body and found.body != rendered:
-                    # The server answers a key reused for other content with 409; so does a lookup.
-                    reason = (
-                        f"{_KEY_REUSED}: this batch_key already sent other content to this "
-                        "recipient; use a new batch_key for new content"
-                    )
-                    finish(index, RecipientResult(item.to, "failed", phone, found.id, reason, key))
-                    return
-                if found:
-                    reason = "already sent by an earlier run of this batch (found by lookup)"
-                    finish(index, RecipientResult(item.to, "skipped", phone, found.id, reason, key))
-                    return
-                if not checked:
-                    reason = (
-                        "could not look up whether an earlier run sent it, so it was not sent; run the "
-                        "batch again with the same batch_key"
-                    )
-                    finish(
-                        index, RecipientResult(item.to, "unknown", phone, reason=reason, idempotency_key=key)
-                    )
-                    return
-                if stop:  # a fatal failure elsewhere while this lookup ran
-                    not_tried(f"not tried: {stop[0]}")
-                    return
-            if pacer is not None and not await pacer.slot():
-                not_tried(_CAPPED)
+            if found and found.body and found.body != rendered:
+                # The server answers a key reused for other content with 409; so does a lookup.
+                reason = (
+                    f"{_KEY_REUSED}: this batch_key already sent other content to this "
+                    "recipient; use a new batch_key for new content"
+                )
+                finish(
+                    index, RecipientResult(item.to, "failed", phone, found.id, reason, key, found.device_id)
+                )
                 return
-            try:
-                await state.intend(key, phone)
-            except OSError as exc:  # no line on disk, no send: a crash now would leave no trace of it
-                stop.append(f"the journal could not be written ({type(exc).__name__})")
-                if pacer is not None:
-                    pacer.give_back()
+            if found:
+                reason = "already sent by an earlier run of this batch (found by lookup)"
+                finish(
+                    index, RecipientResult(item.to, "skipped", phone, found.id, reason, key, found.device_id)
+                )
+                return
+            if not checked:
+                reason = (
+                    "could not look up whether an earlier run sent it, so it was not sent; run the "
+                    "batch again with the same batch_key"
+                )
+                finish(index, RecipientResult(item.to, "unknown", phone, reason=reason, idempotency_key=key))
+                return
+            proven.add(key)  # the lookup answered and found nothing
+
+        # Proven never sent: through the first device of its order that is up, moving on when one fails.
+        while True:
+            if stop:
                 not_tried(f"not tried: {stop[0]}")
                 return
-            result = await _send_one(client, item, phone, key, device, template_id, rendered, stop)
-            if pacer is not None and result.status != "sent":
-                pacer.give_back()
+            device = pool.pick(order)
+            if device is None:
+                not_tried(pool.why_none())
+                return
+            token = await pool.slot(device, gate)
+            if token is None:  # this device reached its cap meanwhile
+                continue
+            try:
+                if stop or device in pool.down:  # failed while this one waited for its slot
+                    pool.settle(device, token, sent=False)
+                    continue
+                try:
+                    await state.intend(key, phone, device)
+                except OSError as exc:  # no line on disk, no send: a crash now would leave no trace of it
+                    stop.append(f"the journal could not be written ({type(exc).__name__})")
+                    pool.settle(device, token, sent=False)
+                    not_tried(f"not tried: {stop[0]}")
+                    return
+                result, device_error = await _send_one(
+                    client, item, phone, key, device, template_id, rendered, stop
+                )
+            finally:
+                gate.release()
+            # An unknown outcome may have gone out: it keeps its place under the cap.
+            pool.settle(device, token, sent=result.status in ("sent", "unknown"))
+            if device_error is not None:
+                # Refused by the device, so nothing went out: the next device may send it.
+                pool.mark_down(device, device_error, batch)
+                if pool.pick(order) is not None:
+                    continue
+                if len(pool.down) < len(devices):  # the devices still up are at their daily cap
+                    not_tried(pool.why_none())
+                    return
+                if not stop:
+                    stop.append(pool.all_down())
             finish(index, result)
+            return
 
     try:
         await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
     finally:
         state.close()
-    report = BulkReport(batch, [r for r in results if r is not None], stop[0] if stop else None)
+    if not stop and len(pool.down) == len(devices):
+        stop.append(pool.all_down())
+    report = BulkReport(
+        batch, [r for r in results if r is not None], stop[0] if stop else None, dict(pool.down)
+    )
     logger.info("bulk batch %s: %s", batch, report.counts)
     return report
 
@@ -580,7 +806,8 @@ async def _send_one(
     template_id: str | None,
     rendered: str,
     stop: list[str],
-) -> RecipientResult:
+) -> tuple[RecipientResult, WACloudError | None]:
+    """The send's result, and the error when it shows the device fails every send (nothing went out)."""
     try:
         if template_id:
             sent = await client.messages.send_template(
@@ -597,41 +824,57 @@ async def _send_one(
     except AmbiguousSendError:
         try:
             _, found = await _look_up(client, phone, key)
-        except _FATAL as exc:
+        except _ACCOUNT_FATAL as exc:
             stop.append(f"{type(exc).__name__}: {exc}")
             found = None
         if found:
+            reason = "confirmed by lookup after a lost answer"
             return RecipientResult(
-                item.to, "sent", phone, found.id, "confirmed by lookup after a lost answer", key
-            )
-        return RecipientResult(
-            item.to,
-            "unknown",
-            phone,
-            reason="the answer was lost and the message was not "
-            "found; run the batch again with the same batch_key (it looks the message up before "
-            "sending again) or check messages.find_sent",
-            idempotency_key=key,
+                item.to, "sent", phone, found.id, reason, key, found.device_id or device
+            ), None
+        reason = (
+            "the answer was lost and the message was not found; run the batch again with the same "
+            "batch_key (it looks the message up before sending again) or check messages.find_sent"
         )
-    except _FATAL as exc:
+        return RecipientResult(
+            item.to, "unknown", phone, reason=reason, idempotency_key=key, device_id=device
+        ), None
+    except _DEVICE_DOWN as exc:
+        return _refused(item, phone, key, device, exc), exc
+    except _ACCOUNT_FATAL as exc:
         stop.append(f"{type(exc).__name__}: {exc}")
-        return RecipientResult(item.to, "failed", phone, reason=str(exc), idempotency_key=key)
+        return _refused(item, phone, key, device, exc), None
+    except NotFoundError as exc:
+        # A template gone fails only this send's content; a device gone fails every send from it.
+        return _refused(item, phone, key, device, exc), exc if await _device_gone(client, device) else None
     except WACloudError as exc:
-        return RecipientResult(item.to, "failed", phone, reason=str(exc), idempotency_key=key)
+        return _refused(item, phone, key, device, exc), None
     except Exception as exc:  # anything else mid-send: the outcome is unknown, and the batch goes on
         logger.exception("bulk send to %s failed unexpectedly", phone)
-        return RecipientResult(
-            item.to,
-            "unknown",
-            phone,
-            reason=f"unexpected {type(exc).__name__} while "
-            "sending; check messages.find_sent before sending again",
-            idempotency_key=key,
+        reason = (
+            f"unexpected {type(exc).__name__} while sending; check messages.find_sent before sending again"
         )
-    reason = "already sent by an earlier run of this batch" if sent.replayed else None
-    return RecipientResult(
-        item.to, "skipped" if sent.replayed else "sent", phone, sent.message_id, reason, key
-    )
+        return RecipientResult(
+            item.to, "unknown", phone, reason=reason, idempotency_key=key, device_id=device
+        ), None
+    status: Status = "skipped" if sent.replayed else "sent"
+    note = "already sent by an earlier run of this batch" if sent.replayed else None
+    return RecipientResult(item.to, status, phone, sent.message_id, note, key, device), None
+
+
+def _refused(item: Recipient, phone: str, key: str, device: str, exc: WACloudError) -> RecipientResult:
+    return RecipientResult(item.to, "failed", phone, reason=str(exc), idempotency_key=key, device_id=device)
+
+
+async def _device_gone(client: AsyncBulkClient, device: str) -> bool:
+    """Whether the device no longer exists in the account (a 404 on a send could also be the template)."""
+    try:
+        await client.devices.get(device)
+    except NotFoundError:
+        return True
+    except Exception:  # not proof: the send stays a refusal of this recipient only
+        return False
+    return False
 
 
 async def _look_up(client: AsyncBulkClient, phone: str, key: str) -> tuple[bool, Message | None]:
@@ -660,6 +903,7 @@ class _InThreads:
         self.config = client.config
         self.messages = _MessagesInThreads(client.messages)
         self.templates = _TemplatesInThreads(client.templates)
+        self.devices = _DevicesInThreads(client.devices)
 
 
 class _MessagesInThreads:
@@ -701,6 +945,14 @@ class _TemplatesInThreads:
 
     async def get(self, template_id: str) -> Template:
         return await asyncio.to_thread(self._templates.get, template_id)
+
+
+class _DevicesInThreads:
+    def __init__(self, devices: _DevicesAPI) -> None:
+        self._devices = devices
+
+    async def get(self, device_id: str) -> Device:
+        return await asyncio.to_thread(self._devices.get, device_id)
 
 
 def run_send_many(client: BulkClient, recipients: Sequence[RecipientLike], **options: Any) -> BulkReport:

@@ -220,6 +220,9 @@ class WACloudBulkSendOperator(_WACloudOperator):
         templated (a dict of templates, or a Jinja expression rendering one).
     :param max_failure_ratio: Fail the task when more than this share of recipients failed (0.1 = 10%).
         None (default): per-recipient failures never fail the task; they are reported. Templated.
+    :param device_ids: Spread the batch over these devices instead of ``device_id`` (templated: a list
+        or its JSON). Each recipient always goes through the same device; pacing holds per device; a
+        device that disconnects hands its recipients not yet tried to the others.
 
     Returns ``{"batch_key", "total", "sent", "failed", "skipped", "not_tried", "unknown",
     "failed_recipients": […]}``.
@@ -235,9 +238,10 @@ class WACloudBulkSendOperator(_WACloudOperator):
         "pacing",
         "max_failure_ratio",
         "device_id",
+        "device_ids",
         "wacloud_conn_id",
     )
-    template_fields_renderers = {"recipients": "json", "pacing": "json"}
+    template_fields_renderers = {"recipients": "json", "pacing": "json", "device_ids": "json"}
 
     def __init__(
         self,
@@ -249,9 +253,11 @@ class WACloudBulkSendOperator(_WACloudOperator):
         concurrency: int | str = 8,
         pacing: Mapping[str, Any] | Any | None = None,
         max_failure_ratio: float | str | None = None,
+        device_ids: Sequence[str] | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.device_ids = device_ids
         self.recipients = recipients
         self.recipients_callable = recipients_callable
         self.template_id = template_id
@@ -277,6 +283,13 @@ class WACloudBulkSendOperator(_WACloudOperator):
     def _recipients(self, context: Context) -> list[Any]:
         value = self.recipients_callable(context) if self.recipients_callable else self.recipients
         return as_list(value, f"{self.task_id}: recipients")
+
+    def _device_ids(self) -> list[Any] | None:
+        if self.device_ids is None or self.device_ids == "":
+            return None
+        if self.device_id:
+            raise AirflowFailException(f"{self.task_id}: give device_id or device_ids, not both")
+        return as_list(self.device_ids, f"{self.task_id}: device_ids")
 
     def _pacing(self) -> Pacing | None:
         from wacloud_integrations import Pacing
@@ -308,6 +321,7 @@ class WACloudBulkSendOperator(_WACloudOperator):
                     batch_key=send_key(context),
                     concurrency=concurrency,
                     pacing=pacing,
+                    device_ids=self._device_ids(),
                 )
             )
         result = report.to_dict()

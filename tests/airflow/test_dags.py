@@ -160,6 +160,42 @@ def test_bulk_broadcast_with_mapping_survives_a_bad_number(sandbox, ctl):
         assert len(ctl.inbox(number)) == 1
 
 
+def test_a_sharded_broadcast_retries_a_shard_and_sends_each_recipient_once(sandbox, ctl):
+    from examples.airflow.dags.sharded_broadcast import AUDIENCE, dag
+    from wacloud_integrations import normalize_phone
+    from wacloud_integrations.bulk import device_order
+
+    with WACloud(KEY, base_url=sandbox.base_url) as app:
+        devices = [app.devices.create(f"shard-{i}").id for i in range(3)]
+    for device in devices:
+        ctl.scan(device)
+    # In the first shard to run: one answer is lost after the message went out (settled by a lookup),
+    # and one recipient's lookup fails (unknown: the shard fails, max_failure_ratio=0, and is retried).
+    ctl.set_fault(method="POST", path="/api/v1/messages", drop_next=1)
+    ctl.set_fault(method="GET", path="/api/v1/messages", fail_next=1, error_status=400)
+    run = dag.test(run_conf={"device_ids": devices})
+    assert run.state == "success"
+    shards = {k: v for k, v in states(run).items() if k[0] == "send_shard"}
+    assert sorted(tries for _state, tries in shards.values()) == [1, 1, 2]  # one shard was retried
+    reports = xcom(sandbox_home(), "wacloud_sharded_broadcast", "send_shard")
+    assert sum(r["sent"] + r["skipped"] for r in reports) == len(AUDIENCE)
+    assert sum(r["skipped"] for r in reports) >= 1  # the retry found what try 1 sent: not resent
+    for report in reports:  # each shard is one device, and sends exactly that device's recipients
+        (device,) = report["by_device"]
+        assert device in devices
+    for recipient in AUDIENCE:
+        number = normalize_phone(recipient["to"])
+        inbox = ctl.inbox(number)
+        assert len(inbox) == 1, (number, inbox)
+        sent = [m for m in app_messages(sandbox, number)]
+        assert [m.device_id for m in sent] == [device_order(number, devices)[0]]
+
+
+def app_messages(sandbox, number: str) -> list[Any]:
+    with WACloud(KEY, base_url=sandbox.base_url) as app:
+        return list(app.messages.list(phone=number, direction="outbound"))
+
+
 def test_failure_callback_notifies_on_call(sandbox, ctl):
     from examples.airflow.dags.failure_alert import dag
 

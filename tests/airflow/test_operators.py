@@ -16,7 +16,7 @@ from airflow_provider.operators.wacloud import (
     WACloudVerifyOTPOperator,
 )
 from tests.airflow.conftest import KEY
-from wacloud_integrations import AmbiguousSendError, APIConnectionError
+from wacloud_integrations import AmbiguousSendError, APIConnectionError, WACloud
 
 TEMPLATE_ID = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
 
@@ -351,3 +351,25 @@ def test_a_rendered_expiry_is_read_as_a_number(sandbox, ctl, phone):
     assert result["otp_id"]
     with pytest.raises(AirflowFailException, match="otp2: expiry_minutes: expected a whole number"):
         WACloudSendOTPOperator(task_id="otp2", to=phone, expiry_minutes="five").execute({})
+
+
+def test_bulk_device_ids_are_rendered_and_passed_through(sandbox, ctl, phone):
+    with WACloud(KEY, base_url=sandbox.base_url) as app:
+        spare = app.devices.create("bulk-op-spare").id  # never paired: its recipients move on
+    numbers = [phone, "62818" + phone[5:], "62819" + phone[5:]]
+    assert "device_ids" in WACloudBulkSendOperator.template_fields
+    op = WACloudBulkSendOperator(
+        task_id="bulk", recipients=numbers, text="Pool", device_ids=json.dumps([spare, sandbox.device_id])
+    )
+    result = op.execute(ti_context("bulk"))
+    assert result["sent"] == 3 and result["by_device"] == {sandbox.device_id: {"sent": 3}}
+    assert list(result["devices_down"]) == [spare]
+    assert all(len(ctl.inbox(n)) == 1 for n in numbers)
+    both = WACloudBulkSendOperator(
+        task_id="bulk2", recipients=numbers, text="x", device_id=spare, device_ids=[sandbox.device_id]
+    )
+    with pytest.raises(AirflowFailException, match="bulk2: give device_id or device_ids, not both"):
+        both.execute({})
+    single = WACloudBulkSendOperator(task_id="bulk3", recipients=numbers, text="x", device_ids="one-id")
+    with pytest.raises(AirflowFailException, match="bulk3: device_ids: expected a list"):
+        single.execute({})

@@ -151,3 +151,25 @@ def test_a_broadcast_that_stopped_early_fails_and_says_why(credentials, ctl):
         state.result()
     assert "STOPPED EARLY" in _latest("bc-stopped").description
     assert all(ctl.inbox(r["to"]) == [] for r in recipients)
+
+
+def test_broadcast_over_a_pool_of_devices_counts_each_device(credentials, ctl):
+    with credentials.get_client() as client:
+        devices = [client.devices.create(f"bc-pool-{i}").id for i in range(2)]
+        for device in devices:
+            ctl.scan(device)
+        recipients = _recipients(10)
+        # one answer lost and its lookup failing: unknown in the first pass, found in the second
+        ctl.set_fault(method="POST", path="/api/v1/messages", drop_next=1)
+        ctl.set_fault(method="GET", path="/api/v1/messages", fail_next=1, error_status=400)
+        summary = broadcast(
+            credentials, recipients, TEMPLATE_ID, device_ids=devices, concurrency=1, artifact_key="bc-pool"
+        )
+        assert summary["sent"] == 10 and summary["passes"] == 2
+        by_device = summary["by_device"]
+        assert set(by_device) <= set(devices) and "unknown" not in str(by_device)
+        assert sum(n for counts in by_device.values() for n in counts.values()) == 10
+        for device in devices:
+            sent = list(client.messages.list(device_id=device, direction="outbound"))
+            assert len(sent) == sum(by_device.get(device, {}).values())
+    _assert_each_got_one(ctl, recipients)

@@ -99,6 +99,24 @@ def test_bulk_send(mode, credentials, ctl):
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_bulk_send_over_a_pool_of_devices(mode, credentials, ctl):
+    with credentials.get_client() as client:
+        up, down = (client.devices.create(f"task-pool-{mode}-{i}").id for i in range(2))
+    ctl.scan(up)  # `down` was never paired: its recipients move to `up`
+    recipients = [
+        {"to": new_phone(), "variables": {"name": "P", "order_id": i, "amount": 1}} for i in range(6)
+    ]
+    result = run_mode(
+        mode,
+        lambda: t.bulk_send(credentials, recipients, template_id=TEMPLATE_ID, device_ids=[down, up]),
+        lambda: t.abulk_send(credentials, recipients, template_id=TEMPLATE_ID, device_ids=[down, up]),
+    )
+    assert result["sent"] == 6 and result["by_device"] == {up: {"sent": 6}}
+    assert list(result["devices_down"]) == [down]
+    assert all(len(ctl.inbox(r["to"])) == 1 for r in recipients)
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_otp_send_verify_and_wait(mode, credentials, ctl, phone):
     def sync_body():
         sent = t.send_otp(credentials, phone)

@@ -12,6 +12,7 @@ from ..inbound import InboundCursor, InboundFilter
 from ..models import ListContent, Message, SentMessage, build_message
 from ..wire import Call
 from ._base import _every, _many, _offset, _one, _page_size, _Resource
+from .devices import AsyncDevices
 from .templates import AsyncTemplates
 
 # Alias: "list" is also a method name inside the class.
@@ -437,5 +438,7 @@ class AsyncMessages(_Resource):
 
     async def send_many(self, recipients: Sequence[bulk.RecipientLike], **options: Any) -> bulk.BulkReport:
         """Send to many recipients through this client; see :func:`wacloud_integrations.bulk.send_many`."""
-        parts = bulk.AsyncBulkParts(self._client.config, self, AsyncTemplates(self._client))
+        parts = bulk.AsyncBulkParts(
+            self._client.config, self, AsyncTemplates(self._client), AsyncDevices(self._client)
+        )
         return await bulk.send_many(parts, recipients, **options)

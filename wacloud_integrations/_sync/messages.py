@@ -12,6 +12,7 @@ from ..inbound import InboundCursor, InboundFilter
 from ..models import ListContent, Message, SentMessage, build_message
 from ..wire import Call
 from ._base import _every, _many, _offset, _one, _page_size, _Resource
+from .devices import Devices
 from .templates import Templates
 
 # Alias: "list" is also a method name inside the class.
@@ -437,5 +438,7 @@ class Messages(_Resource):
 
     def send_many(self, recipients: Sequence[bulk.RecipientLike], **options: Any) -> bulk.BulkReport:
         """Send to many recipients through this client; see :func:`wacloud_integrations.bulk.send_many`."""
-        parts = bulk.BulkParts(self._client.config, self, Templates(self._client))
+        parts = bulk.BulkParts(
+            self._client.config, self, Templates(self._client), Devices(self._client)
+        )
         return bulk.run_send_many(parts, recipients, **options)
