@@ -38,8 +38,8 @@ def test_task_retry_after_lost_answer_sends_once(mode, credentials, ctl, phone):
     asend = t.asend_message.with_options(retries=1, retry_delay_seconds=0)
     result = run_mode(
         mode,
-        lambda: send(credentials, phone, "exactly once"),
-        lambda: asend(credentials, phone, "exactly once"),
+        lambda: send(credentials, phone, text="exactly once"),
+        lambda: asend(credentials, phone, text="exactly once"),
     )
     assert result["reconciled"] is True  # the retry looked the message up instead of resending
     assert bodies(ctl.inbox(phone)) == ["exactly once"]
@@ -66,7 +66,7 @@ def test_flow_retry_after_lost_answer_sends_once(is_async, credentials, ctl, pho
         @flow(retries=1, retry_delay_seconds=0)
         async def notify_customer() -> dict:
             attempts.append(1)
-            return await asend(credentials, phone, "your order shipped")
+            return await asend(credentials, phone, text="your order shipped")
 
         result = asyncio.run(notify_customer())
     else:
@@ -74,7 +74,7 @@ def test_flow_retry_after_lost_answer_sends_once(is_async, credentials, ctl, pho
         @flow(retries=1, retry_delay_seconds=0)
         def notify_customer() -> dict:
             attempts.append(1)
-            return send(credentials, phone, "your order shipped")
+            return send(credentials, phone, text="your order shipped")
 
         result = notify_customer()
     assert len(attempts) == 2
