@@ -335,11 +335,7 @@ async def send_many(
         raise InputError("template_id", "give exactly one of template_id or text")
     if concurrency < 1:
         raise InputError("concurrency", "must be at least 1")
-    device = device_id or client.config.default_device_id
-    if not device:
-        raise ConfigurationError(
-            f"device_id: bulk sends need a device; set {client.config.where('default_device_id')}"
-        )
+    device = client.config.device(device_id)
     batch = batch_key or uuid.uuid4().hex
     resumable = batch_key is not None  # a random key cannot have been used by an earlier run
     content = (await client.templates.get(template_id)).content if template_id else str(text)

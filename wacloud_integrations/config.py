@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 
 import httpx
 
@@ -104,17 +104,22 @@ class ClientConfig:
         """Whether sends are retried after a lost answer (the ``idempotent_sends`` setting)."""
         return self.retry.idempotent_sends
 
-    def device(self, device_id: str | None = None) -> str:
+    @overload
+    def device(self, device_id: str | None = None, *, required: Literal[True] = True) -> str: ...
+    @overload
+    def device(self, device_id: str | None, *, required: bool) -> str | None: ...
+    def device(self, device_id: str | None = None, *, required: bool = True) -> str | None:
         """The device to use: ``device_id``, else the default device.
 
-        Raises :class:`ConfigurationError` naming where the default is set when there is neither.
+        With neither: :class:`ConfigurationError` naming where the default is set, or None when
+        ``required=False`` (a read or a wait over every device).
         """
         chosen = device_id or self.default_device_id
-        if not chosen:
+        if not chosen and required:
             raise ConfigurationError(
                 f"device_id: no device given and no default; set {self.where('default_device_id')}"
             )
-        return chosen
+        return chosen or None
 
     def where(self, setting: str) -> str:
         """How the user sets ``setting`` (``api_key``, ``default_device_id``, ``base_url``), for hints."""
