@@ -33,14 +33,15 @@ def device_of(client: WACloud | AsyncWACloud, device_id: str | None) -> str | No
 
 def message_payload(message: Message) -> dict[str, Any]:
     """An inbound message as a plain dict for XCom (one-time codes in the body masked by the core)."""
-    from wacloud_integrations.masking import mask_codes
+    from wacloud_integrations.masking import mask_message
 
+    message = mask_message(message)
     return {
         "id": message.id,
         "device_id": message.device_id,
         "from": message.from_,
         "to": message.to,
-        "body": mask_codes(message.body) if message.body else message.body,
+        "body": message.body,
         "message_type": message.message_type,
         "created_at": message.created_at.isoformat() if message.created_at else None,
     }

@@ -4,10 +4,11 @@ Every integration uses these, so the Airflow sensor's XCom, the Prefect wait's r
 tool's output show the same received text, and every log names a number the same way.
 
 - A received message may hold a one-time code the person typed back (WACloud's codes are 6 digits).
-  :func:`mask_codes` replaces each standalone run of exactly six digits with :data:`CODE_MASK`;
-  invisible characters between the digits do not hide a code (``"123\\u200b456"`` is masked too).
-  Letters may touch the digits (``"kode:091760"``, ``"OTP091760"``); other digit runs (a year, a
-  7-digit order number) are kept, so the text stays useful.
+  :func:`mask_message` masks a received message's texts with :func:`mask_codes`, which replaces each
+  standalone run of exactly six digits with :data:`CODE_MASK`; invisible characters between the
+  digits do not hide a code (``"123\\u200b456"`` is masked too). Letters may touch the digits
+  (``"kode:091760"``, ``"OTP091760"``); other digit runs (a year, a 7-digit order number) are kept,
+  so the text stays useful.
 - :func:`mask_phone` names a number by its last four digits, ``"…7890"``: enough to tell numbers
   apart in a log, not to dial them. :func:`mask_phones` does the same to long digit runs in free text.
 """
@@ -16,8 +17,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
-__all__ = ["CODE_MASK", "is_hidden", "mask_codes", "mask_phone", "mask_phones"]
+from .models import Message
+
+__all__ = ["CODE_MASK", "is_hidden", "mask_codes", "mask_message", "mask_phone", "mask_phones"]
 
 CODE_MASK = "••••••"
 """What a masked one-time code reads as."""
@@ -72,6 +76,27 @@ def mask_codes(text: str) -> str:
         out.append(CODE_MASK if digits == _CODE_DIGITS else text[start:end])
         i = end
     return "".join(out)
+
+
+def mask_message(message: Message) -> Message:
+    """A received message as integrations hand it on: one-time codes masked in its ``body`` and in every
+    text of its ``content`` (which may repeat the body). Matching a wait's filter uses the real text."""
+    return message.model_copy(
+        update={
+            "body": mask_codes(message.body) if message.body else message.body,
+            "content": _mask_texts(message.content),
+        }
+    )
+
+
+def _mask_texts(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_codes(value)
+    if isinstance(value, dict):
+        return {key: _mask_texts(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mask_texts(item) for item in value]
+    return value
 
 
 def mask_phone(phone: str | None) -> str:
