@@ -9,7 +9,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from wacloud_integrations import InputError
-from wacloud_integrations.message_types import media_field, readable_text
+from wacloud_integrations.message_types import MEDIA_TYPES, media_field, readable_text
 from wacloud_integrations.models import ListContent, build_message
 
 from .app import app_of
@@ -31,9 +31,7 @@ MessageType = Literal["text", "image", "video", "document", "poll", "list"]
 
 # The core names API fields; the tool's own argument names are what the model must correct.
 _ARGUMENT = {
-    "image_url": "media_url",
-    "video_url": "media_url",
-    "document_url": "media_url",
+    **{str(media_field(kind)): "media_url" for kind in MEDIA_TYPES},
     "message": "list_message",
 }
 
