@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
 from .._transport import Attempt, UnreadableBody
-from ..config import ClientConfig, ClientOptions
+from ..config import ClientConfig, ClientOptions, ClientSettings
 from ..wire import (
     Call,
     after_exception,
@@ -141,6 +141,6 @@ class WACloud:
     ) -> None:
         self.close()
 
-    def with_options(self, **overrides: Any) -> WACloud:
+    def with_options(self, **overrides: Unpack[ClientSettings]) -> WACloud:
         """A client with some settings changed (the constructor's keywords) sharing this connection pool."""
         return type(self)(config=self.config.replace(**overrides), http_client=self._http)
