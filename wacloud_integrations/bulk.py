@@ -35,6 +35,7 @@ from .errors import (
 )
 from .idempotency import derive_key
 from .logs import logger
+from .masking import mask_phone
 from .phone import normalize_phone
 from .templating import render_template
 
@@ -510,7 +511,7 @@ async def _send_one(
     except WACloudError as exc:
         return RecipientResult(item.to, "failed", phone, reason=str(exc), idempotency_key=key)
     except Exception as exc:  # anything else mid-send: the outcome is unknown, and the batch goes on
-        logger.exception("bulk send to %s failed unexpectedly", phone)
+        logger.exception("bulk send to %s failed unexpectedly", mask_phone(phone))
         return RecipientResult(
             item.to,
             "unknown",
@@ -538,7 +539,7 @@ async def _look_up(client: AsyncWACloud, phone: str, key: str) -> tuple[bool, Me
     except WACloudError:
         return False, None
     except Exception:  # anything else: not proof of anything, and the batch goes on
-        logger.exception("bulk lookup for %s failed unexpectedly", phone)
+        logger.exception("bulk lookup for %s failed unexpectedly", mask_phone(phone))
         return False, None
     return True, found
 

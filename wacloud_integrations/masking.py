@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .models import Message
+if TYPE_CHECKING:
+    from .models import Message
 
 __all__ = ["CODE_MASK", "is_hidden", "mask_codes", "mask_message", "mask_phone", "mask_phones"]
 

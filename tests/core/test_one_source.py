@@ -6,6 +6,7 @@ integrations' source and fail when a copy of a policy comes back, before it can 
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -158,3 +159,14 @@ def test_every_message_type_is_in_the_one_table():
     assert media_field("text") is None and media_field("nope") is None
     poll = {"message_type": "poll", "poll_name": "Q", "poll_options": ["a", "b"]}
     assert stored_text(poll) == "Q" and readable_text(poll) == "Poll: Q\n( ) a\n( ) b"
+
+
+def test_the_cores_own_logs_show_a_number_in_a_path_as_mask_phone_does(client, ctl, sandbox, phone, caplog):
+    from wacloud_integrations import NotFoundError
+
+    path = f"/api/v1/devices/{sandbox.device_id}/contacts/{phone}"
+    ctl.set_fault(method="GET", path=path, fail_next=1)
+    with caplog.at_level(logging.DEBUG, logger="wacloud_integrations"), pytest.raises(NotFoundError):
+        client.contacts.get(phone)  # a 500, retried (logged), then the sandbox's 404
+    assert "retrying" in caplog.text and mask_phone(phone) in caplog.text
+    assert phone not in caplog.text
