@@ -31,7 +31,7 @@ __all__ = [
 # How a user of the plain client sets each setting; integrations pass their own words in ``sources``.
 _DEFAULT_SOURCES = {
     "api_key": "the api_key argument or WACLOUD_API_KEY",
-    "default_device_id": "device_id=… or WACLOUD_DEVICE_ID (devices.list() shows your devices)",
+    "default_device_id": "device_id=… or WACLOUD_DEVICE_ID",
     "base_url": "the base_url argument or WACLOUD_BASE_URL",
     "region": "the region argument",
 }

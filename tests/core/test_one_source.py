@@ -110,6 +110,11 @@ def test_the_default_device_is_used_when_none_is_given_and_its_absence_names_the
     assert bare.device(None, required=False) is None
     with pytest.raises(ConfigurationError, match=r"device_id: .*set the block's field"):
         bare.device(None)
+    plain = ClientConfig.resolve(api_key=KEY, environ={})
+    with pytest.raises(ConfigurationError) as missing:
+        plain.device()
+    hint = "set device_id=… or WACLOUD_DEVICE_ID"
+    assert str(missing.value) == f"device_id: no device given and no default; {hint}"
 
 
 def test_408_and_other_transient_errors_are_one_list():
