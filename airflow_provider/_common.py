@@ -120,7 +120,8 @@ def as_ratio(value: Any, field: str) -> float | None:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Errors a wait survives: the API was unreachable, slow, rate limiting or failing (5xx)."""
-    from wacloud_integrations import APIConnectionError, RateLimitError, ServerError
+    """Errors a wait survives: the core's :func:`wacloud_integrations.retry.is_transient` (unreachable,
+    timed out, 408, 429, 5xx), imported only when an error happens, so parsing a DAG stays cheap."""
+    from wacloud_integrations.retry import is_transient as transient
 
-    return isinstance(exc, APIConnectionError | RateLimitError | ServerError)
+    return transient(exc)

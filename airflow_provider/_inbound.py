@@ -9,11 +9,14 @@ A trigger event is logged by the triggerer ("Trigger fired event", with its whol
 (:func:`event_reference`: id, device, time, the sender as ``…1234``): never the number or the body. The
 sensor, or a task downstream of an asset event, reads the message itself through the API by that
 reference (:func:`find_inbound`).
+
+What is masked (one-time codes in the body, the sender's number) is the core's policy
+(:mod:`wacloud_integrations.masking`), the same in every integration; the core is imported where it is
+used.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -22,46 +25,36 @@ if TYPE_CHECKING:
     from wacloud_integrations import AsyncWACloud, WACloud
     from wacloud_integrations.models import Message
 
-# A standalone run of exactly six digits: what a WhatsApp OTP code looks like. A customer may forward
-# or type one; the body is stored in XCom / trigger events, so such runs are masked.
-_CODE_RUN = re.compile(r"(?<!\d)\d{6}(?!\d)")
-CODE_MASK = "******"
-
-
-def mask_codes(body: str | None) -> str | None:
-    """``body`` with every standalone 6-digit number replaced by ``******``."""
-    return _CODE_RUN.sub(CODE_MASK, body) if body else body
-
 
 def device_of(client: WACloud | AsyncWACloud, device_id: str | None) -> str | None:
     """The device to watch: the given one, else the connection's default (None = every device)."""
-    return device_id or client.config.default_device_id
+    return client.config.device(device_id, required=False)
 
 
 def message_payload(message: Message) -> dict[str, Any]:
-    """An inbound message as a plain dict for XCom and trigger events (6-digit runs in the body masked)."""
+    """An inbound message as a plain dict for XCom (one-time codes in the body masked by the core)."""
+    from wacloud_integrations.masking import mask_message
+
+    message = mask_message(message)
     return {
         "id": message.id,
         "device_id": message.device_id,
         "from": message.from_,
         "to": message.to,
-        "body": mask_codes(message.body),
+        "body": message.body,
         "message_type": message.message_type,
         "created_at": message.created_at.isoformat() if message.created_at else None,
     }
 
 
-def tail(phone: str | None) -> str | None:
-    """A phone number as logs show it: ``…1234``."""
-    return "…" + phone.split("@")[0][-4:] if phone else None
-
-
 def event_reference(message: Message) -> dict[str, Any]:
     """What a trigger event says about a message: enough to read it again, nothing personal."""
+    from wacloud_integrations.masking import mask_phone
+
     return {
         "message_id": message.id,
         "device_id": message.device_id,
-        "from_tail": tail(message.from_),
+        "from_tail": mask_phone(message.from_) if message.from_ else None,
         "message_type": message.message_type,
         "created_at": message.created_at.isoformat() if message.created_at else None,
     }

@@ -9,7 +9,7 @@ from typing import Any
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
-from wacloud_integrations import AsyncWACloud, normalize_phone
+from wacloud_integrations import AsyncWACloud, ConfigurationError, normalize_phone
 
 from .config import Settings
 from .errors import api_errors
@@ -60,12 +60,10 @@ class App:
 
     async def device(self, device_id: str | None) -> str:
         """The device to use: the argument, else WACLOUD_DEVICE_ID; an unknown one is an error naming it."""
-        chosen = device_id or self.settings.client.default_device_id
-        if not chosen:
-            raise ToolError(
-                "device_id: no device given and WACLOUD_DEVICE_ID is not set; list_devices shows the "
-                "account's devices."
-            )
+        try:
+            chosen = self.settings.client.device(device_id)
+        except ConfigurationError as exc:
+            raise ToolError(str(exc)) from None
         if chosen not in self._known_devices:
             # Checked once per device, so an unknown id is an error naming device_id, not a vague 404 later.
             with api_errors(not_found="device_id"):

@@ -61,6 +61,13 @@ class AllowRule:
         return self.digits + ("*" if self.prefix else "")
 
 
+# How the model (and the person configuring the server) sets a device: named in the core's errors.
+_SOURCES = {
+    "default_device_id": "device_id, or WACLOUD_DEVICE_ID in the server's environment (list_devices shows "
+    "the account's devices)"
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the server needs. Build it with :meth:`from_env`; the API key stays inside ``client``."""
@@ -84,7 +91,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read the ``WACLOUD_*`` and ``WACLOUD_MCP_*`` variables (``environ`` defaults to ``os.environ``)."""
         env = os.environ if environ is None else environ
-        client = ClientConfig.resolve(environ=env)
+        client = ClientConfig.resolve(environ=env, sources=_SOURCES)
 
         def raw(name: str) -> str:
             return _ascii(name, env.get(name, ENV_VARS[name]).strip())

@@ -29,6 +29,7 @@ from wacloud_integrations import (
     WACloudError,
     redact,
 )
+from wacloud_integrations.masking import CODE_MASK
 
 __all__ = ["api_errors", "to_tool_error"]
 
@@ -61,7 +62,7 @@ def to_tool_error(
     ``secret`` (an OTP code) is blanked out of the text, in case an API message repeats it.
     """
     error = _message(exc, not_found=not_found, sending=sending, check=check)
-    return ToolError(error.replace(secret, "••••") if secret else error)
+    return ToolError(error.replace(secret, CODE_MASK) if secret else error)
 
 
 def _message(exc: WACloudError, *, not_found: str, sending: bool, check: str | None) -> str:

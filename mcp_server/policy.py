@@ -13,8 +13,6 @@ The state is per server process and kept in memory.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 import uuid
 from collections import defaultdict, deque
@@ -28,15 +26,10 @@ from wacloud_integrations import derive_key
 
 from .config import Settings
 
-__all__ = ["Policy", "SendRecord", "mask"]
+__all__ = ["Policy", "SendRecord"]
 
 _HOUR = 3600.0
 RecordState = Literal["in_flight", "sent", "uncertain"]
-
-
-def mask(number: str) -> str:
-    """``6281234567890`` -> ``6281•••••••90``: enough to tell numbers apart in a log, not to dial them."""
-    return number[:4] + "•" * max(len(number) - 6, 0) + number[-2:] if len(number) > 6 else "•" * len(number)
 
 
 @dataclass
@@ -150,12 +143,6 @@ class Policy:
             )
 
     # ---- duplicate suppression and idempotency keys
-
-    @staticmethod
-    def fingerprint(kind: str, payload: Mapping[str, Any]) -> str:
-        """A stable digest of one logical send: its kind and its exact API fields."""
-        canonical = json.dumps({"kind": kind, **payload}, sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.sha256(canonical.encode()).hexdigest()
 
     def recent(self, fingerprint: str) -> SendRecord | None:
         """The record of the same send: in flight or uncertain (kept until resolved), or sent within the

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import re
 import warnings
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from pydantic import ValidationError
 
 from wacloud_integrations import WACloudError, redact
 from wacloud_integrations.logs import get_logger
+from wacloud_integrations.masking import mask_phones
 
 from .app import App
 from .bounded import argument_error, bound, schema_words, scrub
@@ -75,7 +75,6 @@ _MAX_CLIENT_LOG = 500  # characters of one log message sent to a client
 _MAX_CLIENT_RECORDS = 50  # per request: a retry storm must not flood the client
 _MAX_COMPLETIONS = 100  # the spec's limit per answer
 _UNKNOWN_PROMPT = "Unknown prompt. prompts/list shows the prompts of this server."
-_PHONE = re.compile(r"(?<!\d)(\d{4})\d{4,}(\d{2})(?!\d)")
 
 
 def _mcp_level(levelno: int) -> LoggingLevel:
@@ -116,7 +115,7 @@ class _ClientLogHandler(logging.Handler):
             text = redact(record.getMessage())
         except Exception:  # a broken format string must not break the tool call
             text = "(unprintable log record)"
-        text = _PHONE.sub(lambda m: m.group(1) + "•" * 4 + m.group(2), text)
+        text = mask_phones(text)
         sink.records.append((record.levelno, record.name, bound(text, _MAX_CLIENT_LOG)))
 
 

@@ -18,13 +18,15 @@ from mcp.server.mcpserver.resolve import AcceptedElicitation
 from pydantic import BaseModel
 
 from wacloud_integrations import AmbiguousSendError, Phone, WACloudError
+from wacloud_integrations.idempotency import content_fingerprint
 from wacloud_integrations.logs import get_logger
+from wacloud_integrations.masking import mask_phone
 from wacloud_integrations.models import Message
 
 from .app import App, app_of
 from .errors import to_tool_error
 from .models import Confirm
-from .policy import Policy, SendRecord, mask
+from .policy import SendRecord
 from .untrusted import visible
 
 __all__ = ["Delivery", "PreparedSend", "confirmation_of", "deliver", "gate"]
@@ -57,8 +59,14 @@ class PreparedSend:
     def fingerprint(self) -> str:
         """Identifies the same send repeated: same kind, device, recipient, fields and exact text (a
         template edited since renders differently, so it is a different send)."""
-        return Policy.fingerprint(
-            self.tool, {"device_id": self.device_id, "to": self.to, "fields": self.fields, "text": self.text}
+        return content_fingerprint(
+            {
+                "kind": self.tool,
+                "device_id": self.device_id,
+                "to": self.to,
+                "fields": self.fields,
+                "text": self.text,
+            }
         )
 
     def question(self) -> str:
@@ -191,7 +199,7 @@ async def deliver(
     policy.require_allowed(prepared.to)
     record = policy.recent(prepared.fingerprint)
     if record is not None and record.state == "sent":
-        log.info("%s to %s: duplicate suppressed", prepared.tool, mask(prepared.to))
+        log.info("%s to %s: duplicate suppressed", prepared.tool, mask_phone(prepared.to))
         return build(prepared, Delivery("duplicate_suppressed", earlier=record.result))
     if record is not None and record.state == "in_flight":
         raise ToolError(_IN_PROGRESS)
@@ -227,13 +235,13 @@ async def deliver(
     if found is not None:
         result = build(prepared, Delivery("already_sent", found=found))
         policy.finish(record, "sent", result.model_dump())
-        log.info("%s to %s: already sent by an earlier attempt", prepared.tool, mask(prepared.to))
+        log.info("%s to %s: already sent by an earlier attempt", prepared.tool, mask_phone(prepared.to))
         return result
     try:
         answer = await _send(app, prepared, record.idempotency_key)
     except AmbiguousSendError:
         policy.finish(record, "uncertain")
-        log.warning("%s to %s: outcome uncertain, not retried", prepared.tool, mask(prepared.to))
+        log.warning("%s to %s: outcome uncertain, not retried", prepared.tool, mask_phone(prepared.to))
         raise _uncertain(prepared, "the request reached WACloud but no clear answer came back") from None
     except WACloudError as exc:
         drop()
@@ -245,5 +253,5 @@ async def deliver(
     replayed = bool(getattr(answer, "replayed", False) or getattr(answer, "reconciled", False))
     result = build(prepared, Delivery("already_sent" if replayed else "sent", answer))
     policy.finish(record, "sent", result.model_dump())
-    log.info("%s to %s: %s", prepared.tool, mask(prepared.to), result.model_dump().get("status"))
+    log.info("%s to %s: %s", prepared.tool, mask_phone(prepared.to), result.model_dump().get("status"))
     return result

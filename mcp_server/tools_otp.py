@@ -17,6 +17,7 @@ from wacloud_integrations import (
     NotFoundError,
     WACloudError,
 )
+from wacloud_integrations.masking import CODE_MASK
 from wacloud_integrations.models import SendOTPRequest
 from wacloud_integrations.models._errors import input_error_from
 
@@ -64,9 +65,6 @@ async def prepare_otp(
     )
 
 
-_HIDDEN = "••••••"
-
-
 async def _otp_text(app: App, expiry_minutes: int, template_id: str | None) -> str:
     """What is known of the code message: WACloud writes it and fills in the code, which nobody here sees.
 
@@ -76,7 +74,7 @@ async def _otp_text(app: App, expiry_minutes: int, template_id: str | None) -> s
     hidden = " (the code is hidden here and never shown to the assistant)"
     if not template_id:
         return f"WACloud's standard one-time-code message, valid {expiry_minutes} minutes{hidden}."
-    values = {"code": _HIDDEN, "otp": _HIDDEN, "expiry_minutes": str(expiry_minutes)}
+    values = {"code": CODE_MASK, "otp": CODE_MASK, "expiry_minutes": str(expiry_minutes)}
     with api_errors(not_found="template_id", sending=True):
         template = await app.client.templates.get(template_id)
         try:

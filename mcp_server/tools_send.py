@@ -9,6 +9,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from wacloud_integrations import InputError
+from wacloud_integrations.message_types import MEDIA_TYPES, media_field, readable_text
 from wacloud_integrations.models import ListContent, build_message
 
 from .app import app_of
@@ -28,12 +29,9 @@ DeviceId = Annotated[
 ]
 MessageType = Literal["text", "image", "video", "document", "poll", "list"]
 
-_URL_FIELD = {"image": "image_url", "video": "video_url", "document": "document_url"}
 # The core names API fields; the tool's own argument names are what the model must correct.
 _ARGUMENT = {
-    "image_url": "media_url",
-    "video_url": "media_url",
-    "document_url": "media_url",
+    **{str(media_field(kind)): "media_url" for kind in MEDIA_TYPES},
     "message": "list_message",
 }
 
@@ -47,35 +45,6 @@ def _validate(fields: dict[str, Any]) -> None:
         name = _ARGUMENT.get(head, head) + (f".{rest}" if rest else "")
         reason = str(exc).removeprefix(f"{exc.field}: ")
         raise ToolError(f"Invalid input: {name}: {reason}. Nothing was sent.") from None
-
-
-def _readable(message_type: str, fields: dict[str, Any]) -> str:
-    """What the recipient will see, as plain text for the confirmation and the result."""
-    if message_type == "text":
-        return str(fields["text"])
-    if message_type in _URL_FIELD:
-        lines = [f"[{message_type}] {fields[_URL_FIELD[message_type]]}"]
-        if fields.get("filename"):
-            lines.append(f"File name: {fields['filename']}")
-        if fields.get("caption"):
-            lines.append(str(fields["caption"]))
-        return "\n".join(lines)
-    if message_type == "poll":
-        return "\n".join(
-            [f"Poll: {fields['poll_name']}"] + [f"( ) {option}" for option in fields["poll_options"]]
-        )
-    content = fields["message"]
-    lines = [content["title"]] + ([content["description"]] if content.get("description") else [])
-    lines.append(f"[{content['button']}]")
-    for section in content["sections"]:
-        lines.append(f"{section['title']}:")
-        lines.extend(
-            f"  - {row['title']}" + (f": {row['description']}" if row.get("description") else "")
-            for row in section["rows"]
-        )
-    if content.get("footer"):
-        lines.append(content["footer"])
-    return "\n".join(lines)
 
 
 async def prepare_message(
@@ -104,7 +73,7 @@ async def prepare_message(
         "poll_name": poll_name,
         "poll_options": poll_options,
         "message": list_message.body() if list_message is not None else None,
-        _URL_FIELD.get(message_type, "media_url"): media_url,
+        media_field(message_type) or "media_url": media_url,
     }
     fields = {key: value for key, value in fields.items() if value is not None}
     _validate({**fields, "to": number, "device_id": device})
@@ -114,7 +83,7 @@ async def prepare_message(
         to=number,
         device_id=device,
         message_type=message_type,
-        text=_readable(message_type, fields),
+        text=readable_text(fields),
         heading=heading,
         fields=fields,
     )

@@ -7,7 +7,8 @@ The key of a send is ``derive_key("prefect", root_flow_run_id, task_key, recipie
   parent flow's retry, which re-runs its subflows under *new* flow-run ids;
 - ``task_key`` identifies the task function (not the task run: a flow retry makes new task runs);
 - ``recipient`` is the number normalised by the core, so ``0812…`` and ``62812…`` are one recipient;
-- ``content`` is a fingerprint of what is sent (message fields, template and variables, OTP options).
+- ``content`` is the core's ``content_fingerprint`` of what is sent (message fields, template and
+  variables, OTP options).
 
 Nothing depends on call order, so a retry that sends in a different order, or skips or adds sends,
 still finds each earlier send under its key. The rule that follows: **the same content to the same
@@ -20,8 +21,6 @@ A task run outside any flow run keys on its own id, which only its retries share
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -34,13 +33,13 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.context import FlowRunContext, TaskRunContext
 
 from wacloud_integrations import InputError, derive_key
+from wacloud_integrations.idempotency import content_fingerprint
 from wacloud_integrations.phone import normalize_phone
 
 __all__ = [
     "RunKey",
     "aresolve_root",
     "batch_fingerprint",
-    "content_fingerprint",
     "flow_key",
     "root_run",
     "run_key",
@@ -65,11 +64,6 @@ class RunKey:
     retrying: bool
 
 
-def content_fingerprint(content: Mapping[str, Any]) -> str:
-    """A stable text for what is being sent (key order and value types do not matter)."""
-    return json.dumps(content, sort_keys=True, default=str, separators=(",", ":"))
-
-
 def batch_fingerprint(recipients: Sequence[Any]) -> str:
     """A digest of who gets what in a bulk send: each recipient's normalised number and variables.
 
@@ -77,8 +71,7 @@ def batch_fingerprint(recipients: Sequence[Any]) -> str:
     different list, give a different digest, so two bulk sends of one template with different content
     in one run are two batches, not one batch whose second half the server refuses (409).
     """
-    entries = sorted(content_fingerprint(_recipient_entry(item)) for item in recipients)
-    return hashlib.sha256("\n".join(entries).encode()).hexdigest()
+    return content_fingerprint(sorted(content_fingerprint(_recipient_entry(item)) for item in recipients))
 
 
 def _recipient_entry(item: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Logging for tasks and blocks: the run's logger when there is a run, phone numbers shortened."""
+"""Logging for tasks and blocks: the run's logger when there is a run (numbers: the core's ``mask_phone``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 
-__all__ = ["masked", "run_logger"]
+__all__ = ["run_logger"]
 
 _fallback = logging.getLogger("prefect_blocks")
 
@@ -19,9 +19,3 @@ def run_logger() -> logging.Logger | logging.LoggerAdapter[Any]:
         return get_run_logger()
     except MissingContextError:
         return _fallback
-
-
-def masked(phone: str) -> str:
-    """A phone number shortened to its last four digits for logs (numbers are personal data)."""
-    digits = "".join(ch for ch in str(phone) if ch.isdigit())
-    return f"…{digits[-4:]}" if len(digits) > 4 else "…"

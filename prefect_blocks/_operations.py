@@ -17,10 +17,11 @@ from pydantic import SecretStr
 from wacloud_integrations import InputError, Pacing, WaitTimeoutError
 from wacloud_integrations.bulk import RecipientLike
 from wacloud_integrations.inbound import InboundCursor
+from wacloud_integrations.masking import mask_message, mask_phone
 
 from . import _outcomes as outcomes
 from ._keys import batch_fingerprint, run_key
-from ._logging import masked, run_logger
+from ._logging import run_logger
 from ._plans import Call, Pause, Plan
 from ._progress import BulkProgress
 from .errors import BatchKeyReusedError, WaitExpiredError
@@ -56,7 +57,7 @@ def send_plan(
         },
     )
     how = " (found already sent)" if sent.reconciled else " (replayed)" if sent.replayed else ""
-    run_logger().info("WhatsApp message %s to %s: %s%s", sent.message_id, masked(to), sent.status, how)
+    run_logger().info("WhatsApp message %s to %s: %s%s", sent.message_id, mask_phone(to), sent.status, how)
     return sent.to_dict()
 
 
@@ -170,7 +171,7 @@ def send_otp_plan(
             "idempotency_key": key.key,
         },
     )
-    run_logger().info("OTP %s sent to %s", sent.otp_id, masked(to))
+    run_logger().info("OTP %s sent to %s", sent.otp_id, mask_phone(to))
     return sent.to_dict()
 
 
@@ -178,7 +179,9 @@ def verify_otp_plan(to: str, code: str | SecretStr, otp_id: str | None) -> Plan[
     """Check a code; a wrong or expired one is ``verified: False`` with a ``reason``, not an error."""
     secret = code.get_secret_value() if isinstance(code, SecretStr) else str(code)
     result = yield Call("otp", "verify", (to,), {"code": secret, "otp_id": otp_id})
-    run_logger().info("OTP check for %s: %s", masked(to), "verified" if result.verified else result.reason)
+    run_logger().info(
+        "OTP check for %s: %s", mask_phone(to), "verified" if result.verified else result.reason
+    )
     return result.to_dict()
 
 
@@ -225,10 +228,10 @@ def wait_for_inbound_plan(
         )
         if found:
             message = found[0]
-            run_logger().info("WhatsApp message %s received from %s", message.id, masked(from_number))
-            return message.to_dict()
+            run_logger().info("WhatsApp message %s received from %s", message.id, mask_phone(from_number))
+            return mask_message(message).to_dict()  # a code the person typed back is not in the result
         if time.monotonic() + poll_interval > deadline:
-            raise WaitExpiredError(f"no message from {masked(from_number)} within {timeout:.0f}s")
+            raise WaitExpiredError(f"no message from {mask_phone(from_number)} within {timeout:.0f}s")
         yield Pause(poll_interval)
 
 

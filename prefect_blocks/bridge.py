@@ -42,9 +42,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from wacloud_integrations import InvalidWebhookSignatureError, parse_event
+from wacloud_integrations.masking import mask_codes, mask_phone
 from wacloud_integrations.models import MessageEvent, StatusEvent, WebhookEvent
 
-from ._logging import masked, run_logger
+from ._logging import run_logger
 
 __all__ = ["RECEIVED", "STATUS", "configure_logging", "create_app", "event_for", "event_id", "main"]
 
@@ -84,7 +85,7 @@ def event_for(event: WebhookEvent, raw: bytes) -> dict[str, Any] | None:
                 "message_id": data.message_id,
                 "from": sender,
                 "to": _digits(data.to),
-                "body": data.body,
+                "body": mask_codes(data.body) if data.body else data.body,
                 "message_type": data.message_type,
                 "timestamp": data.timestamp,
                 "device_id": event.device_id,
@@ -155,7 +156,7 @@ def create_app(
         while len(seen) > _SEEN_LIMIT:
             seen.popitem(last=False)
         who = spec["payload"].get("from") or spec["payload"].get("to") or ""
-        logger.info("WACloud %s for %s queued as %s", event.event, masked(who), spec["event"])
+        logger.info("WACloud %s for %s queued as %s", event.event, mask_phone(who), spec["event"])
         return JSONResponse({"ok": True, "event": spec["event"], "id": delivery})
 
     async def health(request: Request) -> JSONResponse:

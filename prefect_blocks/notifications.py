@@ -22,8 +22,8 @@ from prefect.blocks.abstract import NotificationBlock, NotificationError
 from pydantic import Field, HttpUrl
 
 from wacloud_integrations import WACloudError
+from wacloud_integrations.masking import mask_phone
 
-from ._logging import masked
 from ._plans import Call, Plan, arun_plan, run_plan
 from .credentials import DOCUMENTATION_URL, LOGO_URL, WACloudCredentials
 
@@ -40,7 +40,7 @@ def _notify_plan(recipients: list[str], fields: dict[str, Any], device_id: str |
         try:
             yield Call("messages", "send", kwargs={**fields, "to": to, "device_id": device_id})
         except WACloudError as exc:
-            failures.append(f"{masked(to)}: {type(exc).__name__}: {exc}")
+            failures.append(f"{mask_phone(to)}: {type(exc).__name__}: {exc}")
     return failures
 
 

@@ -37,6 +37,7 @@ from .errors import (
 )
 from .idempotency import derive_key
 from .logs import logger
+from .masking import mask_phone
 from .phone import DEFAULT_REGION, normalize_phone
 from .templating import render_template
 
@@ -528,12 +529,7 @@ def _devices(client: AsyncBulkClient, device_id: str | None, device_ids: Sequenc
         if device_id is not None:
             raise InputError("device_ids", "give device_id or device_ids, not both")
         return _check_device_ids(device_ids)
-    device = device_id or client.config.default_device_id
-    if not device:
-        raise ConfigurationError(
-            f"device_id: bulk sends need a device; set {client.config.where('default_device_id')}"
-        )
-    return [device]
+    return [client.config.device(device_id)]
 
 
 class _Pool:
@@ -850,7 +846,7 @@ async def _send_one(
     except WACloudError as exc:
         return _refused(item, phone, key, device, exc), None
     except Exception as exc:  # anything else mid-send: the outcome is unknown, and the batch goes on
-        logger.exception("bulk send to %s failed unexpectedly", phone)
+        logger.exception("bulk send to %s failed unexpectedly", mask_phone(phone))
         reason = (
             f"unexpected {type(exc).__name__} while sending; check messages.find_sent before sending again"
         )
@@ -890,7 +886,7 @@ async def _look_up(client: AsyncBulkClient, phone: str, key: str) -> tuple[bool,
     except WACloudError:
         return False, None
     except Exception:  # anything else: not proof of anything, and the batch goes on
-        logger.exception("bulk lookup for %s failed unexpectedly", phone)
+        logger.exception("bulk lookup for %s failed unexpectedly", mask_phone(phone))
         return False, None
     return True, found
 

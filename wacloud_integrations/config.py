@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 
 import httpx
-import phonenumbers
 
 from ._version import __version__
 from .errors import ConfigurationError
@@ -16,12 +15,18 @@ from .logs import pin_secret
 from .phone import DEFAULT_REGION
 from .retry import RetryPolicy
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is 3.11+; annotations only
+
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_TIMEOUT",
     "MEDIA_TIMEOUT",
+    "SETTINGS",
     "ClientConfig",
+    "ClientOptions",
+    "ClientSettings",
 ]
 
 # How a user of the plain client sets each setting; integrations pass their own words in ``sources``.
@@ -39,6 +44,30 @@ MEDIA_TIMEOUT = httpx.Timeout(120.0, connect=5.0)
 # WACloud's largest answers are pages of 100 messages (tens of KB); 10 MiB leaves room and stops a
 # huge or gzip-bomb answer from filling memory.
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+
+
+class ClientOptions(TypedDict, total=False):
+    """The client settings besides the key: the keywords of the clients, :meth:`ClientConfig.resolve`
+    and :meth:`ClientConfig.replace`. This is the one list of them; a new setting is added here."""
+
+    base_url: str | None
+    default_device_id: str | None
+    timeout: float | httpx.Timeout | None
+    media_timeout: float | httpx.Timeout | None
+    max_retries: int | None
+    idempotent_sends: bool | None
+    region: str | None
+    max_response_bytes: int | None
+
+
+class ClientSettings(ClientOptions, total=False):
+    """Every client setting: :class:`ClientOptions` and the API key."""
+
+    api_key: str | None
+
+
+SETTINGS: tuple[str, ...] = ("api_key", *ClientOptions.__annotations__)
+"""The names of the client settings, in :class:`ClientSettings` order."""
 
 
 def _header_safe(value: str) -> bool:
@@ -67,6 +96,33 @@ class ClientConfig:
     """Where a setting came from, in the words its user knows (an Airflow connection's field, a Prefect
     block's field): error hints name it. Settings not listed came from arguments or ``WACLOUD_*``."""
 
+    @property
+    def max_retries(self) -> int:
+        """How often a failed request is retried (the ``max_retries`` setting)."""
+        return self.retry.max_retries
+
+    @property
+    def idempotent_sends(self) -> bool:
+        """Whether sends are retried after a lost answer (the ``idempotent_sends`` setting)."""
+        return self.retry.idempotent_sends
+
+    @overload
+    def device(self, device_id: str | None = None, *, required: Literal[True] = True) -> str: ...
+    @overload
+    def device(self, device_id: str | None, *, required: bool) -> str | None: ...
+    def device(self, device_id: str | None = None, *, required: bool = True) -> str | None:
+        """The device to use: ``device_id``, else the default device.
+
+        With neither: :class:`ConfigurationError` naming where the default is set, or None when
+        ``required=False`` (a read or a wait over every device).
+        """
+        chosen = device_id or self.default_device_id
+        if not chosen and required:
+            raise ConfigurationError(
+                f"device_id: no device given and no default; set {self.where('default_device_id')}"
+            )
+        return chosen or None
+
     def where(self, setting: str) -> str:
         """How the user sets ``setting`` (``api_key``, ``default_device_id``, ``base_url``), for hints."""
         return self.sources.get(setting) or _DEFAULT_SOURCES.get(setting, setting)
@@ -75,24 +131,14 @@ class ClientConfig:
         # The key stays in the redaction registry for as long as this configuration lives.
         pin_secret(self.api_key, self)
 
-    def replace(self, **overrides: Any) -> ClientConfig:
-        """This configuration with some of :meth:`resolve`'s keywords changed."""
-        current: dict[str, Any] = {
-            "api_key": self.api_key,
-            "base_url": self.base_url,
-            "default_device_id": self.default_device_id,
-            "timeout": self.timeout,
-            "media_timeout": self.media_timeout,
-            "max_retries": self.retry.max_retries,
-            "idempotent_sends": self.retry.idempotent_sends,
-            "region": self.region,
-            "max_response_bytes": self.max_response_bytes,
-        }
-        unknown = set(overrides) - set(current)
+    def replace(self, **overrides: Unpack[ClientSettings]) -> ClientConfig:
+        """This configuration with some settings (:data:`SETTINGS`) changed."""
+        unknown = set(overrides) - set(SETTINGS)
         if unknown:
             raise ConfigurationError(
-                f"{', '.join(sorted(unknown))}: not a client setting; use one of {', '.join(current)}"
+                f"{', '.join(sorted(unknown))}: not a client setting; use one of {', '.join(SETTINGS)}"
             )
+        current: dict[str, Any] = {name: getattr(self, name) for name in SETTINGS}
         return ClientConfig.resolve(**{**current, **overrides}, environ={}, sources=self.sources)
 
     @classmethod
@@ -100,21 +146,26 @@ class ClientConfig:
         cls,
         *,
         api_key: str | None = None,
-        base_url: str | None = None,
-        default_device_id: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        media_timeout: float | httpx.Timeout | None = None,
-        max_retries: int | None = None,
-        idempotent_sends: bool | None = None,
-        region: str | None = None,
-        max_response_bytes: int | None = None,
         environ: Mapping[str, str] | None = None,
         sources: Mapping[str, str] | None = None,
+        **options: Unpack[ClientOptions],
     ) -> ClientConfig:
-        """Combine arguments, the environment (``WACLOUD_API_KEY``, ``WACLOUD_BASE_URL``,
-        ``WACLOUD_DEVICE_ID``, ``WACLOUD_REGION``) and defaults; a missing key is an error here, not a
-        401 later.
-        ``sources`` says where an integration read each setting (see :meth:`where`)."""
+        """Combine arguments (:class:`ClientSettings`), the environment (``WACLOUD_API_KEY``,
+        ``WACLOUD_BASE_URL``, ``WACLOUD_DEVICE_ID``, ``WACLOUD_REGION``) and defaults; a missing key is
+        an error here, not a 401 later. ``sources`` says where an integration read each setting (see
+        :meth:`where`)."""
+        unknown = set(options) - set(SETTINGS)
+        if unknown:  # a typo in a dict passed with ** is not silently ignored
+            raise ConfigurationError(
+                f"{', '.join(sorted(unknown))}: not a client setting; use one of {', '.join(SETTINGS)}"
+            )
+        base_url = options.get("base_url")
+        default_device_id = options.get("default_device_id")
+        timeout = options.get("timeout")
+        media_timeout = options.get("media_timeout")
+        region = options.get("region")
+        max_retries = options.get("max_retries")
+        idempotent_sends = options.get("idempotent_sends")
         env = os.environ if environ is None else environ
         key = api_key or env.get("WACLOUD_API_KEY")
         if not key:
@@ -150,7 +201,7 @@ class ClientConfig:
             retry=policy,
             region=_region(region or env.get("WACLOUD_REGION") or DEFAULT_REGION, sources),
             sources=dict(sources or {}),
-            max_response_bytes=_positive_size(max_response_bytes),
+            max_response_bytes=_positive_size(options.get("max_response_bytes")),
         )
 
 
@@ -164,6 +215,8 @@ def _timeout(value: float | httpx.Timeout | None, default: httpx.Timeout) -> htt
 
 def _region(value: str, sources: Mapping[str, str] | None) -> str:
     """A two-letter region code (``ID``, ``SG``, …), checked here rather than at the first number."""
+    import phonenumbers  # on first use: its metadata costs ~40 ms at import time
+
     code = value.strip().upper()
     if len(code) != 2 or not phonenumbers.country_code_for_region(code):
         where = (sources or {}).get("region") or _DEFAULT_SOURCES["region"]

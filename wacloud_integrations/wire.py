@@ -21,6 +21,7 @@ from . import errors as e
 from .config import ClientConfig
 from .ids import check_id
 from .logs import logger, redact_value, safe_text
+from .masking import mask_phones
 from .retry import NEVER_SENT, parse_retry_after
 
 T = TypeVar("T")
@@ -137,7 +138,9 @@ def after_response(
         data = body.get("data", body) if isinstance(body, dict) else body
         if isinstance(data, dict) and response.headers.get("idempotent-replayed") == "true":
             data = {**data, "replayed": True}
-        logger.debug("%s %s -> %s (attempt %d)", call.method, call.path, response.status_code, attempt + 1)
+        logger.debug(
+            "%s %s -> %s (attempt %d)", call.method, mask_phones(call.path), response.status_code, attempt + 1
+        )
         try:
             return Outcome(value=call.parse(data if data is not None else body))
         except e.WACloudError as exc:
@@ -154,7 +157,7 @@ def after_response(
         logger.info(
             "%s %s -> %s; retrying in %.2fs (attempt %d of %d)",
             call.method,
-            call.path,
+            mask_phones(call.path),
             response.status_code,
             delay,
             attempt + 1,
@@ -204,7 +207,8 @@ def after_exception(config: ClientConfig, call: Call[T], exc: Exception, attempt
     """Handle a transport failure: a retry, a connection error, or an ambiguous send."""
     if config.retry.retry_exception(exc, attempt, is_send=call.is_send, safe=call.safe):
         delay = config.retry.backoff(attempt)
-        logger.info("%s %s failed (%s); retrying in %.2fs", call.method, call.path, type(exc).__name__, delay)
+        path = mask_phones(call.path)  # /contacts/{phone}: numbers in logs read as the core shows them
+        logger.info("%s %s failed (%s); retrying in %.2fs", call.method, path, type(exc).__name__, delay)
         return Outcome(delay=delay)
     what = f"{call.method} {call.path}: {type(exc).__name__}"
     if isinstance(exc, NEVER_SENT):

@@ -14,7 +14,6 @@ running the same callback again (a triggerer restart, a repeated DAG callback) s
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +78,7 @@ class WACloudNotifier(BaseNotifier):
     def _recipients(self, config: ClientConfig) -> tuple[list[str], list[str]]:
         """The numbers in the core's normalised form, each once, and the ones that could not be read."""
         from wacloud_integrations import InputError, normalize_phone
+        from wacloud_integrations.masking import mask_phone
 
         numbers = [self.to] if isinstance(self.to, str) else list(self.to or [])
         # A Phone stays a Phone (already international); str() would re-read its digits under the region.
@@ -91,7 +91,7 @@ class WACloudNotifier(BaseNotifier):
             try:
                 phone = normalize_phone(number, region=config.region, field="to")
             except InputError as exc:
-                failures.append(f"…{number[-4:]}: {exc}")
+                failures.append(f"{mask_phone(number)}: {exc}")
                 continue
             if phone not in phones:  # one number written two ways is one message
                 phones.append(phone)
@@ -112,13 +112,15 @@ class WACloudNotifier(BaseNotifier):
         if callback is None:
             return None
         from wacloud_integrations import derive_key
+        from wacloud_integrations.idempotency import content_fingerprint
 
         # The body is part of the key: two notifiers on one task (failure, retry) are two messages.
-        body = json.dumps(fields, sort_keys=True, default=str)
-        return derive_key(NAMESPACE, "notify", *callback, phone, body)
+        return derive_key(NAMESPACE, "notify", *callback, phone, content_fingerprint(fields))
 
     def notify(self, context: Context) -> None:
         """Send to every number (sync; task and DAG callbacks)."""
+        from wacloud_integrations.masking import mask_phone
+
         fields = self._fields()
         hook = self._hook()
         try:
@@ -130,13 +132,15 @@ class WACloudNotifier(BaseNotifier):
                         idempotency_key=self._key(context, phone, fields), to=phone, **fields
                     )
                 except Exception as exc:
-                    failures.append(f"…{phone[-4:]}: {exc}")
+                    failures.append(f"{mask_phone(phone)}: {exc}")
         finally:
             hook.close()
         self._raise_failures(failures)
 
     async def async_notify(self, context: Context) -> None:
         """Send to every number concurrently (async; the triggerer)."""
+        from wacloud_integrations.masking import mask_phone
+
         fields = self._fields()
         client: AsyncWACloud = await self._hook().get_async_conn()
         async with client:
@@ -150,9 +154,8 @@ class WACloudNotifier(BaseNotifier):
                 ),
                 return_exceptions=True,
             )
-        failures += [
-            f"…{p[-4:]}: {r}" for p, r in zip(phones, results, strict=True) if isinstance(r, BaseException)
-        ]
+        outcomes = zip(phones, results, strict=True)
+        failures += [f"{mask_phone(p)}: {r}" for p, r in outcomes if isinstance(r, BaseException)]
         self._raise_failures(failures)
 
     def _raise_failures(self, failures: list[str]) -> None:

@@ -9,7 +9,6 @@ fails the task without retries (``AirflowFailException``).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -32,8 +31,8 @@ if TYPE_CHECKING:
     import jinja2
     from airflow.sdk import Context
 
-    from wacloud_integrations import ClientConfig, WACloud
-    from wacloud_integrations.bulk import BulkReport, Pacing
+    from wacloud_integrations import WACloud
+    from wacloud_integrations.bulk import Pacing
     from wacloud_integrations.models import SentMessage
 
 __all__ = [
@@ -46,8 +45,10 @@ __all__ = [
 
 
 def _tail(phone: str) -> str:
-    """A phone number for logs: enough to recognise, not the whole (personal) number."""
-    return "…" + phone[-4:]
+    """A phone number for logs, as every integration shows it (the core's ``mask_phone``: ``…7890``)."""
+    from wacloud_integrations.masking import mask_phone
+
+    return mask_phone(phone)
 
 
 class _WACloudOperator(BaseOperator):
@@ -310,20 +311,21 @@ class WACloudBulkSendOperator(_WACloudOperator):
         recipients = self._recipients(context)
         concurrency = as_int(self.concurrency, f"{self.task_id}: concurrency")
         max_failure_ratio = as_ratio(self.max_failure_ratio, f"{self.task_id}: max_failure_ratio")
-        with bad_input_fails_task(self.task_id):
-            pacing = self._pacing()
-            report = asyncio.run(
-                _send_many(
-                    self.hook.client_config,
-                    recipients,
-                    template_id=self.template_id,
-                    text=self.text,
-                    batch_key=send_key(context),
-                    concurrency=concurrency,
-                    pacing=pacing,
-                    device_ids=self._device_ids(),
-                )
-            )
+        options: dict[str, Any] = {
+            "template_id": self.template_id,
+            "text": self.text,
+            "batch_key": send_key(context),
+            "concurrency": concurrency,
+            "device_ids": self._device_ids(),
+        }
+        client = self.hook.get_conn()
+        try:
+            with bad_input_fails_task(self.task_id):
+                options["pacing"] = self._pacing()
+                # The core's runner (``run_send_many``): every option flows through to ``send_many``.
+                report = client.messages.send_many(recipients, **options)
+        finally:
+            self.hook.close()
         result = report.to_dict()
         self.log.info(
             "Bulk batch %s: %d recipients, %d sent, %d failed, %d skipped, %d not tried, %d unknown",
@@ -352,14 +354,6 @@ class WACloudBulkSendOperator(_WACloudOperator):
                 f"{max_failure_ratio} ({counts}); a retry sends only to those not yet sent"
             )
         return result
-
-
-async def _send_many(config: ClientConfig, recipients: list[Any], **options: Any) -> BulkReport:
-    """The core's ``send_many`` on an async client for the connection (closed afterwards)."""
-    from wacloud_integrations import AsyncWACloud
-
-    async with AsyncWACloud(config=config) as client:
-        return await client.messages.send_many(recipients, **options)
 
 
 class WACloudSendOTPOperator(_WACloudOperator):

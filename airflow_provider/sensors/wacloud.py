@@ -7,8 +7,9 @@ scheduler race (apache/airflow#71172) that fails the sensor when the executor's 
 processed after the next poke was queued; with the LocalExecutor that happens on nearly every run.
 
 Deferrable sensors poke once first (no deferral when the condition already holds), then defer with the
-sensor's ``timeout``. A transient API error (unreachable, 5xx, 429) never ends a wait in any mode; a bad
-argument (a bad regex, an unparseable number) fails the task without retries.
+sensor's ``timeout``. A transient API error (the core's ``is_transient``: unreachable, 408, 429, 5xx)
+never ends a wait in any mode; a bad argument (a bad regex, an unparseable number) fails the task
+without retries.
 """
 
 from __future__ import annotations
@@ -187,9 +188,7 @@ class WACloudDeviceConnectedSensor(_WACloudSensor):
 
     def check(self, client: WACloud, context: Context) -> Any:
         """Connected: done."""
-        device = self.device_id or client.config.default_device_id
-        if not device:
-            raise AirflowFailException("device_id: none given and the connection has no default device")
+        device = client.config.device(self.device_id)  # no default: a ConfigurationError fails the task
         info = client.devices.status(device)
         return {"status": "connected", "device_id": device} if info.status == "connected" else None
 
@@ -211,7 +210,7 @@ class WACloudInboundMessageSensor(_WACloudSensor):
     :param pattern: Only bodies matching this regular expression (``re.search``).
 
     Returns the message: ``{"id", "device_id", "from", "to", "body", "message_type", "created_at"}``;
-    standalone 6-digit numbers in ``body`` are masked (``******``): a customer may send a code. When
+    standalone 6-digit numbers in ``body`` are masked (``••••••``): a customer may send a code. When
     deferred, the trigger's event carries only a reference (no number, no text: the triggerer logs
     events); the sensor reads the message through the API when it resumes.
 

@@ -1,10 +1,11 @@
 """Async triggers behind the deferrable sensors, and an event trigger for ``AssetWatcher``.
 
 They only read (poll with the core's async client); they never send anything, so running one twice
-(triggerer restarts, HA) is harmless. A transient API failure (unreachable, 5xx, 429) is logged and
-the wait goes on. A permanent one (bad key, unknown id, missing connection, bad regex) ends a sensor's
-wait with an ``error`` event (the task fails). The ``AssetWatcher`` event trigger has no task to fail
-and must not start a DAG run: it backs off (see :class:`WACloudInboundMessageEventTrigger`).
+(triggerer restarts, HA) is harmless. A transient API failure (the core's ``is_transient``: unreachable,
+408, 429, 5xx) is logged and the wait goes on. A permanent one (bad key, unknown id, missing connection,
+bad regex) ends a sensor's wait with an ``error`` event (the task fails). The ``AssetWatcher`` event
+trigger has no task to fail and must not start a DAG run: it backs off (see
+:class:`WACloudInboundMessageEventTrigger`).
 Every kwarg is a plain JSON value and ``serialize()`` returns exactly the constructor's kwargs.
 Events carry ids, statuses and masked numbers only: the triggerer logs every event it fires.
 """
@@ -146,9 +147,7 @@ class WACloudDeviceConnectedTrigger(_PollingTrigger):
 
     async def check(self, client: AsyncWACloud) -> dict[str, Any] | None:
         """Done when ``GET /devices/{id}/status`` says ``connected``."""
-        device = self.device_id or client.config.default_device_id
-        if not device:
-            return {"status": "error", "message": "device_id: none given and the connection has no default"}
+        device = client.config.device(self.device_id)  # no default: an error event naming the setting
         info = await client.devices.status(device)
         return {"status": "connected", "device_id": device} if info.status == "connected" else None
 

@@ -434,4 +434,4 @@ async def test_trigger_events_carry_no_number_text_or_code(ctl, sandbox, client,
     assert events[1].payload["message"]["from_tail"] == "…" + phone[-4:]
     # The sensor (or a DAG) reads the message by its reference; the code in it is masked there.
     message = await asyncio.to_thread(WACloudHook().inbound_message, events[2].payload)
-    assert message["from"] == phone and message["body"] == "my code is ******, please call me back"
+    assert message["from"] == phone and message["body"] == "my code is ••••••, please call me back"

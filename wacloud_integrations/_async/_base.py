@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ..errors import ConfigurationError, InputError
+from ..errors import InputError
 from ..models._errors import input_error_from
 from ..phone import normalize_phone
 
@@ -81,13 +81,7 @@ class _Resource:
         self._client = client
 
     def _device(self, device_id: str | None) -> str:
-        chosen = device_id or self._client.config.default_device_id
-        if not chosen:
-            raise ConfigurationError(
-                "device_id: no device given and no default; set "
-                f"{self._client.config.where('default_device_id')} (devices.list() shows your devices)"
-            )
-        return chosen
+        return self._client.config.device(device_id)
 
     def _phone(self, value: str, field: str = "to") -> str:
         return normalize_phone(value, region=self._client.config.region, field=field)

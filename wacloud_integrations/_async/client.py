@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from functools import cached_property
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
 from .._transport import AsyncAttempt, UnreadableBody
-from ..config import ClientConfig
+from ..config import ClientConfig, ClientOptions, ClientSettings
 from ..wire import (
     Call,
     after_exception,
@@ -27,6 +27,9 @@ from .otp import AsyncOTP
 from .templates import AsyncTemplates
 from .webhooks import AsyncWebhooks
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is 3.11+; annotations only
+
 T = TypeVar("T")
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=50)
 
@@ -42,26 +45,12 @@ class AsyncWACloud:
         self,
         api_key: str | None = None,
         *,
-        base_url: str | None = None,
-        default_device_id: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        media_timeout: float | httpx.Timeout | None = None,
-        max_retries: int | None = None,
-        idempotent_sends: bool | None = None,
-        region: str | None = None,
         config: ClientConfig | None = None,
         http_client: httpx.AsyncClient | None = None,
+        **settings: Unpack[ClientOptions],
     ) -> None:
-        self.config = config or ClientConfig.resolve(
-            api_key=api_key,
-            base_url=base_url,
-            default_device_id=default_device_id,
-            timeout=timeout,
-            media_timeout=media_timeout,
-            max_retries=max_retries,
-            idempotent_sends=idempotent_sends,
-            region=region,
-        )
+        # ``settings``: base_url, default_device_id, timeout, … (the one list is ``ClientOptions``).
+        self.config = config or ClientConfig.resolve(api_key=api_key, **settings)
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(limits=_LIMITS, timeout=self.config.timeout)
 
@@ -150,6 +139,6 @@ class AsyncWACloud:
     ) -> None:
         await self.aclose()
 
-    def with_options(self, **overrides: Any) -> AsyncWACloud:
+    def with_options(self, **overrides: Unpack[ClientSettings]) -> AsyncWACloud:
         """A client with some settings changed (the constructor's keywords) sharing this connection pool."""
         return type(self)(config=self.config.replace(**overrides), http_client=self._http)

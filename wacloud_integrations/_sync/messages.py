@@ -9,6 +9,7 @@ from typing import Any, Literal, overload
 from .. import bulk
 from ..errors import InputError
 from ..inbound import InboundCursor, InboundFilter
+from ..message_types import MEDIA_TYPES
 from ..models import ListContent, Message, SentMessage, build_message
 from ..wire import Call
 from ._base import _every, _many, _offset, _one, _page_size, _Resource
@@ -17,7 +18,6 @@ from .templates import Templates
 
 # Alias: "list" is also a method name inside the class.
 MessageList = list[Message]
-_MEDIA_TYPES = ("image", "video", "document")
 # find_sent reads at most this many messages to the recipient before it says "not found".
 _FIND_SENT_SCAN = 500
 
@@ -168,7 +168,7 @@ class Messages(_Resource):
                     reconciled=True,
                 )
         # Media sends make WhatsApp fetch the file first: they get the longer media timeout.
-        timeout = self._client.config.media_timeout if message.message_type in _MEDIA_TYPES else None
+        timeout = self._client.config.media_timeout if message.message_type in MEDIA_TYPES else None
         return self._client.request(
             Call(
                 "POST",

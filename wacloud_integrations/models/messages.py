@@ -9,13 +9,14 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, TypeAdapter, ValidationError, field_validator
 
 from ..errors import InputError
+from ..message_types import MESSAGE_KINDS
 from ._base import APIModel, RequestModel
 from ._errors import input_error_from
 
 MessageStatus = Literal["pending", "sent", "delivered", "read", "failed"] | str
 """Known message statuses; the API may add others, which pass through as plain strings."""
 
-MESSAGE_TYPES = ("text", "image", "video", "document", "poll", "list", "template")
+MESSAGE_TYPES = tuple(MESSAGE_KINDS)  # the one table of message types is message_types.py
 
 
 def _http_url(value: str, field: str) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
 from starlette.responses import JSONResponse
 
+from ..idempotency import content_fingerprint
 from .envelope import ApiError
 from .state import Account, SandboxState
 
@@ -26,9 +26,8 @@ def check_key(key: str | None) -> str | None:
 
 
 def fingerprint(path: str, body: Any) -> str:
-    """The same route and the same JSON (key order aside) give the same fingerprint."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(f"{path}\n{canonical}".encode()).hexdigest()
+    """The same route and the same JSON (key order aside) give the same fingerprint (the core's)."""
+    return content_fingerprint([path, body])
 
 
 def replay(state: SandboxState, account: Account, key: str | None, fp: str) -> JSONResponse | None:

@@ -9,6 +9,7 @@ from pydantic import TypeAdapter
 from starlette.responses import JSONResponse
 
 from ..errors import InputError, MissingTemplateVariableError
+from ..message_types import stored_text
 from ..models import TemplateMessage, build_message
 from ..models.messages import SendMessageRequest
 from ..templating import render_template
@@ -29,19 +30,6 @@ def validate_send(data: dict[str, Any]) -> Any:
         return build_message(data)
     except InputError as exc:
         raise ApiError(400, "validation_error", str(exc), field=exc.field) from None
-
-
-def _text_of(msg: Any, content: dict[str, Any]) -> str | None:
-    kind = msg.message_type
-    if kind == "text":
-        return str(msg.text)
-    if kind in ("image", "video", "document"):
-        return msg.caption
-    if kind == "poll":
-        return str(msg.poll_name)
-    if kind == "list":
-        return str(content["message"].get("description") or content["message"]["title"])
-    return None
 
 
 @router.post(
@@ -83,7 +71,7 @@ async def send_message(
             ) from None
         kind, template_id = template["message_type"] or "text", template["id"]
     else:
-        text, kind = _text_of(msg, content), msg.message_type
+        text, kind = stored_text({"message_type": msg.message_type, **content}), msg.message_type
     world.require_connected(device)
     world.require_quota(ctx.state, ctx.account)
     world.require_on_whatsapp(to)

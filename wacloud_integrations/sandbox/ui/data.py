@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+from ...message_types import MESSAGE_KINDS, media_field
 from ...webhooks import sign
 from .. import world
 from ..clock import iso
@@ -102,9 +103,9 @@ def _preview(row: dict[str, Any]) -> str:
     """The last message as the chat list shows it (what the phone received, an OTP's code too)."""
     kind = row.get("message_type") or "text"
     text = row.get("phone_body") or row.get("body") or ""
-    labels = {"image": "Photo", "video": "Video", "document": "Document", "poll": "Poll", "list": "List"}
-    if kind in labels:
-        return f"{labels[kind]}: {text}" if text else labels[kind]
+    label = MESSAGE_KINDS[kind].label if kind in MESSAGE_KINDS else None
+    if label:
+        return f"{label}: {text}" if text else label
     return text[:120]
 
 
@@ -142,8 +143,9 @@ def bubble(row: dict[str, Any]) -> dict[str, Any]:
         "held": not outbound and not row.get("synced", 1),
     }
     kind = out["type"]
-    if kind in ("image", "video", "document"):
-        url = _http(content.get(f"{kind}_url"))
+    url_field = media_field(kind)
+    if url_field:
+        url = _http(content.get(url_field))
         out["media"] = {
             "url": url,
             "name": content.get("filename") or (url.rsplit("/", 1)[-1] if url else kind),
