@@ -178,8 +178,10 @@ def test_a_sharded_broadcast_retries_a_shard_and_sends_each_recipient_once(sandb
     shards = {k: v for k, v in states(run).items() if k[0] == "send_shard"}
     assert sorted(tries for _state, tries in shards.values()) == [1, 1, 2]  # one shard was retried
     reports = xcom(sandbox_home(), "wacloud_sharded_broadcast", "send_shard")
+    # Which shard meets the faults depends on the sandbox's random device ids (the assignment hashes
+    # them), so whether try 1 of the retried shard had sent anything varies; either way every recipient
+    # ends with exactly one message (below). The core's resume tests pin "found by lookup, not resent".
     assert sum(r["sent"] + r["skipped"] for r in reports) == len(AUDIENCE)
-    assert sum(r["skipped"] for r in reports) >= 1  # the retry found what try 1 sent: not resent
     for report in reports:  # each shard is one device, and sends exactly that device's recipients
         (device,) = report["by_device"]
         assert device in devices

@@ -130,6 +130,7 @@ def test_every_client_setting_is_one_list_used_by_the_client_resolve_and_replace
         "base_url": "http://localhost:9/api/v1",
         "default_device_id": "dev-9",
         "timeout": 7.0,
+        "media_timeout": 70.0,
         "max_retries": 5,
         "idempotent_sends": True,
         "region": "MY",
