@@ -15,7 +15,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from pydantic import ValidationError
-from pydantic_core import ErrorDetails
+
+from wacloud_integrations.models._errors import problem_text
 
 __all__ = [
     "MAX_ERROR_CHARS",
@@ -109,65 +110,13 @@ def _where(loc: tuple[int | str, ...], names: set[str]) -> str:
     return "".join(parts) or "arguments"
 
 
-def _expected(error: ErrorDetails) -> str:
-    """What the field needs, from the error's type and the schema's limits (never the input)."""
-    kind = error["type"]
-    ctx = error.get("ctx") or {}
-    simple = {
-        "missing": "is required",
-        "string_type": "must be a string (text in quotes)",
-        "string_unicode": "must be a string (text in quotes)",
-        "int_type": "must be a whole number",
-        "int_parsing": "must be a whole number",
-        "int_from_float": "must be a whole number",
-        "float_type": "must be a number",
-        "float_parsing": "must be a number",
-        "bool_type": "must be true or false",
-        "bool_parsing": "must be true or false",
-        "dict_type": "must be an object",
-        "model_type": "must be an object",
-        "model_attributes_type": "must be an object",
-        "list_type": "must be a list",
-        "tuple_type": "must be a list",
-        "none_required": "must be null",
-        "extra_forbidden": "is not a field here; check the spelling",
-        "datetime_type": "must be a date-time such as 2026-12-01T09:00:00Z",
-        "datetime_parsing": "must be a date-time such as 2026-12-01T09:00:00Z",
-        "datetime_from_date_parsing": "must be a date-time such as 2026-12-01T09:00:00Z",
-        "string_pattern_mismatch": "does not have the form the schema describes",
-        "url_parsing": "must be a URL",
-        "url_scheme": "must be an https URL",
-    }
-    if kind in simple:
-        return simple[kind]
-    if kind in ("literal_error", "enum"):
-        return f"must be one of {bound(str(ctx.get('expected', 'the listed values')), 200)}"
-    if kind == "string_too_long":
-        return f"is too long: at most {ctx.get('max_length')} characters"
-    if kind == "string_too_short":
-        return f"is too short: at least {ctx.get('min_length')} characters"
-    if kind == "too_long":
-        return f"has too many items: at most {ctx.get('max_length')}"
-    if kind == "too_short":
-        return f"has too few items: at least {ctx.get('min_length')}"
-    limits = {
-        "greater_than_equal": ("must be at least", "ge"),
-        "greater_than": ("must be more than", "gt"),
-        "less_than_equal": ("must be at most", "le"),
-        "less_than": ("must be less than", "lt"),
-    }
-    if kind in limits:
-        words, key = limits[kind]
-        return f"{words} {ctx.get(key)}"
-    return "has the wrong type or form"
-
-
 def argument_error(tool: str, exc: ValidationError, schema: Any) -> str:
     """The tool error for arguments that do not fit the input schema: fields and fixes, no values."""
     names = schema_words(schema)
     problems: list[str] = []
     for error in exc.errors(include_url=False, include_input=False):
-        problem = f"{_where(tuple(error['loc']), names)}: {_expected(error)}"
+        where = _where(tuple(error["loc"]), names)
+        problem = f"{where}: {problem_text(error, where)}"
         if problem not in problems:
             problems.append(problem)
     listed = "; ".join(problems[:_MAX_LISTED])

@@ -108,7 +108,7 @@ async def test_verify_otp_with_the_code_in_the_wrong_field(make, logs):
     for outcome in (result, swapped):
         assert outcome.is_error
         _assert_clean(text_of(outcome))
-    assert text_of(result).startswith("Invalid arguments for verify_otp: to: must be a string")
+    assert text_of(result).startswith("Invalid arguments for verify_otp: to: give text (a string)")
     _assert_logs_clean(logs)
 
 

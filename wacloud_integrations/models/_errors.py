@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from ..errors import InputError
 
-__all__ = ["input_error_from"]
+__all__ = ["input_error_from", "problem_text"]
 
 # What to give, for fields whose generic wording would not help (used for any constraint they break).
 _HINTS = {
@@ -25,6 +25,10 @@ _HINTS = {
 }
 _TYPES = {
     "string_type": "give text (a string)",
+    "string_unicode": "give text (a string)",
+    "none_required": "leave it out (null)",
+    "url_parsing": "give a URL",
+    "url_scheme": "give an https URL",
     "int_type": "give a whole number",
     "int_parsing": "give a whole number",
     "int_from_float": "give a whole number",
@@ -52,12 +56,20 @@ def _names(model: Any) -> dict[str, str]:
     return names
 
 
+def problem_text(err: Mapping[str, Any], field: str = "") -> str:
+    """What to give instead, for one pydantic error (a dict of ``ValidationError.errors()``), in the
+    project's voice and without the input: the one wording the client and the integrations use."""
+    return _reason(err, field, "")
+
+
 def _reason(err: Mapping[str, Any], field: str, what: str) -> str:
     kind = str(err["type"])
     ctx: Mapping[str, Any] = err.get("ctx") or {}
     leaf = field.rsplit(".", 1)[-1]
     if kind == "missing":
         return f"is required{what}"
+    if kind == "extra_forbidden":
+        return "is not a field here; check the spelling"
     if kind in _TYPES:
         return _HINTS.get(leaf, _TYPES[kind])
     if leaf in _HINTS:
