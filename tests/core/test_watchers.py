@@ -182,6 +182,8 @@ async def test_a_subscriber_joining_during_a_read_still_gets_older_messages(
     """It joined with an older cursor than the read in flight: that read must not move it past them."""
     old = await aclient.messages.inbound_cursor()
     sandbox.control.inbound(sandbox.device_id, phone, "older than the first waiter")
+    sandbox.control.advance_clock(5)
+    sandbox.control.inbound(sandbox.device_id, str(int(phone) + 7), "from someone else, later")
     new = await aclient.messages.inbound_cursor()
     in_flight, release = asyncio.Event(), asyncio.Event()
     original = type(aclient.messages).list_page
