@@ -241,17 +241,21 @@ class InboundSubscription:
     or not); messages handed over but not read yet are in :meth:`drain`.
     """
 
-    __slots__ = ("_box", "cursor", "interval", "phone", "wanted")
+    __slots__ = ("_box", "cursor", "interval", "on_round", "phone", "wanted")
 
     def __init__(self, cursor: InboundCursor, phone: str | None, wanted: InboundFilter, interval: float):
         self.cursor = cursor
         self.phone = phone
         self.wanted = wanted
         self.interval = interval
+        self.on_round: Callable[[], None] | None = None
+        """Called after every successful read this subscriber took part in (e.g. to log a recovery)."""
         self._box: _Mailbox[Message] = _Mailbox()
 
     def offer(self, messages: list[Message]) -> None:
         """Take the messages past this cursor (all of them move it) and keep those that match."""
+        if self.on_round is not None:
+            self.on_round()
         since = self.cursor.since
         fresh = [m for m in messages if since is None or (m.created_at is not None and m.created_at >= since)]
         for message in self.cursor.take(fresh):
