@@ -227,6 +227,9 @@ async def _otp(
 
 def _scenario(kind: str, scenario: tuple[Any, ...]) -> dict[str, Any]:
     """One scenario in this (fresh) process, counting its requests."""
+    import logging
+
+    logging.getLogger("wacloud_integrations").setLevel(logging.WARNING)  # the baseline's retries: noise
     _spy()
     return asyncio.run((_inbound if kind == "inbound" else _otp)(*scenario))
 

@@ -137,7 +137,7 @@ async def wait_for_otp(
                 log.warning("OTP %s: status read failed (%s); trying again", otp_id, type(exc).__name__)
             else:
                 if info.status in ("verified", "expired"):
-                    return info  # type: ignore[no-any-return]
+                    return info
             if deadline is not None and time.monotonic() + interval > deadline:
                 raise WaitTimeoutError(f"OTP {otp_id} was not verified within {timeout:.0f}s")
             await asyncio.sleep(interval)

@@ -66,7 +66,7 @@ T = TypeVar("T")
 
 def _config(client: Any) -> ClientConfig:
     """The configuration of a client (sync or async) or the configuration itself."""
-    return getattr(client, "config", client)  # type: ignore[no-any-return]
+    return getattr(client, "config", client)
 
 
 def _account(config: ClientConfig) -> tuple[str, str]:
@@ -148,7 +148,7 @@ class _Mailbox(Generic[T]):
         """Everything handed over and not read yet (errors dropped)."""
         items = [i for i in self._items if not isinstance(i, BaseException)]
         self._items.clear()
-        return items  # type: ignore[return-value]
+        return items
 
     def empty(self) -> bool:
         return not self._items
