@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, aclosing
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
@@ -99,9 +99,12 @@ class _PollingTrigger(_PollingMixin, BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until done; yield one event."""
-        async for payload in self._poll():
-            yield TriggerEvent(payload)
-            return
+        # The poll (and its hold on the shared client) ends before the event is yielded: a generator
+        # left suspended at its event holds nothing (else the garbage collector would close the client
+        # later, possibly after the loop is gone).
+        async with aclosing(self._poll()) as payloads:
+            payload = await anext(payloads)
+        yield TriggerEvent(payload)
 
 
 # Time for the event trigger's back-off; tests replace them to move time without waiting.

@@ -492,7 +492,11 @@ def test_serialize_is_unchanged_by_the_shared_watchers(trigger, classpath, kwarg
 
 
 async def _all_fire(runs: list[Any], deadline: float = 30) -> list[TriggerEvent]:
-    return await asyncio.wait_for(asyncio.gather(*(r.__anext__() for r in runs)), deadline)
+    try:
+        return await asyncio.wait_for(asyncio.gather(*(r.__anext__() for r in runs)), deadline)
+    finally:
+        for run in runs:  # closed here, on this loop (not by the garbage collector later)
+            await run.aclose()
 
 
 async def test_inbound_triggers_in_one_loop_share_one_poll_per_device(ctl, sandbox, monkeypatch):
