@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import AsyncExitStack, aclosing
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +57,7 @@ class _PollingMixin:
         """One poll: an event payload when the wait is over, else None."""
         raise NotImplementedError
 
-    async def _poll(self) -> AsyncIterator[dict[str, Any]]:
+    async def _poll(self) -> AsyncGenerator[dict[str, Any], None]:
         async with AsyncExitStack() as stack:
             try:
                 client = await stack.enter_async_context(shared_client(self.wacloud_conn_id, self.device_id))
