@@ -7,7 +7,6 @@ happen in the core. Results never hold the API key or an OTP code.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -18,11 +17,12 @@ from wacloud_integrations import InputError, Pacing, WaitTimeoutError
 from wacloud_integrations.bulk import RecipientLike
 from wacloud_integrations.inbound import InboundCursor
 from wacloud_integrations.masking import mask_message, mask_phone
+from wacloud_integrations.waiting import wait_for_inbound, wait_for_otp
 
 from . import _outcomes as outcomes
 from ._keys import batch_fingerprint, run_key
 from ._logging import run_logger
-from ._plans import Call, Pause, Plan
+from ._plans import Call, Plan, Shared
 from ._progress import BulkProgress
 from .errors import BatchKeyReusedError, WaitExpiredError
 
@@ -186,11 +186,13 @@ def verify_otp_plan(to: str, code: str | SecretStr, otp_id: str | None) -> Plan[
 
 
 def wait_for_otp_plan(otp_id: str, timeout: float, poll_interval: float) -> Plan[dict[str, Any]]:
-    """Poll the OTP's status until it is verified or expired; running out of time fails the wait."""
+    """Poll the OTP's status until it is verified or expired; running out of time fails the wait.
+
+    The reads take turns in the account's request budget with every other OTP wait of the process
+    (``WACLOUD_POLL_REQUESTS_PER_SECOND``, default 5/s); transient errors and 429s only delay it.
+    """
     try:
-        info = yield Call(
-            "otp", "wait_until_verified", (otp_id,), {"timeout": timeout, "poll_interval": poll_interval}
-        )
+        info = yield Shared(wait_for_otp, (otp_id,), {"timeout": timeout, "interval": poll_interval})
     except WaitTimeoutError as exc:  # a TimeoutError: Prefect would end the run TimedOut, not Failed
         raise WaitExpiredError(f"OTP {otp_id} was not verified within {timeout:.0f}s") from exc
     run_logger().info("OTP %s is %s", otp_id, info.status)
@@ -210,7 +212,8 @@ def wait_for_inbound_plan(
     """Wait for a message from ``from_number`` (matching ``contains``/``pattern``) with the core's cursor.
 
     Without ``since`` the cursor starts just past the newest stored message from ``from_number``, so "after
-    the wait started" is decided on the API's clock, not this worker's.
+    the wait started" is decided on the API's clock, not this worker's. The wait itself subscribes to
+    the device's shared watcher: concurrent waits of the process cost one read per device and interval.
     """
     if since is not None:
         cursor = InboundCursor(since)
@@ -218,21 +221,23 @@ def wait_for_inbound_plan(
         cursor = yield Call(
             "messages", "inbound_cursor", kwargs={"device_id": device_id, "from_number": from_number}
         )
-    deadline = time.monotonic() + timeout
-    while True:
-        found = yield Call(
-            "messages",
-            "poll_inbound",
+    try:
+        message = yield Shared(
+            wait_for_inbound,
             (cursor,),
-            {"device_id": device_id, "from_number": from_number, "contains": contains, "pattern": pattern},
+            {
+                "device_id": device_id,
+                "from_number": from_number,
+                "contains": contains,
+                "pattern": pattern,
+                "interval": poll_interval,
+                "timeout": timeout,
+            },
         )
-        if found:
-            message = found[0]
-            run_logger().info("WhatsApp message %s received from %s", message.id, mask_phone(from_number))
-            return mask_message(message).to_dict()  # a code the person typed back is not in the result
-        if time.monotonic() + poll_interval > deadline:
-            raise WaitExpiredError(f"no message from {mask_phone(from_number)} within {timeout:.0f}s")
-        yield Pause(poll_interval)
+    except WaitTimeoutError as exc:  # a TimeoutError: Prefect would end the run TimedOut, not Failed
+        raise WaitExpiredError(f"no message from {mask_phone(from_number)} within {timeout:.0f}s") from exc
+    run_logger().info("WhatsApp message %s received from %s", message.id, mask_phone(from_number))
+    return mask_message(message).to_dict()  # a code the person typed back is not in the result
 
 
 def check_number_plan(phone: str, device_id: str | None) -> Plan[dict[str, Any]]:

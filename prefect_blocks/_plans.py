@@ -1,21 +1,25 @@
 """One implementation per task, driven by a sync or an async client.
 
 A task's work is written once as a *plan*: a generator that yields :class:`Call` (a core client
-method to call) or :class:`Pause` (a wait) and receives the call's result. :func:`run_plan` drives it
+method to call), :class:`Shared` (a wait run in the process's shared loop, where every wait of the
+process shares the core's watchers and request budget) or :class:`Pause` (a wait) and receives the
+call's result. :func:`run_plan` drives it
 with the sync ``WACloud`` client, :func:`arun_plan` with ``AsyncWACloud``; the core gives both the same
 surface, so the sync task and its async twin differ only in the driver.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+from wacloud_integrations.waiting import arun_shared, run_shared
 
 from ._keys import aresolve_root
 from .credentials import WACloudCredentials
 
-__all__ = ["Call", "CredentialsLike", "Pause", "Plan", "arun_plan", "run_plan"]
+__all__ = ["Call", "CredentialsLike", "Pause", "Plan", "Shared", "arun_plan", "run_plan"]
 
 R = TypeVar("R")
 CredentialsLike = WACloudCredentials | str
@@ -43,7 +47,21 @@ class Pause:
     seconds: float
 
 
-Step = Call | Pause
+@dataclass(frozen=True)
+class Shared:
+    """Run the core's ``func(client.config, *args, **kwargs)`` in the process's shared loop.
+
+    Prefect runs sync tasks in worker threads and may run mapped async tasks in loops of their own;
+    the shared loop (:mod:`wacloud_integrations.waiting`) makes every wait of the process, sync or
+    async, subscribe to the same watchers and take turns in the same request budget.
+    """
+
+    func: Callable[..., Coroutine[Any, Any, Any]]
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+Step = Call | Pause | Shared
 Plan = Generator[Step, Any, R]
 
 
@@ -75,6 +93,8 @@ def run_plan(credentials: CredentialsLike, plan: Plan[R]) -> R:
                     if isinstance(step, Pause):
                         client.sleep(step.seconds)
                         reply = None
+                    elif isinstance(step, Shared):
+                        reply = run_shared(step.func(client.config, *step.args, **step.kwargs))
                     else:
                         reply = step.target(client)(*step.args, **step.kwargs)
                 except Exception as exc:
@@ -96,6 +116,8 @@ async def arun_plan(credentials: CredentialsLike, plan: Plan[R]) -> R:
                     if isinstance(step, Pause):
                         await client.sleep(step.seconds)
                         reply = None
+                    elif isinstance(step, Shared):
+                        reply = await arun_shared(step.func(client.config, *step.args, **step.kwargs))
                     else:
                         reply = await step.target(client)(*step.args, **step.kwargs)
                 except Exception as exc:

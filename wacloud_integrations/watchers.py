@@ -1,7 +1,7 @@
-"""Shared waiting: one poll serves every waiter of a process.
+"""Shared waiting: one poll serves every waiter of an event loop.
 
-Waits subscribe here instead of polling on their own (Airflow triggers in the triggerer's loop,
-concurrent Prefect waits in one worker):
+Waits subscribe here instead of polling on their own (Airflow triggers in the triggerer's loop, Prefect
+waits in the process's shared loop, see :mod:`wacloud_integrations.waiting`):
 
 - :func:`watch_inbound`: one :class:`InboundWatcher` per (account, device) and event loop reads the
   device's new inbound messages once per interval, from the oldest cursor any subscriber still needs,
@@ -11,19 +11,23 @@ concurrent Prefect waits in one worker):
 - :func:`request_budget`: endpoints without a batch form (OTP status) share one request rate per account;
   a 429 slows every user of the budget down instead of failing one of them.
 
-A watcher lives while it has subscribers: the last one to leave (its ``async with`` ends, or its task is
-cancelled) stops the watcher and closes its connection pool, so nothing is left behind.
+A watcher polls at once when its first subscriber joins, then every ``interval`` (the shortest any
+subscriber asked for; a subscriber joining with a shorter one re-plans the next poll). It lives while it
+has subscribers: the last one to leave (its ``async with`` ends, or its task is cancelled) stops it and
+gives back its connection pool, so nothing is left behind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 import weakref
+from collections import deque
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .inbound import InboundCursor, InboundFilter
 from .logs import get_logger
@@ -31,14 +35,17 @@ from .retry import is_transient
 
 if TYPE_CHECKING:
     from ._async.client import AsyncWACloud
+    from ._sync.client import WACloud
     from .config import ClientConfig
     from .models import DeviceStatusInfo, Message
 
 __all__ = [
     "DEFAULT_REQUESTS_PER_SECOND",
+    "REQUESTS_PER_SECOND_ENV",
     "InboundSubscription",
     "RequestBudget",
     "StatusSubscription",
+    "lease_client",
     "request_budget",
     "watch_device_status",
     "watch_inbound",
@@ -48,108 +55,223 @@ log = get_logger("wacloud_integrations.watchers")
 
 DEFAULT_REQUESTS_PER_SECOND = 5.0
 """The default ceiling of a :class:`RequestBudget`: well under the API's per-key rate limit."""
+REQUESTS_PER_SECOND_ENV = "WACLOUD_POLL_REQUESTS_PER_SECOND"
+"""Environment variable that sets the budget's ceiling for every integration of a process."""
 
 _MAX_BACKOFF = 60.0
 PAGE = 100  # inbound messages per request; a busier device takes more requests per round
+
+T = TypeVar("T")
+
+
+def _config(client: Any) -> ClientConfig:
+    """The configuration of a client (sync or async) or the configuration itself."""
+    return getattr(client, "config", client)
 
 
 def _account(config: ClientConfig) -> tuple[str, str]:
     return (config.base_url, config.api_key)
 
 
+# ---- one client per account and loop -----------------------------------------------------------------
+
+
+@dataclass
+class _Lease:
+    client: AsyncWACloud
+    users: int = 0
+
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], _Lease]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@contextlib.asynccontextmanager
+async def lease_client(config: ClientConfig) -> AsyncIterator[AsyncWACloud]:
+    """The loop's client of ``config``'s account (made from the first user's settings, without retries of
+    its own: watchers and budgets decide when to try again), closed after its last user left."""
+    from ._async.client import AsyncWACloud
+
+    pool = _clients.setdefault(asyncio.get_running_loop(), {})
+    key = _account(config)
+    lease = pool.get(key)
+    if lease is None:
+        lease = pool[key] = _Lease(AsyncWACloud(config=config.replace(max_retries=0)))
+    lease.users += 1
+    try:
+        yield lease.client
+    finally:
+        lease.users -= 1
+        if lease.users == 0:
+            if pool.get(key) is lease:
+                del pool[key]
+            await lease.client.aclose()
+
+
+# ---- a subscriber's mailbox --------------------------------------------------------------------------
+
+
+class _Mailbox(Generic[T]):
+    """What a watcher handed one subscriber, in order; lighter than an ``asyncio.Queue`` (no locks, one
+    future only while someone waits)."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: deque[T | BaseException] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, item: T | BaseException) -> None:
+        self._items.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def replace(self, item: T) -> None:
+        """Keep only ``item`` (a slow reader of a status needs the newest one only)."""
+        self._items.clear()
+        self.put(item)
+
+    async def get(self) -> T:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        item = self._items.popleft()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def drain(self) -> list[T]:
+        """Everything handed over and not read yet (errors dropped)."""
+        items = [i for i in self._items if not isinstance(i, BaseException)]
+        self._items.clear()
+        return items
+
+    def empty(self) -> bool:
+        return not self._items
+
+
+# ---- watchers ----------------------------------------------------------------------------------------
+
+
 class _Watcher:
     """A poll loop shared by subscribers; runs while it has any."""
 
-    def __init__(self, config: ClientConfig, device_id: str) -> None:
-        from ._async.client import AsyncWACloud
-
+    def __init__(self, config: ClientConfig, device_id: str | None) -> None:
+        self.config = config
         self.device_id = device_id
-        self.client: AsyncWACloud = AsyncWACloud(config=config)
-        self.subscribers: list[Any] = []
+        self.subscribers: dict[Any, None] = {}  # insertion-ordered set: O(1) leave with 1,000 waiters
         self.polls = 0
+        self.client: AsyncWACloud | None = None
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._planned = float("inf")  # the interval the current sleep was planned with
 
     def interval(self) -> float:
         return min(s.interval for s in self.subscribers)
 
     def add(self, subscriber: Any) -> None:
-        self.subscribers.append(subscriber)
-        if self._task is None:
+        self.subscribers[subscriber] = None
+        if self._task is None:  # the first subscriber: poll at once
             self._task = asyncio.get_running_loop().create_task(self._run())
-        else:
-            self._wake.set()  # a new subscriber may want a shorter interval: re-plan now
+        elif subscriber.interval < self._planned:
+            self._wake.set()  # a shorter interval: re-plan the sleep under way (no extra poll)
 
     async def remove(self, subscriber: Any) -> bool:
         """Drop ``subscriber``; True when it was the last one and the watcher stopped."""
-        self.subscribers.remove(subscriber)
+        self.subscribers.pop(subscriber, None)
         if self.subscribers:
             return False
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self.client.aclose()
         return True
 
     async def _run(self) -> None:
-        failures = 0
+        async with lease_client(self.config) as self.client:
+            failures = 0
+            while self.subscribers:
+                started = time.monotonic()
+                try:
+                    await self.poll()
+                    failures = 0
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    failures += 1
+                    self._failed(exc, failures)
+                self.polls += 1
+                await self._sleep_from(started, failures)
+
+    def _failed(self, exc: Exception, failures: int) -> None:
+        if is_transient(exc):
+            log.warning(
+                "watcher for device %s: poll failed (%s); trying again", self.device_id, type(exc).__name__
+            )
+        else:  # a permanent error: every subscriber learns it and decides (most leave)
+            for subscriber in list(self.subscribers):
+                subscriber.fail(exc)
+
+    async def _sleep_from(self, started: float, failures: int) -> None:
+        """Sleep until ``started`` + the interval; re-plan when a shorter-interval subscriber joins."""
         while self.subscribers:
-            try:
-                await self.poll()
-                failures = 0
-                delay = self.interval()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                failures += 1
-                delay = min(self.interval() * 2**failures, _MAX_BACKOFF)
-                if is_transient(exc):
-                    log.warning(
-                        "watcher for device %s: poll failed (%s); next try in %.0fs",
-                        self.device_id,
-                        type(exc).__name__,
-                        delay,
-                    )
-                else:  # a permanent error: every subscriber learns it and decides
-                    for subscriber in list(self.subscribers):
-                        subscriber.fail(exc)
-            self.polls += 1
+            self._planned = self.interval()
+            delay = self._planned if not failures else min(self._planned * 2**failures, _MAX_BACKOFF)
+            left = started + delay - time.monotonic()
+            if left <= 0:
+                return
             self._wake.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+            try:
+                await asyncio.wait_for(self._wake.wait(), left)
+            except asyncio.TimeoutError:
+                return
 
     async def poll(self) -> None:
         raise NotImplementedError
 
 
-@dataclass(eq=False)
 class InboundSubscription:
-    """One waiter's view of an :class:`InboundWatcher`: iterate to get matching messages, oldest first."""
+    """One waiter's view of an :class:`InboundWatcher`: iterate to get matching messages, oldest first.
 
-    cursor: InboundCursor
-    phone: str | None
-    wanted: InboundFilter
-    interval: float
-    _queue: asyncio.Queue[Message | BaseException] = field(default_factory=asyncio.Queue)
+    ``cursor`` is where this waiter has read up to (it moves past every message handed to it, matching
+    or not); messages handed over but not read yet are in :meth:`drain`.
+    """
+
+    __slots__ = ("_box", "cursor", "interval", "on_round", "phone", "wanted")
+
+    def __init__(self, cursor: InboundCursor, phone: str | None, wanted: InboundFilter, interval: float):
+        self.cursor = cursor
+        self.phone = phone
+        self.wanted = wanted
+        self.interval = interval
+        self.on_round: Callable[[], None] | None = None
+        """Called after every successful read this subscriber took part in (e.g. to log a recovery)."""
+        self._box: _Mailbox[Message] = _Mailbox()
 
     def offer(self, messages: list[Message]) -> None:
-        """Take the messages past this cursor (all of them move it) and queue those that match."""
+        """Take the messages past this cursor (all of them move it) and keep those that match."""
+        if self.on_round is not None:
+            self.on_round()
         since = self.cursor.since
         fresh = [m for m in messages if since is None or (m.created_at is not None and m.created_at >= since)]
         for message in self.cursor.take(fresh):
-            if (self.phone is None or message.from_ == self.phone) and self.wanted.matches(message):
-                self._queue.put_nowait(message)
+            if (self.phone is None or _digits(message.from_) == self.phone) and self.wanted.matches(message):
+                self._box.put(message)
 
     def fail(self, exc: BaseException) -> None:
-        self._queue.put_nowait(exc)
+        self._box.put(exc)
 
     async def next(self) -> Message:
         """The next matching message; raises the watcher's permanent error (bad key, unknown device)."""
-        item = await self._queue.get()
-        if isinstance(item, BaseException):
-            raise item
-        return item
+        return await self._box.get()
+
+    def drain(self) -> list[Message]:
+        """Matching messages handed over and not read yet (read them before leaving with ``cursor``)."""
+        return self._box.drain()
 
     def __aiter__(self) -> InboundSubscription:
         return self
@@ -158,64 +280,70 @@ class InboundSubscription:
         return await self.next()
 
 
+def _digits(phone: str | None) -> str | None:
+    """A stored sender as bare international digits (``+62…``, ``62…@c.us`` → ``62…``)."""
+    return phone.split("@")[0].lstrip("+") if phone else None
+
+
 class InboundWatcher(_Watcher):
     """Reads a device's inbound messages once per interval for all its subscribers."""
 
     async def poll(self) -> None:
-        starts = [s.cursor.since for s in self.subscribers]
+        assert self.client is not None
+        # Only those subscribed when the read starts get its messages: a later one may need older ones,
+        # which the next round reads from its cursor.
+        subscribers = list(self.subscribers)
+        starts = [s.cursor.since for s in subscribers]
+        # Every cursor moves past all it is handed, so after one round they all sit at the newest
+        # message: the read goes back further only for a subscriber that joined with an older cursor.
         since = None if any(s is None for s in starts) else min(s for s in starts if s is not None)
-        # One request per round: a short page is the end for now (a server capping the page size
-        # only delays the rest to the next round, as every cursor moved just past what was read).
-        page = await self.client.messages.list_page(
-            device_id=self.device_id, direction="inbound", since=since, sort_order="asc", limit=PAGE
-        )
-        offset = len(page)
-        while len(page) == PAGE:
+        page: list[Message] = []
+        while True:
             more = await self.client.messages.list_page(
                 device_id=self.device_id,
                 direction="inbound",
                 since=since,
                 sort_order="asc",
                 limit=PAGE,
-                offset=offset,
+                offset=len(page),
             )
-            if not more:
-                break
             page.extend(more)
-            offset += len(more)
-        for subscriber in list(self.subscribers):
-            subscriber.offer(page)
+            if len(more) < PAGE:  # a short page is the end for now
+                break
+        for subscriber in subscribers:
+            if subscriber in self.subscribers:
+                subscriber.offer(page)
 
 
-@dataclass(eq=False)
 class StatusSubscription:
-    """One waiter's view of a device's status: :meth:`next` returns each status read after it subscribed."""
+    """One waiter's view of a device's status: :meth:`next` returns each status read after it subscribed
+    (the newest one only, when it reads slower than the watcher polls)."""
 
-    interval: float
-    _queue: asyncio.Queue[DeviceStatusInfo | BaseException] = field(default_factory=asyncio.Queue)
+    __slots__ = ("_box", "interval")
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._box: _Mailbox[DeviceStatusInfo] = _Mailbox()
 
     def offer(self, info: DeviceStatusInfo) -> None:
-        if not self._queue.empty():  # a slow reader only needs the newest status
-            self._queue.get_nowait()
-        self._queue.put_nowait(info)
+        self._box.replace(info)
 
     def fail(self, exc: BaseException) -> None:
-        self._queue.put_nowait(exc)
+        self._box.put(exc)
 
     async def next(self) -> DeviceStatusInfo:
         """The next status read; raises the watcher's permanent error."""
-        item = await self._queue.get()
-        if isinstance(item, BaseException):
-            raise item
-        return item
+        return await self._box.get()
 
 
 class DeviceStatusWatcher(_Watcher):
     """Reads one device's status once per interval for all its subscribers."""
 
     async def poll(self) -> None:
+        assert self.client is not None and self.device_id is not None
+        subscribers = list(self.subscribers)
         info = await self.client.devices.status(self.device_id)
-        for subscriber in list(self.subscribers):
+        for subscriber in subscribers:
             subscriber.offer(info)
 
 
@@ -229,9 +357,14 @@ _budgets: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, s
 )
 
 
+def watchers_in_loop() -> list[_Watcher]:
+    """The watchers running in this event loop (for tests and benchmarks)."""
+    return list(_watchers.get(asyncio.get_running_loop(), {}).values())
+
+
 @contextlib.asynccontextmanager
 async def _subscribe(
-    kind: type[_Watcher], config: ClientConfig, device_id: str, subscriber: Any
+    kind: type[_Watcher], config: ClientConfig, device_id: str | None, subscriber: Any
 ) -> AsyncIterator[Any]:
     registry = _watchers.setdefault(asyncio.get_running_loop(), {})
     key = (kind, *_account(config), device_id)
@@ -242,12 +375,19 @@ async def _subscribe(
     try:
         yield subscriber
     finally:
-        if await watcher.remove(subscriber) and registry.get(key) is watcher:
+        # Shielded: a cancelled waiter still takes itself out (and stops a watcher it was the last of).
+        if await asyncio.shield(watcher.remove(subscriber)) and registry.get(key) is watcher:
             del registry[key]
 
 
+def _interval(value: float) -> float:
+    if not value > 0:
+        raise ValueError("interval must be a positive number of seconds")
+    return float(value)
+
+
 def watch_inbound(
-    client: AsyncWACloud,
+    client: AsyncWACloud | WACloud | ClientConfig,
     cursor: InboundCursor,
     *,
     device_id: str | None = None,
@@ -259,23 +399,35 @@ def watch_inbound(
     """Subscribe to the device's inbound messages after ``cursor`` that match; one poll per device serves
     every subscriber of this event loop. ``subscription.cursor`` is where this waiter has read up to.
 
+    ``device_id`` defaults to the configuration's default device; with neither, the watcher reads the
+    account's inbound messages of every device (one watcher for "any device").
+
     >>> async with watch_inbound(client, cursor, from_number="6281234567890", contains="YES") as replies:
     ...     message = await replies.next()
     """
-    device = client.messages._device(device_id)
-    number = client.messages._phone(from_number, "from_number") if from_number else None
+    from .phone import normalize_phone
+
+    config = _config(client)
+    device = config.device(device_id, required=False)
+    number = None
+    if from_number:
+        number = str(normalize_phone(from_number, region=config.region, field="from_number"))
     # A copy: the subscription moves its cursor, and callers may hand one cursor to several waits.
     start = InboundCursor(cursor.since, cursor.seen)
-    subscriber = InboundSubscription(start, number, InboundFilter(contains, pattern), interval)
-    return _subscribe(InboundWatcher, client.config, device, subscriber)
+    subscriber = InboundSubscription(start, number, InboundFilter(contains, pattern), _interval(interval))
+    return _subscribe(InboundWatcher, config, device, subscriber)
 
 
 def watch_device_status(
-    client: AsyncWACloud, *, device_id: str | None = None, interval: float = 2.0
+    client: AsyncWACloud | WACloud | ClientConfig, *, device_id: str | None = None, interval: float = 2.0
 ) -> contextlib.AbstractAsyncContextManager[StatusSubscription]:
     """Subscribe to a device's status; one request per device and interval serves every subscriber."""
-    device = client.messages._device(device_id)
-    return _subscribe(DeviceStatusWatcher, client.config, device, StatusSubscription(interval))
+    config = _config(client)
+    device = config.device(device_id)
+    return _subscribe(DeviceStatusWatcher, config, device, StatusSubscription(_interval(interval)))
+
+
+# ---- a shared request rate ---------------------------------------------------------------------------
 
 
 class RequestBudget:
@@ -288,11 +440,18 @@ class RequestBudget:
     def __init__(self, per_second: float = DEFAULT_REQUESTS_PER_SECOND) -> None:
         if not per_second > 0:
             raise ValueError("per_second must be positive")
-        self.ceiling = per_second
-        self.rate = per_second
+        self.ceiling = float(per_second)
+        self.rate = self.ceiling
         self._lock = asyncio.Lock()  # FIFO: waiters are served in the order they asked
         self._next_at = 0.0
         self.granted = 0
+        self.limited = 0  # 429 answers seen
+
+    def lower_ceiling(self, per_second: float) -> None:
+        """Use ``per_second`` if it is lower than the current ceiling (the lowest asked for wins)."""
+        if 0 < per_second < self.ceiling:
+            self.ceiling = float(per_second)
+            self.rate = min(self.rate, self.ceiling)
 
     async def acquire(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         """Wait for this caller's turn."""
@@ -305,6 +464,7 @@ class RequestBudget:
 
     def slow_down(self, retry_after: float | None = None) -> None:
         """A 429: halve the rate (down to one request per 10 s) and pause for ``retry_after``."""
+        self.limited += 1
         self.rate = max(self.rate / 2, 0.1)
         pause = retry_after if retry_after is not None else 1 / self.rate
         self._next_at = max(self._next_at, time.monotonic() + pause)
@@ -314,7 +474,11 @@ class RequestBudget:
         self.rate = min(self.ceiling, self.rate + self.ceiling / 10)
 
     async def call(self, request: Callable[[], Any]) -> Any:
-        """Run ``await request()`` in turn; a 429 slows the budget down and is retried, never raised."""
+        """Run ``await request()`` in turn; a 429 slows the budget down and is retried, never raised.
+
+        ``request`` should not retry on its own (a client with ``max_retries=0``): a retry outside the
+        budget would break the ceiling.
+        """
         from .errors import RateLimitError
 
         while True:
@@ -328,10 +492,32 @@ class RequestBudget:
             return result
 
 
+def configured_ceiling() -> float:
+    """The ceiling from ``WACLOUD_POLL_REQUESTS_PER_SECOND``, else :data:`DEFAULT_REQUESTS_PER_SECOND`."""
+    raw = os.environ.get(REQUESTS_PER_SECOND_ENV)
+    if raw:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = 0.0
+        if value > 0:
+            return value
+        log.warning(
+            "%s must be a positive number; using %s", REQUESTS_PER_SECOND_ENV, DEFAULT_REQUESTS_PER_SECOND
+        )
+    return DEFAULT_REQUESTS_PER_SECOND
+
+
 def request_budget(config: ClientConfig, per_second: float | None = None) -> RequestBudget:
-    """The budget of ``config``'s account in this event loop (made with ``per_second`` on first use)."""
+    """The budget of ``config``'s account in this event loop.
+
+    Its ceiling is ``per_second``, else ``WACLOUD_POLL_REQUESTS_PER_SECOND``, else
+    :data:`DEFAULT_REQUESTS_PER_SECOND`; when users ask for different ceilings the lowest wins.
+    """
     registry = _budgets.setdefault(asyncio.get_running_loop(), {})
     budget = registry.get(_account(config))
     if budget is None:
-        budget = registry[_account(config)] = RequestBudget(per_second or DEFAULT_REQUESTS_PER_SECOND)
+        budget = registry[_account(config)] = RequestBudget(per_second or configured_ceiling())
+    elif per_second:
+        budget.lower_ceiling(per_second)
     return budget

@@ -1,21 +1,28 @@
 """Async triggers behind the deferrable sensors, and an event trigger for ``AssetWatcher``.
 
 They only read (poll with the core's async client); they never send anything, so running one twice
-(triggerer restarts, HA) is harmless. A transient API failure (the core's ``is_transient``: unreachable,
-408, 429, 5xx) is logged and the wait goes on. A permanent one (bad key, unknown id, missing connection,
-bad regex) ends a sensor's wait with an ``error`` event (the task fails). The ``AssetWatcher`` event
-trigger has no task to fail and must not start a DAG run: it backs off (see
+(triggerer restarts, HA) is harmless. A transient API failure (the core's ``is_transient``:
+unreachable, 408, 429, 5xx) is logged and the wait goes on. A permanent one (bad key, unknown id,
+missing connection, bad regex) ends a sensor's wait with an ``error`` event (the task fails). The
+``AssetWatcher`` event trigger has no task to fail and must not start a DAG run: it backs off (see
 :class:`WACloudInboundMessageEventTrigger`).
-Every kwarg is a plain JSON value and ``serialize()`` returns exactly the constructor's kwargs.
+Every kwarg is a plain JSON value and ``serialize()`` returns exactly the constructor's kwargs (the same
+as before the shared watchers: deferred tasks survive an upgrade).
 Events carry ids, statuses and masked numbers only: the triggerer logs every event it fires.
+
+Waiting at scale: triggers do not poll on their own. The inbound triggers subscribe to the core's shared
+:func:`~wacloud_integrations.watchers.watch_inbound` watcher (one ``GET /messages`` per device and
+interval for every trigger of the triggerer), the device trigger to ``watch_device_status``, and OTP
+triggers take turns in the account's request budget (``[wacloud] poll_requests_per_second``, else
+``WACLOUD_POLL_REQUESTS_PER_SECOND``, else 5 requests/s; a 429 slows every OTP trigger down).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import AsyncExitStack, aclosing
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
@@ -29,6 +36,7 @@ from airflow_provider.hooks.wacloud import WACloudHook
 if TYPE_CHECKING:
     from wacloud_integrations import AsyncWACloud
     from wacloud_integrations.inbound import InboundCursor
+    from wacloud_integrations.models import Message
 
 __all__ = [
     "WACloudDeviceConnectedTrigger",
@@ -50,7 +58,7 @@ class _PollingMixin:
         """One poll: an event payload when the wait is over, else None."""
         raise NotImplementedError
 
-    async def _poll(self) -> AsyncIterator[dict[str, Any]]:
+    async def _poll(self) -> AsyncGenerator[dict[str, Any], None]:
         async with AsyncExitStack() as stack:
             try:
                 client = await stack.enter_async_context(shared_client(self.wacloud_conn_id, self.device_id))
@@ -92,9 +100,12 @@ class _PollingTrigger(_PollingMixin, BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until done; yield one event."""
-        async for payload in self._poll():
-            yield TriggerEvent(payload)
-            return
+        # The poll (and its hold on the shared client) ends before the event is yielded: a generator
+        # left suspended at its event holds nothing (else the garbage collector would close the client
+        # later, possibly after the loop is gone).
+        async with aclosing(self._poll()) as payloads:
+            payload = await anext(payloads)
+        yield TriggerEvent(payload)
 
 
 # Time for the event trigger's back-off; tests replace them to move time without waiting.
@@ -120,13 +131,20 @@ class WACloudOTPVerifiedTrigger(_PollingTrigger):
     ) -> None:
         super().__init__(wacloud_conn_id=wacloud_conn_id, device_id=device_id, poll_interval=poll_interval)
         self.otp_id = otp_id
+        self._quiet: tuple[AsyncWACloud, AsyncWACloud] | None = None
 
     def _kwargs(self) -> dict[str, Any]:
         return {"otp_id": self.otp_id, **super()._kwargs()}
 
     async def check(self, client: AsyncWACloud) -> dict[str, Any] | None:
-        """Done when the status is ``verified`` or ``expired``."""
-        info = await client.otp.status(self.otp_id)
+        """Done when the status is ``verified`` or ``expired``; the read waits for its turn in the account's
+        request budget (shared by every OTP trigger of the triggerer) and does not retry on its own."""
+        from wacloud_integrations.watchers import request_budget
+
+        if self._quiet is None or self._quiet[0] is not client:
+            self._quiet = (client, client.with_options(max_retries=0))
+        quiet = self._quiet[1]
+        info = await request_budget(client.config, poll_ceiling()).call(lambda: quiet.otp.status(self.otp_id))
         if info.status not in ("verified", "expired"):
             return None
         verified_at = info.verified_at.isoformat() if info.verified_at else None
@@ -145,11 +163,34 @@ class WACloudDeviceConnectedTrigger(_PollingTrigger):
     ) -> None:
         super().__init__(wacloud_conn_id=wacloud_conn_id, device_id=device_id, poll_interval=poll_interval)
 
-    async def check(self, client: AsyncWACloud) -> dict[str, Any] | None:
-        """Done when ``GET /devices/{id}/status`` says ``connected``."""
-        device = client.config.device(self.device_id)  # no default: an error event naming the setting
-        info = await client.devices.status(device)
-        return {"status": "connected", "device_id": device} if info.status == "connected" else None
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Wait on the device's shared status watcher until it says ``connected``."""
+        from wacloud_integrations.watchers import watch_device_status
+
+        payload: dict[str, Any]
+        try:
+            async with shared_client(self.wacloud_conn_id, self.device_id) as client:
+                device = client.config.device(self.device_id)  # no default: an error naming the setting
+                payload = await _until_connected(
+                    watch_device_status(client, device_id=device, interval=self.poll_interval), device
+                )
+        except Exception as exc:
+            payload = _error_payload(self.wacloud_conn_id, exc)
+        yield TriggerEvent(payload)
+
+
+async def _until_connected(subscription: Any, device: str) -> dict[str, Any]:
+    async with subscription as statuses:
+        while (await statuses.next()).status != "connected":
+            pass
+    return {"status": "connected", "device_id": device}
+
+
+def _error_payload(conn_id: str, exc: Exception) -> dict[str, Any]:
+    """The error event of a wait that cannot succeed (a missing connection names it)."""
+    if isinstance(exc, AirflowNotFoundException):
+        return {"status": "error", "message": f"connection {conn_id!r}: {exc}"}
+    return {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
 
 
 class WACloudInboundMessageTrigger(_PollingTrigger):
@@ -190,19 +231,47 @@ class WACloudInboundMessageTrigger(_PollingTrigger):
             **super()._kwargs(),
         }
 
-    async def check(self, client: AsyncWACloud) -> dict[str, Any] | None:
-        """The oldest matching message not read yet, if one arrived."""
-        if self._cursor is None:
-            if self.cursor is not None:
-                from wacloud_integrations.inbound import InboundCursor
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Subscribe to the device's shared inbound watcher from the cursor; one event for the first match."""
+        payload: dict[str, Any]
+        try:
+            async with shared_client(self.wacloud_conn_id, self.device_id) as client:
+                cursor = await self._start(client)
+                async with _watch(client, cursor, self) as replies:
+                    payload = {"status": "matched", "message": event_reference(await replies.next())}
+        except Exception as exc:
+            payload = _error_payload(self.wacloud_conn_id, exc)
+        yield TriggerEvent(payload)
 
-                self._cursor = InboundCursor.from_dict(self.cursor)
-            else:
-                self._cursor = await start_cursor(client, self.device_id, self.from_number)
-        matched = await _matching(
-            client, self._cursor, self.device_id, self.from_number, self.contains, self.pattern
-        )
-        return {"status": "matched", "message": event_reference(matched[0])} if matched else None
+    async def _start(self, client: AsyncWACloud) -> InboundCursor:
+        """The sensor's cursor, or one just past the newest stored message (transient errors: try again)."""
+        from wacloud_integrations.inbound import InboundCursor
+
+        if self.cursor is not None:
+            return InboundCursor.from_dict(self.cursor)
+        while True:
+            try:
+                return await start_cursor(client, self.device_id, self.from_number)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                self.log.warning("WACloud poll failed, will try again: %s", exc)
+            await asyncio.sleep(self.poll_interval)
+
+
+def _watch(client: AsyncWACloud, cursor: InboundCursor, trigger: Any) -> Any:
+    """A subscription to the shared inbound watcher with the trigger's filter."""
+    from wacloud_integrations.watchers import watch_inbound
+
+    return watch_inbound(
+        client,
+        cursor,
+        device_id=device_of(client, trigger.device_id),
+        from_number=trigger.from_number or None,
+        contains=trigger.contains or None,
+        pattern=trigger.pattern or None,
+        interval=trigger.poll_interval,
+    )
 
 
 class WACloudInboundMessageEventTrigger(BaseEventTrigger):
@@ -257,14 +326,18 @@ class WACloudInboundMessageEventTrigger(BaseEventTrigger):
         }
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Yield an event for every matching inbound message from now on; never returns by itself."""
+        """Yield an event for every matching inbound message from now on; never returns by itself.
+
+        It subscribes to the device's shared watcher; every ``poll_interval`` without a message it
+        re-reads the connection and, when the settings changed, subscribes again with the new client
+        from where it had read up to (nothing missed, nothing reported twice).
+        """
         cursor: InboundCursor | None = None
         lease = ClientLease(self.wacloud_conn_id, self.device_id)
-        failures = 0
-        reported: tuple[str, str] | None = None
+        health = _Health(self)
         try:
             while True:
-                matched: list[Any] = []
+                pending: list[Message] = []
                 try:
                     client = await lease.client()
                     if cursor is None:
@@ -274,38 +347,51 @@ class WACloudInboundMessageEventTrigger(BaseEventTrigger):
                             "stored from now on",
                             self.wacloud_conn_id,
                         )
-                    matched = await _matching(
-                        client, cursor, self.device_id, self.from_number, self.contains, self.pattern
-                    )
+                    async with _watch(client, cursor, self) as replies:
+                        replies.on_round = health.polled
+                        try:
+                            while True:
+                                try:
+                                    message = await asyncio.wait_for(replies.next(), self.poll_interval)
+                                except asyncio.TimeoutError:
+                                    if await lease.client() is not client:
+                                        break  # the connection changed: subscribe again with its client
+                                    continue
+                                yield TriggerEvent({"status": "matched", "message": event_reference(message)})
+                        finally:
+                            cursor, pending = replies.cursor, replies.drain()
                 except Exception as exc:
                     if is_transient(exc):
                         self.log.warning("WACloud inbound poll failed, will try again: %s", exc)
                         await _sleep(self.poll_interval)
-                        continue
-                    failures += 1
-                    delay = min(BACKOFF_CAP, max(BACKOFF_FIRST, self.poll_interval) * 2 ** (failures - 1))
-                    settings = await self._settings()
-                    if (type(exc).__name__, settings) != reported:
-                        reported = (type(exc).__name__, settings)
-                        self.log.error(
-                            "WACloud inbound watcher cannot poll: %s. Trying again in %.0f s, backing off "
-                            "up to %.0f s, and at once when connection %r changes.",
-                            self._what_to_fix(exc),
-                            delay,
-                            BACKOFF_CAP,
-                            self.wacloud_conn_id,
+                    else:
+                        health.failures += 1
+                        health.reported = await self._report_and_back_off(
+                            exc, health.failures, health.reported
                         )
-                    await self._back_off(delay, settings)
-                    continue
-                if failures:
-                    self.log.info("WACloud inbound watcher polls again (connection %r)", self.wacloud_conn_id)
-                    failures, reported = 0, None
-                for message in matched:
+                for message in pending:  # handed over before the subscription ended: still reported
                     yield TriggerEvent({"status": "matched", "message": event_reference(message)})
-                if not matched:
-                    await _sleep(self.poll_interval)
         finally:
             await lease.aclose()
+
+    async def _report_and_back_off(
+        self, exc: Exception, failures: int, reported: tuple[str, str] | None
+    ) -> tuple[str, str]:
+        """Log what to fix (once per error and connection state), then wait out the back-off; returns
+        what was reported."""
+        delay = min(BACKOFF_CAP, max(BACKOFF_FIRST, self.poll_interval) * 2 ** (failures - 1))
+        now = (type(exc).__name__, await self._settings())
+        if now != reported:
+            self.log.error(
+                "WACloud inbound watcher cannot poll: %s. Trying again in %.0f s, backing off "
+                "up to %.0f s, and at once when connection %r changes.",
+                self._what_to_fix(exc),
+                delay,
+                BACKOFF_CAP,
+                self.wacloud_conn_id,
+            )
+        await self._back_off(delay, now[1])
+        return now
 
     async def _settings(self) -> str:
         """A digest of the connection's current settings (or of why it cannot be read)."""
@@ -350,18 +436,28 @@ async def start_cursor(client: AsyncWACloud, device_id: str | None, from_number:
     )
 
 
-async def _matching(
-    client: AsyncWACloud,
-    cursor: InboundCursor,
-    device_id: str | None,
-    from_number: str | None,
-    contains: str | None,
-    pattern: str | None,
-) -> list[Any]:
-    return await client.messages.poll_inbound(
-        cursor,
-        device_id=device_of(client, device_id),
-        from_number=from_number or None,
-        contains=contains or None,
-        pattern=pattern or None,
-    )
+class _Health:
+    """The event trigger's run of permanent errors; the first successful read after them is logged."""
+
+    def __init__(self, trigger: WACloudInboundMessageEventTrigger) -> None:
+        self.trigger = trigger
+        self.failures = 0
+        self.reported: tuple[str, str] | None = None
+
+    def polled(self) -> None:
+        if self.failures:
+            self.trigger.log.info(
+                "WACloud inbound watcher polls again (connection %r)", self.trigger.wacloud_conn_id
+            )
+            self.failures, self.reported = 0, None
+
+
+def poll_ceiling() -> float | None:
+    """``[wacloud] poll_requests_per_second`` from Airflow's configuration (None: the core's default)."""
+    try:
+        from airflow.configuration import conf
+
+        value = conf.getfloat("wacloud", "poll_requests_per_second", fallback=None)
+    except Exception:
+        return None
+    return value if value and value > 0 else None

@@ -435,3 +435,157 @@ async def test_trigger_events_carry_no_number_text_or_code(ctl, sandbox, client,
     # The sensor (or a DAG) reads the message by its reference; the code in it is masked there.
     message = await asyncio.to_thread(WACloudHook().inbound_message, events[2].payload)
     assert message["from"] == phone and message["body"] == "my code is ••••••, please call me back"
+
+
+# ---- waiting at scale: the triggers share the core's watchers and request budget ---------------------
+
+# What serialize() gave before the shared watchers (recorded): deferred tasks must survive an upgrade.
+RECORDED = [
+    (
+        WACloudOTPVerifiedTrigger(otp_id="otp-1", poll_interval=2),
+        "airflow_provider.triggers.wacloud.WACloudOTPVerifiedTrigger",
+        {"otp_id": "otp-1", "wacloud_conn_id": "wacloud_default", "device_id": None, "poll_interval": 2.0},
+    ),
+    (
+        WACloudDeviceConnectedTrigger(device_id="dev", wacloud_conn_id="other"),
+        "airflow_provider.triggers.wacloud.WACloudDeviceConnectedTrigger",
+        {"wacloud_conn_id": "other", "device_id": "dev", "poll_interval": 5.0},
+    ),
+    (
+        WACloudInboundMessageTrigger(
+            cursor={"since": "2026-01-01T00:00:00+00:00", "seen": ["m1"]},
+            from_number="+62 812-3456-7890",
+            pattern="^Y",
+            device_id="dev",
+            poll_interval=3,
+        ),
+        "airflow_provider.triggers.wacloud.WACloudInboundMessageTrigger",
+        {
+            "cursor": {"since": "2026-01-01T00:00:00+00:00", "seen": ["m1"]},
+            "from_number": "+62 812-3456-7890",
+            "contains": None,
+            "pattern": "^Y",
+            "wacloud_conn_id": "wacloud_default",
+            "device_id": "dev",
+            "poll_interval": 3.0,
+        },
+    ),
+    (
+        WACloudInboundMessageEventTrigger(contains="STOP", device_id="dev"),
+        "airflow_provider.triggers.wacloud.WACloudInboundMessageEventTrigger",
+        {
+            "device_id": "dev",
+            "from_number": None,
+            "contains": "STOP",
+            "pattern": None,
+            "wacloud_conn_id": "wacloud_default",
+            "poll_interval": 5.0,
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("trigger", "classpath", "kwargs"), RECORDED, ids=lambda x: type(x).__name__)
+def test_serialize_is_unchanged_by_the_shared_watchers(trigger, classpath, kwargs):
+    assert trigger.serialize() == (classpath, kwargs)
+    assert list(trigger.serialize()[1]) == list(kwargs)  # the same keys in the same order
+
+
+async def _all_fire(runs: list[Any], deadline: float = 30) -> list[TriggerEvent]:
+    try:
+        return await asyncio.wait_for(asyncio.gather(*(r.__anext__() for r in runs)), deadline)
+    finally:
+        for run in runs:  # closed here, on this loop (not by the garbage collector later)
+            await run.aclose()
+
+
+async def test_inbound_triggers_in_one_loop_share_one_poll_per_device(ctl, sandbox, monkeypatch):
+    from wacloud_integrations.watchers import watchers_in_loop
+
+    requests = count_requests(monkeypatch)
+    start = ctl.inbound(sandbox.device_id, "6281300000000", "start")
+    cursor = {"since": start["created_at"], "seen": [start["id"]]}
+    phones = [f"62813555{i:05d}" for i in range(40)]
+    runs = [
+        WACloudInboundMessageTrigger(cursor=cursor, from_number=p, contains="ya", poll_interval=0.05).run()
+        for p in phones
+    ]
+    pending = [asyncio.ensure_future(r.__anext__()) for r in runs]
+    while not watchers_in_loop() or len(watchers_in_loop()[0].subscribers) < len(runs):
+        await asyncio.sleep(0.01)
+    (watcher,) = watchers_in_loop()
+    lists_before, rounds_before = _lists(requests), watcher.polls
+    while watcher.polls < rounds_before + 5:
+        await asyncio.sleep(0.01)
+    # 40 waiting triggers, one device: one list request per round (a round in flight may add one).
+    assert _lists(requests) - lists_before <= watcher.polls - rounds_before + 1
+    for p in reversed(phones):
+        await asyncio.to_thread(ctl.inbound, sandbox.device_id, p, "Ya")
+    events = await asyncio.wait_for(asyncio.gather(*pending), 30)
+    for p, event in zip(phones, events, strict=True):
+        assert event.payload["message"]["from_tail"] == "…" + p[-4:]
+    for r in runs:
+        await r.aclose()
+    assert not watchers_in_loop(), "a watcher outlived its triggers"
+
+
+def _lists(requests: list[tuple[str, int]]) -> int:
+    return sum(1 for path, _ in requests if path == "/api/v1/messages")
+
+
+async def test_a_cancelled_inbound_trigger_leaves_no_watcher_behind(sandbox):
+    from wacloud_integrations.watchers import watchers_in_loop
+
+    run = WACloudInboundMessageTrigger(contains="never", poll_interval=0.05).run()
+    waiting = asyncio.ensure_future(run.__anext__())
+    while not watchers_in_loop():
+        await asyncio.sleep(0.01)
+    waiting.cancel()  # the triggerer cancels a trigger whose task was cleared
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
+    await run.aclose()
+    assert not watchers_in_loop()
+
+
+async def test_device_triggers_share_one_status_read(ctl, sandbox, monkeypatch):
+    requests = count_requests(monkeypatch)
+    events = await _all_fire([WACloudDeviceConnectedTrigger(poll_interval=0.05).run() for _ in range(20)])
+    assert all(e.payload == {"status": "connected", "device_id": sandbox.device_id} for e in events)
+    assert sum(1 for path, _ in requests if path.endswith("/status")) <= 2
+
+
+async def test_otp_triggers_take_turns_under_the_ceiling(ctl, client, sandbox, monkeypatch):
+    import time
+
+    monkeypatch.setenv("AIRFLOW__WACLOUD__POLL_REQUESTS_PER_SECOND", "40")
+    phones = [f"62813666{i:04d}1" for i in range(12)]
+    otps = [client.otp.send(p).otp_id for p in phones]
+    for p in phones:
+        client.otp.verify(p, ctl.last_code(p))
+    starts: list[float] = []
+    import httpx
+
+    original = httpx.AsyncHTTPTransport.handle_async_request
+
+    async def timed(self, request):
+        if request.url.path.endswith("/status"):
+            starts.append(time.monotonic())
+        return await original(self, request)
+
+    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", timed)
+    events = await _all_fire([WACloudOTPVerifiedTrigger(otp_id=o, poll_interval=0.01).run() for o in otps])
+    assert [e.payload["status"] for e in events] == ["verified"] * len(otps)
+    assert len(starts) == len(otps), "one status read per verified OTP"
+    # Turns are granted 1/40 s apart; a request may leave a little after its turn, so the whole run
+    # is measured rather than each gap: 12 reads take at least 11 turns.
+    assert starts[-1] - starts[0] >= (len(starts) - 1) / 40 * 0.9, "faster than the ceiling"
+
+
+async def test_a_429_slows_the_otp_triggers_and_fails_none(ctl, client, sandbox):
+    phones = [f"62813777{i:04d}1" for i in range(4)]
+    otps = [client.otp.send(p).otp_id for p in phones]
+    for p in phones:
+        client.otp.verify(p, ctl.last_code(p))
+    ctl.set_fault(method="GET", path="/api/v1/messages/otp", rate_limit_next=3, retry_after=0)
+    events = await _all_fire([WACloudOTPVerifiedTrigger(otp_id=o, poll_interval=0.01).run() for o in otps])
+    assert [e.payload["status"] for e in events] == ["verified"] * len(otps)

@@ -53,14 +53,14 @@ async def test_one_poll_serves_every_waiter_and_each_gets_only_its_own(sandbox, 
         assert (await _next(any_)).body == "hello"
         assert (await _next(yes)).body == "YES please"
         polls_before = len([r for r in requests if r == ("GET", "messages")])
-        watcher = next(iter(w._watchers[asyncio.get_running_loop()].values()))
+        (watcher,) = w.watchers_in_loop()
         rounds_before = watcher.polls
         while watcher.polls < rounds_before + 5:
             await asyncio.sleep(FAST)
         lists = len([r for r in requests if r == ("GET", "messages")]) - polls_before
         # Three waiters, one device: one list request per poll round (a round in flight may add one).
         assert lists <= watcher.polls - rounds_before + 1
-        assert all(s._queue.empty() for s in subs), "a message was handed to a waiter twice"
+        assert all(not s.drain() for s in subs), "a message was handed to a waiter twice"
     assert not w._watchers.get(asyncio.get_running_loop()), "the watcher outlived its subscribers"
     assert watcher._task is not None and watcher._task.done()
 
@@ -109,7 +109,7 @@ async def test_device_status_is_read_once_per_round_for_every_waiter(sandbox, ac
         w.watch_device_status(aclient, interval=FAST) as b,
     ):
         assert (await _next(a)).status == (await _next(b)).status == "connected"
-        watcher = next(iter(w._watchers[asyncio.get_running_loop()].values()))
+        (watcher,) = w.watchers_in_loop()
         rounds_before, reads_before = watcher.polls, len(requests)
         while watcher.polls < rounds_before + 5:
             await asyncio.sleep(FAST)
@@ -156,3 +156,119 @@ def test_budgets_are_per_account(sandbox):
 
     first, second = asyncio.run(budgets())
     assert first is not second
+
+
+async def test_the_first_subscriber_is_served_at_once_not_after_an_interval(sandbox, aclient, phone):
+    cursor = await aclient.messages.inbound_cursor()
+    sandbox.control.inbound(sandbox.device_id, phone, "already here")
+    async with w.watch_inbound(aclient, cursor, from_number=phone, interval=3600) as sub:
+        assert (await _next(sub, timeout=5)).body == "already here"
+
+
+async def test_a_subscriber_with_a_shorter_interval_is_polled_at_its_pace(sandbox, aclient, phone):
+    cursor = await aclient.messages.inbound_cursor()
+    async with w.watch_inbound(aclient, cursor, from_number=phone, interval=3600):
+        (watcher,) = w.watchers_in_loop()
+        while watcher.polls < 1:
+            await asyncio.sleep(FAST)
+        async with w.watch_inbound(aclient, cursor, from_number=phone, interval=FAST) as quick:
+            sandbox.control.inbound(sandbox.device_id, phone, "soon")
+            assert (await _next(quick, timeout=5)).body == "soon"
+
+
+async def test_a_subscriber_joining_during_a_read_still_gets_older_messages(
+    sandbox, aclient, phone, monkeypatch
+):
+    """It joined with an older cursor than the read in flight: that read must not move it past them."""
+    old = await aclient.messages.inbound_cursor()
+    sandbox.control.inbound(sandbox.device_id, phone, "older than the first waiter")
+    sandbox.control.advance_clock(5)
+    sandbox.control.inbound(sandbox.device_id, str(int(phone) + 7), "from someone else, later")
+    new = await aclient.messages.inbound_cursor()
+    in_flight, release = asyncio.Event(), asyncio.Event()
+    original = type(aclient.messages).list_page
+    calls = 0
+
+    async def held(self, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the watcher's second round: hold it until the late waiter joined
+            in_flight.set()
+            await release.wait()
+        return await original(self, **kwargs)
+
+    monkeypatch.setattr(type(aclient.messages), "list_page", held)
+    async with w.watch_inbound(aclient, new, from_number=phone, interval=FAST):
+        await asyncio.wait_for(in_flight.wait(), 10)
+        async with w.watch_inbound(aclient, old, from_number=phone, interval=FAST) as late:
+            release.set()
+            assert (await _next(late)).body == "older than the first waiter"
+
+
+async def test_every_waiter_leaving_after_a_permanent_error_stops_the_watcher(sandbox):
+    async with AsyncWACloud("waha_unknown_to_sandbox_02", base_url=sandbox.base_url) as bad:
+        for _ in range(2):  # a second wait after the first left starts a fresh watcher
+            async with w.watch_inbound(bad, InboundCursor(), device_id=sandbox.device_id) as sub:
+                with pytest.raises(AuthenticationError):
+                    await _next(sub)
+            assert not w.watchers_in_loop()
+
+
+async def test_the_budget_ceiling_comes_from_the_environment_and_the_lowest_wins(
+    sandbox, aclient, monkeypatch
+):
+    monkeypatch.setenv(w.REQUESTS_PER_SECOND_ENV, "12")
+    budget = w.request_budget(aclient.config)
+    assert budget.ceiling == 12
+    assert w.request_budget(aclient.config, per_second=30).ceiling == 12
+    assert w.request_budget(aclient.config, per_second=3) is budget and budget.ceiling == 3
+
+
+async def test_an_otp_wait_polls_through_the_budget_until_verified(sandbox, aclient, ctl, phone):
+    from wacloud_integrations import WaitTimeoutError
+    from wacloud_integrations.waiting import wait_for_otp
+
+    sent = await aclient.otp.send(phone)
+    with pytest.raises(WaitTimeoutError):
+        await wait_for_otp(aclient.config, sent.otp_id, interval=FAST, timeout=0.2, per_second=100)
+    budget = w.request_budget(aclient.config)
+    granted = budget.granted
+    await aclient.otp.verify(phone, ctl.last_code(phone))
+    info = await wait_for_otp(aclient.config, sent.otp_id, interval=FAST, timeout=10)
+    assert info.status == "verified" and budget.granted > granted
+
+
+def test_waits_from_several_threads_share_one_watcher(sandbox, client, phone):
+    """Sync callers (Prefect's worker threads) hand their waits to the shared loop: one watcher."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from wacloud_integrations.waiting import run_shared, wait_for_inbound
+
+    cursor = client.messages.inbound_cursor()
+
+    def wait(text: str) -> str:
+        message = run_shared(
+            wait_for_inbound(
+                client.config, cursor, from_number=phone, contains=text, interval=FAST, timeout=20
+            )
+        )
+        return message.body
+
+    async def subscribers() -> int:
+        return sum(len(x.subscribers) for x in w.watchers_in_loop())
+
+    with ThreadPoolExecutor(4) as pool:
+        waits = [pool.submit(wait, t) for t in ("one", "two", "three", "four")]
+        deadline = time.monotonic() + 20
+        while run_shared(subscribers()) < 4:
+            assert time.monotonic() < deadline, "the waits did not subscribe"
+            time.sleep(FAST)
+        assert len(run_shared(_watchers())) == 1
+        for text in ("four", "two", "one", "three"):
+            sandbox.control.inbound(sandbox.device_id, phone, text)
+        assert [f.result(timeout=20) for f in waits] == ["one", "two", "three", "four"]
+    assert run_shared(subscribers()) == 0
+
+
+async def _watchers():
+    return w.watchers_in_loop()

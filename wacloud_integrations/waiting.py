@@ -1,0 +1,143 @@
+"""Whole waits built on the shared watchers, and one process-wide loop so that waits from any thread share.
+
+Watchers and budgets are shared per event loop (:mod:`wacloud_integrations.watchers`). Airflow's
+triggerer runs every trigger in one loop, so its triggers subscribe there. Frameworks that run each
+task in its own thread and loop (Prefect's sync tasks, and async tasks mapped onto worker threads) hand
+their waits to the *shared loop* instead: :func:`run_shared` (blocking, from a thread) and
+:func:`arun_shared` (from any loop). It is one daemon thread per process, started on first use (again
+after a fork); a waiter that is cancelled or interrupted cancels its wait there, so nothing is left
+behind.
+
+>>> info = run_shared(wait_for_otp(client.config, otp_id, interval=3, timeout=600))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import threading
+import time
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .errors import WaitTimeoutError
+from .logs import get_logger
+from .retry import is_transient
+from .watchers import lease_client, request_budget, watch_inbound
+
+if TYPE_CHECKING:
+    from .config import ClientConfig
+    from .inbound import InboundCursor
+    from .models import Message, OTPStatusInfo
+
+__all__ = ["arun_shared", "run_shared", "shared_loop", "wait_for_inbound", "wait_for_otp"]
+
+T = TypeVar("T")
+log = get_logger("wacloud_integrations.waiting")
+
+
+class _SharedLoop:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = 0
+
+    def get(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid():  # a forked child has no such thread
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="wacloud-shared-waits", daemon=True)
+                thread.start()
+                self._loop, self._pid = loop, os.getpid()
+            return self._loop
+
+
+_shared = _SharedLoop()
+
+
+def shared_loop() -> asyncio.AbstractEventLoop:
+    """The process's loop for shared waits (started on first use)."""
+    return _shared.get()
+
+
+def run_shared(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` in the shared loop and block until it ends (from a thread that is not that loop)."""
+    future = asyncio.run_coroutine_threadsafe(coro, shared_loop())
+    try:
+        return future.result()
+    except BaseException:
+        future.cancel()  # interrupted (a timeout, a kill): the wait in the shared loop ends too
+        raise
+
+
+async def arun_shared(coro: Coroutine[Any, Any, T]) -> T:
+    """Await ``coro`` in the shared loop from any event loop; cancelling the caller cancels it there."""
+    loop = shared_loop()
+    if asyncio.get_running_loop() is loop:
+        return await coro
+    future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(coro, loop)
+    return await asyncio.wrap_future(future)
+
+
+async def wait_for_inbound(
+    config: ClientConfig,
+    cursor: InboundCursor,
+    *,
+    device_id: str | None = None,
+    from_number: str | None = None,
+    contains: str | None = None,
+    pattern: str | None = None,
+    interval: float = 3.0,
+    timeout: float | None = None,
+) -> Message:
+    """The first matching inbound message after ``cursor``, through this loop's shared watcher.
+
+    Transient API errors only delay the wait; a permanent one (bad key, unknown device) is raised;
+    :class:`WaitTimeoutError` after ``timeout`` seconds.
+    """
+    async with watch_inbound(
+        config,
+        cursor,
+        device_id=device_id,
+        from_number=from_number,
+        contains=contains,
+        pattern=pattern,
+        interval=interval,
+    ) as replies:
+        try:
+            return await asyncio.wait_for(replies.next(), timeout)
+        except asyncio.TimeoutError:
+            raise WaitTimeoutError(f"no matching message within {timeout:.0f}s") from None
+
+
+async def wait_for_otp(
+    config: ClientConfig,
+    otp_id: str,
+    *,
+    interval: float = 3.0,
+    timeout: float | None = None,
+    per_second: float | None = None,
+) -> OTPStatusInfo:
+    """Poll the OTP's status in turn with every other OTP wait of the account in this loop (the request
+    budget) until it is ``verified`` or ``expired``.
+
+    A 429 slows the budget down, other transient errors cost a turn; a permanent error is raised;
+    :class:`WaitTimeoutError` after ``timeout`` seconds.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    budget = request_budget(config, per_second)
+    async with lease_client(config) as client:
+        while True:
+            try:
+                info = await budget.call(lambda: client.otp.status(otp_id))
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("OTP %s: status read failed (%s); trying again", otp_id, type(exc).__name__)
+            else:
+                if info.status in ("verified", "expired"):
+                    return info
+            if deadline is not None and time.monotonic() + interval > deadline:
+                raise WaitTimeoutError(f"OTP {otp_id} was not verified within {timeout:.0f}s")
+            await asyncio.sleep(interval)
