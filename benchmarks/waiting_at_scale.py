@@ -205,7 +205,7 @@ async def _otp(
             for i in chosen:
                 code = ctl.last_code(phones[i])
                 assert code is not None
-                app.otp.verify(phones[i], code)
+                app.otp.verify(phones[i], code=code)
                 verified_at[i] = time.monotonic()
 
     await asyncio.to_thread(users)

@@ -561,7 +561,7 @@ async def test_otp_triggers_take_turns_under_the_ceiling(ctl, client, sandbox, m
     phones = [f"62813666{i:04d}1" for i in range(12)]
     otps = [client.otp.send(p).otp_id for p in phones]
     for p in phones:
-        client.otp.verify(p, ctl.last_code(p))
+        client.otp.verify(p, code=ctl.last_code(p))
     starts: list[float] = []
     import httpx
 
@@ -585,7 +585,7 @@ async def test_a_429_slows_the_otp_triggers_and_fails_none(ctl, client, sandbox)
     phones = [f"62813777{i:04d}1" for i in range(4)]
     otps = [client.otp.send(p).otp_id for p in phones]
     for p in phones:
-        client.otp.verify(p, ctl.last_code(p))
+        client.otp.verify(p, code=ctl.last_code(p))
     ctl.set_fault(method="GET", path="/api/v1/messages/otp", rate_limit_next=3, retry_after=0)
     events = await _all_fire([WACloudOTPVerifiedTrigger(otp_id=o, poll_interval=0.01).run() for o in otps])
     assert [e.payload["status"] for e in events] == ["verified"] * len(otps)

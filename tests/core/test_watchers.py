@@ -233,7 +233,7 @@ async def test_an_otp_wait_polls_through_the_budget_until_verified(sandbox, acli
         await wait_for_otp(aclient.config, sent.otp_id, interval=FAST, timeout=0.2, per_second=100)
     budget = w.request_budget(aclient.config)
     granted = budget.granted
-    await aclient.otp.verify(phone, ctl.last_code(phone))
+    await aclient.otp.verify(phone, code=ctl.last_code(phone))
     info = await wait_for_otp(aclient.config, sent.otp_id, interval=FAST, timeout=10)
     assert info.status == "verified" and budget.granted > granted
 

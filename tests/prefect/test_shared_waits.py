@@ -84,7 +84,7 @@ def test_concurrent_otp_waits_take_turns_in_one_budget(credentials, ctl, monkeyp
     def otps() -> list[dict]:
         sent = [t.send_otp(credentials, p) for p in phones]
         for p in phones:
-            t.verify_otp(credentials, p, ctl.last_code(p))
+            t.verify_otp(credentials, p, code=ctl.last_code(p))
         ids = [s["otp_id"] for s in sent]
         return t.wait_for_otp_verification.map(
             unmapped(credentials), ids, timeout=60, poll_interval=0.1
