@@ -13,6 +13,8 @@ _PKG = "airflow_provider"
 # Also the package's ``Documentation`` project URL (pyproject ``[project.urls]``), which Airflow 3.3
 # reads instead of this key; a test keeps the two equal.
 DOCUMENTATION_URL = "https://github.com/wacloud/wacloud-integrations/tree/main/docs"
+# The core's default ceiling (``watchers.DEFAULT_REQUESTS_PER_SECOND``; a test keeps them equal).
+POLL_REQUESTS_PER_SECOND = "5.0"
 
 
 def _modules(kind: str) -> list[dict[str, Any]]:
@@ -39,6 +41,22 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": _modules("sensors"),
         "triggers": _modules("triggers"),
         "notifications": [f"{_PKG}.notifications.wacloud.WACloudNotifier"],
+        "config": {
+            "wacloud": {
+                "description": "Settings of the WACloud provider shared by every connection.",
+                "options": {
+                    "poll_requests_per_second": {
+                        "description": "Most OTP-status requests per second that all deferred OTP sensors "
+                        "of one triggerer make for one account (they take turns; a 429 slows them all). "
+                        "Keep it well under the account's rate limit.",
+                        "version_added": "0.2.0",
+                        "type": "float",
+                        "example": "5.0",
+                        "default": POLL_REQUESTS_PER_SECOND,
+                    }
+                },
+            }
+        },
         "connection-types": [
             {
                 "connection-type": "wacloud",

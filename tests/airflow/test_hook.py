@@ -97,6 +97,23 @@ def test_provider_info_declares_the_connection_type_and_every_module():
         assert getattr(importlib.import_module(module), name)
 
 
+def test_provider_info_is_valid_for_airflow_and_declares_the_poll_ceiling():
+    import importlib.resources
+    import json
+
+    import jsonschema
+
+    from wacloud_integrations.watchers import DEFAULT_REQUESTS_PER_SECOND
+
+    info = get_provider_info()
+    schema = json.loads(
+        importlib.resources.files("airflow").joinpath("provider_info.schema.json").read_text()
+    )
+    jsonschema.validate(info, schema)
+    option = info["config"]["wacloud"]["options"]["poll_requests_per_second"]
+    assert float(option["default"]) == DEFAULT_REQUESTS_PER_SECOND
+
+
 def test_airflow_discovers_the_provider_through_its_entry_point():
     from airflow.providers_manager import ProvidersManager
 
