@@ -49,7 +49,7 @@ def get_provider_info() -> dict[str, Any]:
                         "description": "Most OTP-status requests per second that all deferred OTP sensors "
                         "of one triggerer make for one account (they take turns; a 429 slows them all). "
                         "Keep it well under the account's rate limit.",
-                        "version_added": "0.2.0",
+                        "version_added": None,  # the package version lives in _version.py only
                         "type": "float",
                         "example": "5.0",
                         "default": POLL_REQUESTS_PER_SECOND,
