@@ -51,10 +51,15 @@ def wacloud_default(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequ
         )
 
 
+def fresh_phone() -> str:
+    """A valid Indonesian mobile number (international digits) that no other test uses."""
+    return f"62813{next(_numbers):08d}"
+
+
 @pytest.fixture
 def phone() -> str:
     """A fresh, valid Indonesian mobile number (international digits) per test."""
-    return f"62813{next(_numbers):08d}"
+    return fresh_phone()
 
 
 @pytest.fixture(scope="session")

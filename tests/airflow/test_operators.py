@@ -15,8 +15,9 @@ from airflow_provider.operators.wacloud import (
     WACloudSendTemplateOperator,
     WACloudVerifyOTPOperator,
 )
-from tests.airflow.conftest import KEY
+from tests.airflow.conftest import KEY, fresh_phone
 from wacloud_integrations import AmbiguousSendError, APIConnectionError, WACloud
+from wacloud_integrations.bulk import device_order
 
 TEMPLATE_ID = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
 
@@ -356,7 +357,10 @@ def test_a_rendered_expiry_is_read_as_a_number(sandbox, ctl, phone):
 def test_bulk_device_ids_are_rendered_and_passed_through(sandbox, ctl, phone):
     with WACloud(KEY, base_url=sandbox.base_url) as app:
         spare = app.devices.create("bulk-op-spare").id  # never paired: its recipients move on
-    numbers = [phone, "62818" + phone[5:], "62819" + phone[5:]]
+    # the spare's id is random: draw numbers until one hashes to it first, so the move always happens
+    pool = [spare, sandbox.device_id]
+    first_on_spare = next(n for n in iter(fresh_phone, None) if device_order(n, pool)[0] == spare)
+    numbers = [phone, first_on_spare, fresh_phone()]
     assert "device_ids" in WACloudBulkSendOperator.template_fields
     op = WACloudBulkSendOperator(
         task_id="bulk", recipients=numbers, text="Pool", device_ids=json.dumps([spare, sandbox.device_id])

@@ -74,7 +74,8 @@ async def test_a_pool_spreads_the_batch_and_reports_each_device(aclient, ctl, ma
     for result in report.results:
         assert result.device_id == device_order(result.phone, devices)[0]
     by_device = report.by_device
-    assert all(by_device[d]["sent"] >= 8 for d in devices), by_device  # ~20 each
+    # ~20 each; fewer than 5 on any of the three happens about 3 times in a million pools
+    assert all(by_device[d]["sent"] >= 5 for d in devices), by_device
     for device in devices:  # the sandbox agrees, message by message
         assert sorted(m.to for m in await sent_from(aclient, device)) == sorted(
             r.phone for r in report.results if r.device_id == device
@@ -174,7 +175,9 @@ async def test_when_every_device_is_down_the_rest_are_not_tried(aclient, ctl, ma
 
 async def test_a_device_that_does_not_exist_is_dropped_not_fatal(aclient, ctl, make_pool):
     (real,) = await make_pool(1)
-    batch = numbers(3100, 12)
+    # `real` is a random id: the first number hashes to the missing device first, so it is always tried
+    (first,) = first_choice("no-such-device", ["no-such-device", real], 3100, 1)
+    batch = [first, *[n for n in numbers(3100, 12) if n != first][:11]]
     report = await aclient.messages.send_many(
         batch, text="x", device_ids=["no-such-device", real], concurrency=2
     )

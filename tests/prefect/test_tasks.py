@@ -12,6 +12,7 @@ from prefect.exceptions import FailedRun
 from prefect_blocks import tasks as t
 from prefect_blocks.errors import WaitExpiredError
 from wacloud_integrations import InputError, MissingTemplateVariableError, WaitTimeoutError
+from wacloud_integrations.bulk import device_order
 
 from .conftest import TEMPLATE_ID, new_phone
 from .helpers import MODES, bodies, run_mode
@@ -103,8 +104,11 @@ def test_bulk_send_over_a_pool_of_devices(mode, credentials, ctl):
     with credentials.get_client() as client:
         up, down = (client.devices.create(f"task-pool-{mode}-{i}").id for i in range(2))
     ctl.scan(up)  # `down` was never paired: its recipients move to `up`
+    # the ids are random: one number that hashes to `down` first makes the move certain
+    first_on_down = next(n for n in iter(new_phone, None) if device_order(n, [down, up])[0] == down)
+    numbers = [first_on_down, *(new_phone() for _ in range(5))]
     recipients = [
-        {"to": new_phone(), "variables": {"name": "P", "order_id": i, "amount": 1}} for i in range(6)
+        {"to": n, "variables": {"name": "P", "order_id": i, "amount": 1}} for i, n in enumerate(numbers)
     ]
     result = run_mode(
         mode,
