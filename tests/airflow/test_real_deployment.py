@@ -15,7 +15,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,8 @@ import httpx
 import pytest
 
 from examples.airflow import _env
+from tests.leaks import shows_code
+from tests.ports import unused_port
 from wacloud_integrations import WACloud
 from wacloud_integrations.sandbox import SandboxControl, SandboxProcess
 
@@ -38,12 +39,6 @@ BIN = Path(sys.executable).parent
 STARTUP = 150.0  # seconds for the components to be up and every example DAG parsed (2 loaded cores)
 RUN = 90.0  # seconds for one DAG run to finish
 T = TypeVar("T")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(what: str, probe: Callable[[], T | None], deadline: float) -> T:
@@ -157,7 +152,7 @@ def _stop_all(procs: list[subprocess.Popen[bytes]], grace: float = 15.0) -> None
 def deployment() -> Iterator[Deployment]:
     started = time.monotonic()
     home = Path(tempfile.mkdtemp(prefix="wacloud-airflow-real-"))
-    port = _free_port()
+    port = unused_port()
     sandbox = SandboxProcess([KEY]).start()
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
@@ -245,7 +240,9 @@ def test_otp_sensor_defers_to_the_triggerer_and_resumes_when_the_code_is_verifie
     assert sensed["status"] == "verified"
     bodies = [m["body"] for m in deployment.ctl.inbox(phone)]
     assert bodies[-1] == "Your number is verified. Welcome aboard!" and len(bodies) == 2
-    assert code not in deployment.trigger_logs() and code not in deployment.log("scheduler")
+    assert not shows_code(code, deployment.trigger_logs()) and not shows_code(
+        code, deployment.log("scheduler")
+    )
 
 
 def test_reply_sensor_defers_and_the_triggerer_logs_no_number_or_text(deployment):

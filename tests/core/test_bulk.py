@@ -148,7 +148,9 @@ async def test_min_interval_spaces_sends_from_a_device(aclient, ctl):
         datetime.fromisoformat(ctl.inbox(n)[0]["received_at"].replace("Z", "+00:00")) for n in batch
     )
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(stamps)]
-    assert all(gap >= 0.15 for gap in gaps), gaps  # a lower bound only: never flaky on a slow machine
+    # stamped by the server, so a request's latency can move one stamp: half the interval still tells
+    # paced sends (0.2 s) from unpaced ones (a few ms apart)
+    assert all(gap >= 0.1 for gap in gaps), gaps
 
 
 async def test_an_unreadable_answer_does_not_abort_the_batch():

@@ -96,7 +96,8 @@ async def test_pacing_holds_per_device_and_devices_send_side_by_side(aclient, ct
     stamps = {d: [m.created_at for m in await sent_from(aclient, d)] for d in (a, b)}
     for device in (a, b):
         gaps = [later - earlier for earlier, later in itertools.pairwise(stamps[device])]
-        assert all(gap >= timedelta(seconds=0.25) for gap in gaps), gaps  # a lower bound: never flaky
+        # server stamps (a request's latency moves one): half the 0.3 s interval, far above unpaced sends
+        assert all(gap >= timedelta(seconds=0.15) for gap in gaps), gaps
     # not one queue: b's first send does not wait for a's last one
     assert stamps[b][0] < stamps[a][-1] and stamps[a][0] < stamps[b][-1]
 

@@ -155,7 +155,7 @@ def test_a_trickled_answer_is_cut_at_the_deadline_sync():
         start = time.monotonic()
         with pytest.raises(APITimeoutError):
             wa.devices.get("d")
-        assert time.monotonic() - start < 3  # 15 s before: the timeout bounded each read, not the call
+        assert time.monotonic() - start < 8  # 15 s before: the timeout bounded each read, not the call
 
 
 async def test_a_trickled_answer_is_cut_at_the_deadline_async():
@@ -164,7 +164,7 @@ async def test_a_trickled_answer_is_cut_at_the_deadline_async():
             start = time.monotonic()
             with pytest.raises(APITimeoutError):
                 await wa.devices.get("d")
-            assert time.monotonic() - start < 3
+            assert time.monotonic() - start < 8
 
 
 def test_a_trickled_answer_to_a_send_is_ambiguous():
@@ -173,7 +173,7 @@ def test_a_trickled_answer_to_a_send_is_ambiguous():
         start = time.monotonic()
         with pytest.raises(AmbiguousSendError):
             wa.messages.send_text("0812-3456-7890", text="hi", device_id="d")
-        assert time.monotonic() - start < 3  # and it was not retried
+        assert time.monotonic() - start < 8  # and it was not retried (15 s a try)
 
 
 @pytest.mark.parametrize("behave", [flood, announced], ids=["streamed", "announced"])

@@ -1,7 +1,6 @@
 """Shared waiting against the sandbox: one poll per device serves every waiter; a shared request budget."""
 
 import asyncio
-import itertools
 import time
 
 import pytest
@@ -35,7 +34,7 @@ async def _next(subscription, timeout=10.0):
 
 
 async def test_one_poll_serves_every_waiter_and_each_gets_only_its_own(sandbox, aclient, requests, phone):
-    other = str(int(phone) + 1)
+    other = "62812666" + phone[8:]  # not phone + 1: that is the next test's number
     cursor = await aclient.messages.inbound_cursor()
     subs = []
     async with (
@@ -117,8 +116,8 @@ async def test_device_status_is_read_once_per_round_for_every_waiter(sandbox, ac
         assert reads <= watcher.polls - rounds_before + 1, "each waiter polled on its own"
 
 
-async def test_the_budget_keeps_every_caller_under_the_ceiling(sandbox, aclient):
-    sent = await aclient.otp.send(f"62812777{time.time_ns() % 100000:05d}")
+async def test_the_budget_keeps_every_caller_under_the_ceiling(sandbox, aclient, phone):
+    sent = await aclient.otp.send(phone)
     budget = w.RequestBudget(per_second=40)
     starts: list[float] = []
 
@@ -130,12 +129,14 @@ async def test_the_budget_keeps_every_caller_under_the_ceiling(sandbox, aclient)
         await budget.call(status)
 
     await asyncio.gather(*(poll() for _ in range(12)))
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert min(gaps) >= 1 / 40 * 0.9, "two requests closer than the ceiling allows"
+    # Turns are granted 1/40 s apart; a start is stamped a moment after its grant, so one gap can be
+    # shorter on a loaded machine. The whole run cannot: 12 requests take at least 11 turns.
+    assert starts[-1] - starts[0] >= 11 / 40 * 0.9, "the requests came faster than the ceiling allows"
+    assert budget.granted == 12
 
 
-async def test_a_429_slows_the_budget_down_and_fails_nobody(sandbox, aclient, ctl):
-    sent = await aclient.otp.send(f"62812778{time.time_ns() % 100000:05d}")
+async def test_a_429_slows_the_budget_down_and_fails_nobody(sandbox, aclient, ctl, phone):
+    sent = await aclient.otp.send(phone)
     ctl.set_fault(method="GET", path="/api/v1/messages/otp", rate_limit_next=2, retry_after=0)
     fast = aclient.with_options(max_retries=0)
     budget = w.request_budget(fast.config, per_second=50)

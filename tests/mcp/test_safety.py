@@ -8,6 +8,8 @@ import logging
 import pytest
 from mcp import Client
 
+from tests.leaks import shows_code
+
 from .conftest import API_KEY, PHONE, TEMPLATE_ID, TEMPLATE_VARS, Human, text_of
 
 ATTACKER = "+1 202 555 0143"
@@ -128,8 +130,9 @@ async def test_no_secret_in_results_errors_or_logs(make, ctl, sandbox, caplog):
     logs = "\n".join(record.getMessage() for record in caplog.records)
     assert caplog.records  # the server did log
     for haystack in (*seen, logs):
-        for secret in (API_KEY, "waha_wrong_key_0123456789", code):
+        for secret in (API_KEY, "waha_wrong_key_0123456789"):
             assert secret not in haystack
+        assert not shows_code(code, haystack)
         assert "X-Api-Key" not in haystack and "x-api-key" not in haystack
 
 
@@ -154,7 +157,7 @@ async def test_an_otp_typed_back_by_the_recipient_never_reaches_the_agent(make, 
         page = await client.call_tool("list_messages", {"phone": PHONE})
     texts = [m["untrusted_text"] for m in page.structured_content["messages"]]
     assert texts == ["ini kodenya •••••• ya", "[one-time code message: text withheld]"]
-    assert code not in json.dumps(page.structured_content)
+    assert not shows_code(code, json.dumps(page.structured_content))
 
 
 async def test_invisible_characters_are_removed_from_untrusted_text(make, ctl, sandbox):
@@ -201,8 +204,9 @@ async def test_verify_otp_takes_the_code_as_a_string_and_never_repeats_it(make, 
         as_number = await client.call_tool("verify_otp", {"to": PHONE, "code": int("9" + code)})
         in_phone = await client.call_tool("verify_otp", {"to": f"kode {code}", "code": code})
         right = await client.call_tool("verify_otp", {"to": PHONE, "code": code})
+    # a plain substring test here: the number given was "9" + the code, and no part of it may come back
     assert as_number.is_error and "as a string" in text_of(as_number) and code not in text_of(as_number)
-    assert in_phone.is_error and "to:" in text_of(in_phone) and code not in text_of(in_phone)
+    assert in_phone.is_error and "to:" in text_of(in_phone) and not shows_code(code, text_of(in_phone))
     assert right.structured_content["verified"] is True
 
 

@@ -11,12 +11,13 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.ports import unused_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFECT = Path(sys.executable).with_name("prefect")
@@ -60,12 +61,6 @@ def start(command: list[str], env: dict[str, str], log: Path) -> Started:
     return Started(process, log)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def environment(home: str, api_url: str | None = None) -> dict[str, str]:
     """A process environment with none of this test process's Prefect settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
@@ -97,7 +92,7 @@ class Server:
 def start_server() -> Server:
     """Start ``prefect server start`` (not waiting for it to answer)."""
     home = tempfile.mkdtemp(prefix="prefect-real-home-")
-    port = free_port()
+    port = unused_port()
     started = start(
         [str(PREFECT), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         environment(home),

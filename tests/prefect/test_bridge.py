@@ -8,7 +8,6 @@ import contextlib
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFi
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from prefect_blocks.bridge import RECEIVED, STATUS, configure_logging, create_app, main
+from tests.ports import unused_port
 from wacloud_integrations.webhooks import sign
 
 from .helpers import wait_until
@@ -231,15 +231,9 @@ def test_sandbox_delivery_reaches_the_prefect_server(credentials, ctl, sandbox, 
     assert events[0].payload["body"] == "STOP"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_cli_logs_each_delivery_with_a_timestamp_at_the_chosen_level(tmp_path):
     """The command line bridge prints its INFO lines and warnings to stderr, each with a time."""
-    port = _free_port()
+    port = unused_port()
     env = {**os.environ, "WACLOUD_WEBHOOK_SECRET": SECRET, "PREFECT_API_URL": PREFECT_API_URL.value()}
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[2]), env.get("PYTHONPATH", "")])
     log = tmp_path / "bridge.log"

@@ -34,7 +34,10 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "c
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(api_keys=[KEY, OTHER_KEY], seed=True, db=":memory:", quota=100_000) as sb:
+    # tests move acks and webhook retries with the clock; a real-time tick would race their counts
+    with SandboxServer(
+        api_keys=[KEY, OTHER_KEY], seed=True, db=":memory:", quota=100_000, tick_interval=3600
+    ) as sb:
         yield sb
 
 

@@ -103,8 +103,8 @@ def test_an_attempt_has_one_total_deadline(trickle) -> None:
         sb.control.inbound(DEVICE, "6281234567890", "hi")
         rows = wait_for(lambda: sb.control.webhook_deliveries(), timeout=10, what="the attempt to be logged")
         assert rows[0]["ok"] is False and rows[0]["error"] == "timed out after 1 s"
-        assert 900 <= rows[0]["duration_ms"] < 3000
-        assert trickle.written < 100  # a byte per 50 ms for about a second
+        assert 900 <= rows[0]["duration_ms"] < 8000  # generous on a loaded machine; minutes before
+        assert trickle.written < 160  # a byte per 50 ms for about a second
 
 
 def test_a_huge_answer_is_not_read(flood) -> None:
