@@ -131,3 +131,38 @@ def test_slow_receivers_of_one_account_never_delay_another(trickle, receiver: Re
             wait_for(lambda: receiver.requests, timeout=10, what="B's delivery")
         assert receiver.requests[0]["json"]["data"]["body"] == "for B"
         assert trickle.open == 2 and trickle.requests == 2  # A's are still held, and only A's
+
+
+def test_the_delivery_log_keeps_the_newest_attempts_of_each_account(receiver: Receiver) -> None:
+    """A long-running sandbox does not grow without end: the oldest attempts of an account go first."""
+    with SandboxServer(api_keys=[KEY, OTHER_KEY], seed=True, delivery_log_limit=5) as sb:
+        _hook(sb, KEY, receiver.url)
+        _hook(sb, OTHER_KEY, receiver.url)
+        with SandboxControl(sb.root_url, OTHER_KEY) as other:
+            other.inbound(DEVICE, "6281234567890", "the other account's only one")
+            for i in range(12):
+                sb.control.inbound(DEVICE, "6281234567890", f"message {i}")
+            wait_for(lambda: sb.control.pending_deliveries() == 0, what="every delivery to be attempted")
+            ours = sb.control.webhook_deliveries()
+            assert len(ours) == 5 and all(row["ok"] for row in ours)
+            assert len(other.webhook_deliveries()) == 1  # another account's log is not ours to prune
+        assert len(receiver.requests) == 13  # every event was still delivered
+
+
+def test_a_phone_inbox_answers_its_newest_messages(sb: SandboxServer) -> None:
+    with httpx.Client(base_url=sb.base_url, headers={"X-Api-Key": KEY}) as api:
+        for i in range(3):
+            sent = api.post(
+                "/messages",
+                json={"device_id": DEVICE, "to": "6281299990001", "message_type": "text", "text": f"n{i}"},
+            )
+            assert sent.status_code == 201, sent.text
+    assert [m["body"] for m in sb.control.inbox("6281299990001", limit=2)] == ["n1", "n2"]
+    assert [m["body"] for m in sb.control.inbox("6281299990001")] == ["n0", "n1", "n2"]
+    for bad in (0, 100_001):
+        r = httpx.get(
+            f"{sb.root_url}/_sandbox/phones/6281299990001/inbox",
+            params={"limit": bad},
+            headers={"X-Api-Key": KEY},
+        )
+        assert r.status_code == 400 and "limit" in r.text

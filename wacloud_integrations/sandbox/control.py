@@ -85,9 +85,9 @@ class SandboxControl:
             },
         )
 
-    def inbox(self, phone: str) -> list[dict[str, Any]]:
-        """What the simulated phone ``phone`` received, oldest first."""
-        return self._call("GET", f"/phones/{quote(phone, safe='')}/inbox")
+    def inbox(self, phone: str, *, limit: int = 1000) -> list[dict[str, Any]]:
+        """What the simulated phone ``phone`` received, oldest first (its newest ``limit`` messages)."""
+        return self._call("GET", f"/phones/{quote(phone, safe='')}/inbox", params={"limit": limit})
 
     def last_code(self, phone: str) -> str | None:
         """The newest 6-digit code in the phone's inbox (an OTP), or ``None``."""

@@ -89,6 +89,7 @@ class WebhookDispatcher:
         self._lanes: dict[str, _Lane] = {}
         self._retries: dict[str, list[tuple[float, int, Job]]] = {}
         self._counter = itertools.count()
+        self._logged: dict[str, int] = {}  # log rows per account, counted once, then kept up to date
         self._started = False
         # Told of each event's id and body when it is queued (the browser view keeps them to show).
         self.on_event: Callable[[str, str, bytes], None] | None = None
@@ -115,6 +116,29 @@ class WebhookDispatcher:
     def clear(self, account: str) -> None:
         """Forget queued retries of one account (a reset)."""
         self._retries.pop(account, None)
+        self._logged.pop(account, None)
+
+    def _log(self, account: str, rows: list[dict[str, Any]]) -> None:
+        """Log attempts, keeping the newest ``delivery_log_limit`` of the account.
+
+        Pruned in steps of a tenth of the limit, so a long-running sandbox stays small without a
+        delete per attempt.
+        """
+        self.store.insert_many("deliveries", rows)
+        count = self._logged.get(account)
+        if count is None:
+            count = int(self.store.scalar("SELECT COUNT(*) FROM deliveries WHERE account = ?", (account,)))
+        else:
+            count += len(rows)
+        limit = self.settings.delivery_log_limit
+        if count > limit + limit // 10:
+            self.store.execute(
+                "DELETE FROM deliveries WHERE account = ? AND seq <= (SELECT seq FROM deliveries "
+                "WHERE account = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+                (account, account, limit),
+            )
+            count = limit
+        self._logged[account] = count
 
     def emit(self, account: str, event: str, device_id: str | None, data: dict[str, Any]) -> int:
         """Queue ``event`` for every webhook of the account that wants it; returns how many."""
@@ -158,7 +182,7 @@ class WebhookDispatcher:
                 self._row(job, None, False, "dropped: delivery queue full", 0.0, None, None)
                 for job in dropped
             ]
-            self.store.insert_many("deliveries", rows)
+            self._log(account, rows)
 
     def requeue(self, job: Job) -> None:
         """Queue one more attempt of an event (a redelivery asked for by hand)."""
@@ -245,9 +269,7 @@ class WebhookDispatcher:
             heapq.heappush(
                 self._retries.setdefault(job.account, []), (next_retry, next(self._counter), retry)
             )
-        self.store.insert(
-            "deliveries", self._row(job, status, ok, error, duration_ms, request_id, next_retry)
-        )
+        self._log(job.account, [self._row(job, status, ok, error, duration_ms, request_id, next_retry)])
 
     def _row(
         self,

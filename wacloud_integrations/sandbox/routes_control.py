@@ -56,9 +56,12 @@ async def inbound(body: InboundRequest, ctx: Ctx = Depends(control_ctx)) -> JSON
 
 
 @router.get("/phones/{phone_number}/inbox", responses=control_responses(400, 401, 422))
-async def phone_inbox(phone_number: str, ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
-    """What a simulated recipient phone received, oldest first (the only place an OTP code shows)."""
-    return ok(world.inbox(ctx.state, ctx.account, phone(phone_number, "phone")))
+async def phone_inbox(
+    phone_number: str, ctx: Ctx = Depends(control_ctx), limit: int = Query(1000, ge=1, le=100_000)
+) -> JSONResponse:
+    """What a simulated recipient phone received, oldest first (the newest ``limit``; the only place an
+    OTP code shows)."""
+    return ok(world.inbox(ctx.state, ctx.account, phone(phone_number, "phone"), limit))
 
 
 @router.post("/faults", status_code=201, responses=control_responses(400, 401, 413, 422))

@@ -46,6 +46,7 @@ class SandboxSettings:
     webhook_backoff: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0)
     webhook_workers: int = 8
     webhook_queue_size: int = 50_000
+    delivery_log_limit: int = 100_000  # attempts kept per account; the oldest go first
     tick_interval: float = 0.1
     ui: bool = True
     host: str = "127.0.0.1"

@@ -434,10 +434,12 @@ def sync_inbound(state: SandboxState, account: Account, device: dict[str, Any]) 
     return len(rows)
 
 
-def inbox(state: SandboxState, account: Account, phone: str) -> list[dict[str, Any]]:
-    """What a simulated recipient phone received, oldest first."""
+def inbox(state: SandboxState, account: Account, phone: str, limit: int = 1000) -> list[dict[str, Any]]:
+    """What a simulated recipient phone received, oldest first (its newest ``limit`` messages)."""
     rows = state.store.all(
-        "SELECT * FROM inbox WHERE account = ? AND phone = ? ORDER BY seq", (account.id, phone)
+        "SELECT * FROM (SELECT * FROM inbox WHERE account = ? AND phone = ? ORDER BY seq DESC LIMIT ?) "
+        "ORDER BY seq",
+        (account.id, phone, limit),
     )
     return [
         {
