@@ -169,10 +169,12 @@ def test_a_sharded_broadcast_retries_a_shard_and_sends_each_recipient_once(sandb
     with WACloud(KEY, base_url=sandbox.base_url) as app:
         # device ids are random and the split hashes them: draw until each of the three has recipients
         # (12 recipients leave a device empty about 2% of the time), so there are always three shards
-        while True:
+        for _attempt in range(50):
             devices = [app.devices.create(f"shard-{i}").id for i in range(3)]
             if sum(1 for group in split_by_device(AUDIENCE, devices).values() if group) == 3:
                 break
+        else:
+            raise AssertionError("50 draws of three devices never gave each one a recipient")
     for device in devices:
         ctl.scan(device)
     # In the first shard to run: one answer is lost after the message went out (settled by a lookup),

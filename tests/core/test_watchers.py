@@ -128,10 +128,13 @@ async def test_the_budget_keeps_every_caller_under_the_ceiling(sandbox, aclient,
 
         await budget.call(status)
 
+    began = time.monotonic()
     await asyncio.gather(*(poll() for _ in range(12)))
-    # Turns are granted 1/40 s apart; a start is stamped a moment after its grant, so one gap can be
-    # shorter on a loaded machine. The whole run cannot: 12 requests take at least 11 turns.
-    assert starts[-1] - starts[0] >= 11 / 40 * 0.9, "the requests came faster than the ceiling allows"
+    # The n-th turn is granted no earlier than n/40 s after the first, which came after `began`; a
+    # start is stamped after its grant. So this bound is exact (no slack for load), and a budget that
+    # let even two requests start together would break it.
+    late = [n / 40 - (start - began) for n, start in enumerate(sorted(starts))]
+    assert max(late) <= 0.001, "a request started before its turn"
     assert budget.granted == 12
 
 

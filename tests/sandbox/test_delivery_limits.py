@@ -134,19 +134,29 @@ def test_slow_receivers_of_one_account_never_delay_another(trickle, receiver: Re
 
 
 def test_the_delivery_log_keeps_the_newest_attempts_of_each_account(receiver: Receiver) -> None:
-    """A long-running sandbox does not grow without end: the oldest attempts of an account go first."""
-    with SandboxServer(api_keys=[KEY, OTHER_KEY], seed=True, delivery_log_limit=5) as sb:
+    """A long-running sandbox does not grow without end: the oldest attempts of an account go first,
+    a tenth of the limit at a time, and another account's log is untouched."""
+    settings = {"delivery_log_limit": 20, "webhook_workers": 1, "tick_interval": 3600}
+    with SandboxServer(api_keys=[KEY, OTHER_KEY], seed=True, **settings) as sb:
         _hook(sb, KEY, receiver.url)
         _hook(sb, OTHER_KEY, receiver.url)
         with SandboxControl(sb.root_url, OTHER_KEY) as other:
             other.inbound(DEVICE, "6281234567890", "the other account's only one")
-            for i in range(12):
+            wait_for(lambda: sb.control.pending_deliveries() == 0, what="the other account's delivery")
+            sizes = []
+            for i in range(30):
                 sb.control.inbound(DEVICE, "6281234567890", f"message {i}")
-            wait_for(lambda: sb.control.pending_deliveries() == 0, what="every delivery to be attempted")
+                wait_for(lambda: sb.control.pending_deliveries() == 0, what="the delivery to be attempted")
+                sizes.append(len(sb.control.webhook_deliveries()))
+            assert sizes[:22] == list(range(1, 23))  # nothing pruned up to the limit and its tenth
+            assert sizes[22] == 20 and max(sizes) == 22 and min(sizes[22:]) == 20  # pruned in steps
             ours = sb.control.webhook_deliveries()
-            assert len(ours) == 5 and all(row["ok"] for row in ours)
+            sent = [r["json"]["id"] for r in receiver.requests[1:]]  # ours, in order (one worker)
+            assert len(sent) == 30  # every event was still delivered
+            assert [row["event_id"] for row in ours] == sent[-len(ours) :]  # the newest are kept
             assert len(other.webhook_deliveries()) == 1  # another account's log is not ours to prune
-        assert len(receiver.requests) == 13  # every event was still delivered
+    with pytest.raises(ValueError, match="delivery_log_limit"):
+        SandboxServer(api_keys=[KEY], delivery_log_limit=0)
 
 
 def test_a_phone_inbox_answers_its_newest_messages(sb: SandboxServer) -> None:

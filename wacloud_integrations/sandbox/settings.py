@@ -22,7 +22,8 @@ class SandboxSettings:
     after which a sent message becomes delivered and read. ``latency_ms``, ``error_rate``, ``error_status``,
     ``drop_rate``, ``rate_limit_next`` and ``retry_after`` install one server-wide fault on every ``/api/v1``
     route; ``faults`` adds server-wide rules with the control API's fields (``{"method": "POST", "path":
-    "/api/v1/messages", "drop_rate": 0.1}``). ``ui`` serves the browser view at ``/``; ``host`` is the
+    "/api/v1/messages", "drop_rate": 0.1}``). ``delivery_log_limit`` is how many webhook delivery attempts
+    each account's log keeps (the oldest go first). ``ui`` serves the browser view at ``/``; ``host`` is the
     interface the server listens on (the view opens without a key only on loopback).
     """
 
@@ -55,4 +56,6 @@ class SandboxSettings:
         if not self.api_keys:
             raise ValueError("api_keys: give at least one API key")
         self.api_keys = list(dict.fromkeys(self.api_keys))
+        if self.delivery_log_limit < 1:
+            raise ValueError("delivery_log_limit: give at least 1 (attempts kept per account)")
         self.ack_delays = (float(self.ack_delays[0]), float(self.ack_delays[1]))

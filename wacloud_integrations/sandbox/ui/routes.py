@@ -400,7 +400,8 @@ async def redeliver(va: tuple[Visit, dict[str, str]] = Depends(action)) -> Respo
     )
     body = v.ui.bodies.get(ctx.account.id, event_id)
     if hook is None or last is None or last["attempt"] is None or body is None:
-        v.session.notify("error", "This delivery cannot be sent again (its webhook or body is gone).")
+        gone = "its webhook, its body or its log entries are gone"
+        v.session.notify("error", f"This delivery cannot be sent again ({gone}).")
         return v.back(back)
     job = Job(ctx.account.id, webhook_id, hook["url"], hook["secret"], event_id, last["event"], body)
     job.attempt = int(last["attempt"]) + 1
