@@ -4,11 +4,12 @@ A triggerer runs hundreds of waits in one loop; a client each would mean a conne
 context each (measured: ~0.85 MiB and a CPU spike per trigger). Shared, a poll costs a request on a
 kept-alive connection.
 
-The pool is keyed by the connection's resolved settings (key, URL, device, timeout, …), read every time
-a wait opens it: a changed connection (a rotated key) gives the next wait a new client instead of the
-one an earlier, still-running wait holds. A client is closed when its last user is done. A wait that
-never ends (the ``AssetWatcher`` event trigger) holds a :class:`ClientLease`, which re-reads the
-connection before each poll and moves to a new client when the settings changed.
+The pool itself is the core's (``watchers.pooled_client``); this module decides its keys: the
+connection's resolved settings (key, URL, device, timeout, …), read every time a wait opens it: a
+changed connection (a rotated key) gives the next wait a new client instead of the one an earlier,
+still-running wait holds. A client is closed when its last user is done. A wait that never ends (the
+``AssetWatcher`` event trigger) holds a :class:`ClientLease`, which re-reads the connection before each
+poll and moves to a new client when the settings changed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import asyncio
 import hashlib
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -27,17 +28,6 @@ if TYPE_CHECKING:
     from wacloud_integrations import AsyncWACloud, ClientConfig
 
 _Slot = tuple[str, str, str]
-
-
-@dataclass
-class _Entry:
-    client: AsyncWACloud
-    users: int = 0
-
-
-_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[_Slot, _Entry]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 @dataclass
@@ -84,23 +74,12 @@ def settings_digest(conn_id: str, config: ClientConfig) -> str:
     return hashlib.sha256(repr(_slot(conn_id, config)).encode()).hexdigest()
 
 
-@asynccontextmanager
-async def _use(slot: _Slot, config: ClientConfig) -> AsyncIterator[AsyncWACloud]:
+def _use(slot: _Slot, config: ClientConfig) -> AbstractAsyncContextManager[AsyncWACloud]:
+    """The core's pooled client for this slot (one per loop, closed after its last user)."""
     from wacloud_integrations import AsyncWACloud
+    from wacloud_integrations.watchers import pooled_client
 
-    pool = _POOLS.setdefault(asyncio.get_running_loop(), {})
-    entry = pool.get(slot)
-    if entry is None:
-        entry = pool[slot] = _Entry(AsyncWACloud(config=config))
-    entry.users += 1
-    try:
-        yield entry.client
-    finally:
-        entry.users -= 1
-        if entry.users == 0:
-            if pool.get(slot) is entry:
-                del pool[slot]
-            await entry.client.aclose()
+    return pooled_client(("airflow", *slot), lambda: AsyncWACloud(config=config))
 
 
 @asynccontextmanager

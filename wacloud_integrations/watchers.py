@@ -25,7 +25,7 @@ import os
 import time
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -73,7 +73,7 @@ def _account(config: ClientConfig) -> tuple[str, str]:
     return (config.base_url, config.api_key)
 
 
-# ---- one client per account and loop -----------------------------------------------------------------
+# ---- one client per settings and loop ----------------------------------------------------------------
 
 
 @dataclass
@@ -82,22 +82,24 @@ class _Lease:
     users: int = 0
 
 
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], _Lease]] = (
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Hashable, _Lease]] = (
     weakref.WeakKeyDictionary()
 )
 
 
 @contextlib.asynccontextmanager
-async def lease_client(config: ClientConfig) -> AsyncIterator[AsyncWACloud]:
-    """The loop's client of ``config``'s account (made from the first user's settings, without retries of
-    its own: watchers and budgets decide when to try again), closed after its last user left."""
-    from ._async.client import AsyncWACloud
+async def pooled_client(key: Hashable, make: Callable[[], AsyncWACloud]) -> AsyncIterator[AsyncWACloud]:
+    """The running loop's client under ``key``: made by ``make()`` for its first user, shared by every
+    user after, closed when the last one leaves.
 
+    A loop that waits on hundreds of things (Airflow's triggerer) keeps one connection pool per set of
+    settings instead of one per wait. ``key`` names the settings the client stands for; users that
+    would build different clients must use different keys.
+    """
     pool = _clients.setdefault(asyncio.get_running_loop(), {})
-    key = _account(config)
     lease = pool.get(key)
     if lease is None:
-        lease = pool[key] = _Lease(AsyncWACloud(config=config.replace(max_retries=0)))
+        lease = pool[key] = _Lease(make())
     lease.users += 1
     try:
         yield lease.client
@@ -107,6 +109,16 @@ async def lease_client(config: ClientConfig) -> AsyncIterator[AsyncWACloud]:
             if pool.get(key) is lease:
                 del pool[key]
             await lease.client.aclose()
+
+
+def lease_client(config: ClientConfig) -> contextlib.AbstractAsyncContextManager[AsyncWACloud]:
+    """The loop's client of ``config``'s account (made from the first user's settings, without retries of
+    its own: watchers and budgets decide when to try again), closed after its last user left."""
+    from ._async.client import AsyncWACloud
+
+    return pooled_client(
+        ("account", *_account(config)), lambda: AsyncWACloud(config=config.replace(max_retries=0))
+    )
 
 
 # ---- a subscriber's mailbox --------------------------------------------------------------------------
