@@ -15,24 +15,29 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._async.asking import as_question, conversation
+from .inbound import InboundCursor
 from .logs import get_logger
+from .questions import Answer, Question, answer_for, question_expired
 from .waits import Wait, otp_settled
 from .watchers import NoTurn, lease_client, request_budget, watch_device_status, watch_inbound
 
 if TYPE_CHECKING:
     from .config import ClientConfig
-    from .inbound import InboundCursor
     from .models import DeviceStatusInfo, Message, OTPStatusInfo
 
 __all__ = [
     "arun_shared",
     "run_shared",
     "shared_loop",
+    "wait_for_answer",
     "wait_for_device",
     "wait_for_inbound",
     "wait_for_otp",
@@ -135,6 +140,61 @@ async def wait_for_device(
                     return info
 
     return await _until(wait, connected())
+
+
+async def wait_for_answer(
+    config: ClientConfig,
+    question: Question | Mapping[str, Any],
+    *,
+    interval: float = 3.0,
+    timeout: float | None = None,
+) -> Answer:
+    """The answer to ``question`` (a :class:`~wacloud_integrations.questions.Question` or its JSON form),
+    through this loop's shared inbound watcher: while nobody replies, one request per device and
+    interval serves every question of the loop; each reply from the number asked costs one read of the
+    conversation, where the one rule of :mod:`wacloud_integrations.questions` decides.
+
+    An answer given before the wait began is found (the watcher reads from the question's own time).
+    Raises :class:`QuestionExpiredError`, :class:`WaitTimeoutError` or a permanent error, as
+    ``client.messages.wait_for_answer`` does.
+    """
+    asked = as_question(question)
+    wait = Wait(timeout, interval, what=f"question {asked.message_id}")
+
+    async def answered() -> Answer:
+        reads = Wait(None, interval, what=wait.what)  # pauses after failed conversation reads
+        async with (
+            lease_client(config) as client,
+            watch_inbound(
+                config,
+                InboundCursor(asked.sent_at),
+                device_id=asked.device_id or None,
+                from_number=asked.to,
+                interval=interval,
+            ) as replies,
+        ):
+            while True:
+                # Sleep until a reply from the number comes (the first poll reads from the question's
+                # time, so an early answer comes at once), or until the question expires.
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(replies.next(), _seconds_until(asked.expires_at))
+                replies.drain()
+                while True:
+                    try:
+                        history = await conversation(client.messages, asked)
+                        break
+                    except Exception as exc:
+                        await asyncio.sleep(reads.pause(exc))
+                answer = answer_for(asked, history)
+                if answer is not None:
+                    return answer
+                question_expired(asked, history)
+
+    return await _until(wait, answered())
+
+
+def _seconds_until(when: datetime | None) -> float | None:
+    return None if when is None else max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 async def _until(wait: Wait, awaitable: Any) -> T:
