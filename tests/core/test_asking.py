@@ -1,4 +1,4 @@
-"""Asking a person and waiting for the answer, against the sandbox (one rule: wacloud_integrations.questions)."""
+"""Asking a person and waiting for the answer, against the sandbox (the rule: questions.py)."""
 
 from __future__ import annotations
 
