@@ -24,8 +24,13 @@ def test_an_answer_given_before_the_wait_starts_is_found(client, ctl, sandbox, p
     if kind == "text":
         ctl.inbound(sandbox.device_id, phone, "ya")
     else:
-        ctl.inbound(sandbox.device_id, phone, "Approve", "poll_vote" if kind == "poll" else "list_response",
-                    reply_to=question.message_id)
+        ctl.inbound(
+            sandbox.device_id,
+            phone,
+            "Approve",
+            "poll_vote" if kind == "poll" else "list_response",
+            reply_to=question.message_id,
+        )
     answer = client.messages.wait_for_answer(question, timeout=5, poll_interval=0.05)
     assert answer.choice == "approve"
     assert answer.question_id == question.message_id
