@@ -19,6 +19,8 @@ from tests.docs.extract import LANES, ROOT, Page, all_pages
 from wacloud_integrations.sandbox import SandboxServer
 
 KEY = "waha_docs_snippets_key_0001"
+# The name the docs give each lane's environment (``.venv/bin/python -m …``): linked to this one.
+VENV_NAMES = {"core": ".venv", "airflow": ".venv-airflow", "prefect": ".venv-prefect"}
 PAGE_TIMEOUT = 900
 SHOWN = 12_000  # characters of a failing session's output shown (its end)
 
@@ -70,6 +72,8 @@ def run_page(page: Page, tmp: Path) -> str:
     """Run every block of ``page``; returns the session's output, raises ``AssertionError`` on a failure."""
     work = tmp / "work"
     work.mkdir()
+    assert page.env is not None
+    (work / VENV_NAMES[LANES[page.env]]).symlink_to(sys.prefix, target_is_directory=True)
     with SandboxServer(api_keys=[KEY], seed=True, db=":memory:") as sb:
         done = subprocess.run(
             [sys.executable, "-m", "tests.docs.session", page.name],
