@@ -90,7 +90,7 @@ class Session:
         names = runpy.run_path(str(path), run_name=path.stem)
         dags = [v for v in names.values() if isinstance(v, DAG)]
         if not dags:
-            raise BlockFailed("the block defines no DAG at module level")
+            raise BlockFailed("the block defines no DAG at module level (write `with DAG(...) as dag:`)")
         for dag in dags:
             run = dag.test()
             states = {ti.task_id: ti.state for ti in run.get_task_instances()}
