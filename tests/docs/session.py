@@ -54,7 +54,7 @@ class Session:
     def python(self, block: Block) -> None:
         source = "\n" * block.line + block.code  # its code starts on the line after block.line
         code = compile(source, str(ROOT / block.page), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-        result = eval(code, self.ns)  # noqa: S307 - the documentation's own code
+        result = eval(code, self.ns)
         if asyncio.iscoroutine(result):
             self.loop.run_until_complete(result)
 
@@ -104,9 +104,11 @@ class Session:
 def framework(env: str | None) -> Iterator[None]:
     """What a page's environment needs around the whole session (a Prefect API for Prefect pages)."""
     if env == "prefect":
+        from prefect.settings import PREFECT_API_URL
         from prefect.testing.utilities import prefect_test_harness
 
         with prefect_test_harness(server_startup_timeout=300):
+            os.environ["PREFECT_API_URL"] = str(PREFECT_API_URL.value())  # for the shell blocks too
             yield
     else:
         yield
@@ -120,7 +122,7 @@ def main(argv: list[str]) -> int:
             print(f"=== {block.where} ({block.kind})", flush=True)
             try:
                 session.run(block)
-            except BaseException as exc:  # noqa: BLE001 - every failure of a snippet is reported
+            except BaseException as exc:
                 if isinstance(exc, BlockFailed):
                     print(f"FAILED {block.where}: {exc}", flush=True)
                 else:

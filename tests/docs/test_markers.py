@@ -29,7 +29,8 @@ def test_a_skipped_block_names_the_test_that_covers_it(block) -> None:
     path = ROOT / ref.group("file")
     assert path.is_file(), f"{block.where}: {ref.group('file')} does not exist"
     if ref.group("name"):
-        names = {n.name for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+        tree = ast.walk(ast.parse(path.read_text()))
+        names = {n.name for n in tree if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
         assert ref.group("name") in names, f"{block.where}: no {ref.group('name')} in {ref.group('file')}"
 
 
@@ -72,7 +73,8 @@ def test_the_extractor_reads_markers_fences_and_indented_blocks(tmp_path: Path) 
         _page(
             tmp_path,
             "<!-- doctest: env=core -->\n\n- a list item\n    continued, indented, not code\n\n"
-            "Text.\n\n    echo shell\n\n<!-- doctest: skip reason=see tests/x.py -->\n\n```python\nx = 1\n```\n\n"
+            "Text.\n\n    echo shell\n\n<!-- doctest: skip reason=see tests/x.py -->\n\n"
+            "```python\nx = 1\n```\n\n"
             "<!-- doctest: hidden\ny = 2\n-->\n\n```json\n{}\n```\n",
         )
     )
@@ -83,7 +85,7 @@ def test_the_extractor_reads_markers_fences_and_indented_blocks(tmp_path: Path) 
         (16, "python", "y = 2\n", None, True),
         (20, "text", "{}\n", None, False),
     ]
-    with pytest.raises(MarkerError, match="page.md:1: unknown doctest marker"):
+    with pytest.raises(MarkerError, match=r"page\.md:1: unknown doctest marker"):
         parse(_page(tmp_path, "<!-- doctest: sikp -->\n"))
     with pytest.raises(MarkerError, match="right before a code block"):
         parse(_page(tmp_path, "<!-- doctest: skip reason=x -->\n\nText.\n\n    ls\n"))
@@ -92,7 +94,8 @@ def test_the_extractor_reads_markers_fences_and_indented_blocks(tmp_path: Path) 
 def test_a_failing_snippet_fails_with_its_page_line_and_output(tmp_path: Path) -> None:
     path = _page(
         tmp_path,
-        "<!-- doctest: env=core -->\n\n```python\nimport os\nprint('device', os.environ['WACLOUD_DEVICE_ID'])\n```\n\n"
+        "<!-- doctest: env=core -->\n\n"
+        "```python\nimport os\nprint('device', os.environ['WACLOUD_DEVICE_ID'])\n```\n\n"
         "```bash\necho from bash \"$WACLOUD_BASE_URL\"\n```\n\n```python\nraise RuntimeError('boom')\n```\n",
     )
     with pytest.raises(AssertionError) as failed:
