@@ -13,6 +13,10 @@ PYTEST := -q -p no:cacheprovider
 
 .PHONY: demo test lint typecheck test-core test-airflow test-prefect bench adversarial generate clean browser screenshots npm-tools
 
+# Each lane also runs the README/docs pages marked for its environment (`<!-- doctest: env=… -->`,
+# tests/docs/, see docs/architecture.md "Documentation that runs").
+DOCS := tests/docs/test_pages_
+
 # The sandbox view's tests drive Debian's chromium (Playwright's own browser download is not used).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
@@ -71,13 +75,13 @@ typecheck: $(CORE) $(AIRFLOW) $(PREFECT)
 	.venv-prefect/bin/mypy prefect_blocks
 
 test-core: $(CORE) $(NPM_TOOLS) browser
-	.venv/bin/python -m pytest $(PYTEST) tests/core tests/sandbox tests/mcp
+	.venv/bin/python -m pytest $(PYTEST) tests/core tests/sandbox tests/mcp tests/docs/test_markers.py tests/docs/test_readme.py $(DOCS)core.py
 
 test-airflow: $(AIRFLOW)
-	.venv-airflow/bin/python -m pytest $(PYTEST) tests/airflow
+	.venv-airflow/bin/python -m pytest $(PYTEST) tests/airflow $(DOCS)airflow.py
 
 test-prefect: $(PREFECT)
-	.venv-prefect/bin/python -m pytest $(PYTEST) tests/prefect
+	.venv-prefect/bin/python -m pytest $(PYTEST) tests/prefect $(DOCS)prefect.py
 
 test: lint typecheck test-core test-airflow test-airflow-min test-prefect
 
