@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from .models import Device, Message, SentMessage, Template
 
 __all__ = [
+    "BATCH_KEY_REUSED",
     "RECIPIENT_CODES",
     "AsyncBulkClient",
     "AsyncBulkParts",
@@ -381,7 +382,9 @@ def _as_recipient(item: RecipientLike) -> Recipient:
 # Journal statuses. "sending" is written (and synced to disk) before the POST; the outcome follows.
 _SENT, _SENDING, _UNKNOWN, _FAILED, _NOT_TRIED = "sent", "sending", "unknown", "failed", "not_tried"
 _KEY_REUSED = "idempotency_key_reused"  # the API's code for a key that already sent other content
-_BATCH_KEY_REUSED = "batch_key_reused"  # the recipient's code for it in a report
+BATCH_KEY_REUSED = "batch_key_reused"
+"""The code of a recipient this batch_key already sent other content to (``RecipientResult.code``)."""
+_BATCH_KEY_REUSED = BATCH_KEY_REUSED
 _REUSED_REASON = (
     f"{_BATCH_KEY_REUSED}: this batch_key already sent other content to this recipient; nothing was "
     "sent. Use a new batch_key for new content (the same key only resumes the same batch)"

@@ -454,3 +454,26 @@ async def test_a_bad_key_stops_a_resume_at_its_first_lookup(sandbox, ctl):
     assert report.stopped and "AuthenticationError" in report.stopped
     assert [r.status for r in report.results] == ["not_tried"] * 3
     assert all(ctl.inbox(n) == [] for n in batch)
+
+
+async def test_a_run_where_everyone_failed_with_one_error_not_about_them_fails(aclient, ctl):
+    """Issue 16: the docs' bulk template example sent nothing (no variables) and looked successful."""
+    batch = numbers(1160, 3)
+    report = await aclient.messages.send_many(batch, template_id=TEMPLATE)  # no variables for anyone
+    assert report.counts["failed"] == 3 and {r.code for r in report.results} == {"missing_template_variables"}
+    assert report.failure and "missing_template_variables" in report.failure
+    assert report.to_dict()["failure"] == report.failure
+    from wacloud_integrations import BatchFailedError
+
+    with pytest.raises(BatchFailedError) as caught:
+        report.raise_for_failure()
+    assert caught.value.code == "missing_template_variables" and caught.value.batch_key == report.batch_key
+    # Not a run failure: errors about the recipients, mixed errors, or anyone sent.
+    wrong = await aclient.messages.send_many(["6281377980000", "12345", "6281377980000"], text="x")
+    assert [r.code for r in wrong.results] == ["not_on_whatsapp", "invalid_phone_number", "duplicate"]
+    assert wrong.failure is None
+    mixed = await aclient.messages.send_many(
+        [{"to": batch[0], "variables": vars_for("A")}, batch[1]], template_id=TEMPLATE
+    )
+    assert [r.status for r in mixed.results] == ["sent", "failed"] and mixed.failure is None
+    assert [len(ctl.inbox(n)) for n in batch] == [1, 0, 0]
