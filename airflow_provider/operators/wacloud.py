@@ -220,7 +220,8 @@ class WACloudBulkSendOperator(_WACloudOperator):
     :param pacing: ``{"min_interval": s, "jitter": s, "daily_cap": n}`` per device, or a ``Pacing``;
         templated (a dict of templates, or a Jinja expression rendering one).
     :param max_failure_ratio: Fail the task when more than this share of recipients failed (0.1 = 10%).
-        None (default): per-recipient failures never fail the task; they are reported. Templated.
+        None (default): per-recipient failures never fail the task; they are reported (but a run in
+        which every recipient failed with one error not about the recipient always fails). Templated.
     :param device_ids: Spread the batch over these devices instead of ``device_id`` (templated: a list
         or its JSON). Each recipient always goes through the same device; pacing holds per device; a
         device that disconnects hands its recipients not yet tried to the others.
@@ -306,7 +307,9 @@ class WACloudBulkSendOperator(_WACloudOperator):
         """Send to every recipient; return the report as a plain dict.
 
         Fails when the batch stopped early (bad key, quota used up, device not connected): the
-        recipients not tried are not sent, whatever ``max_failure_ratio`` says.
+        recipients not tried are not sent, whatever ``max_failure_ratio`` says. Fails too when every
+        recipient failed with the same error that is not about the recipient (the core's
+        ``BulkReport.failure``: missing template variables, a reused batch key), whatever the ratio.
         """
         recipients = self._recipients(context)
         concurrency = as_int(self.concurrency, f"{self.task_id}: concurrency")
@@ -347,6 +350,10 @@ class WACloudBulkSendOperator(_WACloudOperator):
                 f"{self.task_id}: the batch stopped early: {report.stopped.rstrip('.')}. {counts}. "
                 "Fix the cause; a retry sends only to the recipients not yet sent"
             )
+        if report.failure:
+            # The core's decision: everyone failed with one error that is not about them (missing
+            # template variables, a reused batch key, a refused request); a ratio cannot excuse it.
+            raise AirflowException(f"{self.task_id}: {report.failure.rstrip('.')}. {counts}")
         bad = result["failed"] + result["unknown"]
         if max_failure_ratio is not None and result["total"] and bad / result["total"] > max_failure_ratio:
             raise AirflowException(

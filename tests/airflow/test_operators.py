@@ -214,6 +214,18 @@ def test_bulk_failure_ratio_and_callable_recipients(ctl, phone):
     assert [m["body"] for m in ctl.inbox(phone)] == ["Promo"]
 
 
+def test_a_bulk_run_where_every_recipient_misses_the_variables_fails_whatever_the_ratio(ctl):
+    """Issue 16: the docs' bulk template example sent nothing and ended ``success``."""
+    numbers = [fresh_phone(), fresh_phone()]
+    op = WACloudBulkSendOperator(task_id="bulk", template_id=TEMPLATE_ID, recipients=numbers)
+    with pytest.raises(AirflowException, match=r"every recipient \(2\) failed.*missing_template_variables"):
+        op.execute(ti_context("bulk"))
+    assert all(ctl.inbox(n) == [] for n in numbers)
+    # Numbers that are not on WhatsApp are about the recipients: reported, not a failed task.
+    missing = WACloudBulkSendOperator(task_id="bulk", text="x", recipients=["6281377970000"])
+    assert missing.execute(ti_context("bulk"))["failed"] == 1
+
+
 def test_fields_cannot_override_the_message_type(offline):
     op = WACloudSendMessageOperator(
         task_id="typed",
