@@ -106,6 +106,36 @@ def test_state_changes_need_the_same_origin_and_the_token(sb: SandboxServer) -> 
         assert (cookie.get_nonstandard_attr("SameSite") or "").lower() == "strict"
 
 
+def test_an_opaque_origin_passes_only_when_the_browser_says_same_origin(sb: SandboxServer) -> None:
+    """``Origin: null`` is what a hidden referrer or a sandboxed frame sends: the browser's word decides."""
+    faults = f"/ui/{account_id_for(KEY)}/faults"
+    with browser(sb) as web:
+        token = token_of(login(web, KEY))
+        form = {"path": "/api/v1", "fail_next": "1", "csrf": token}
+        refused = [
+            {"Origin": "null"},  # no Sec-Fetch-Site: an old browser, or not a browser: unknown origin
+            {"Origin": "null", "Sec-Fetch-Site": "same-site"},  # another port of this host
+            {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+            {"Origin": f"http://127.0.0.1:{sb.port + 1}", "Sec-Fetch-Site": "same-origin"},  # not ours
+            {"Origin": sb.root_url, "Sec-Fetch-Site": "same-site"},
+        ]
+        for headers in refused:
+            answer = web.post(faults, data=form, headers=headers)
+            assert answer.status_code == 403, headers
+            assert answer.text == "Refused: this request came from another site."
+        assert sb.control.faults() == []
+        own = web.post(faults, data=form, headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"})
+        assert own.status_code == 200 and "Fault rule added" in own.text
+    assert [f["fail_next"] for f in sb.control.faults()] == [1]
+
+
+def test_pages_send_a_same_origin_referrer_policy(sb: SandboxServer) -> None:
+    with browser(sb) as web:
+        page = login(web, KEY)
+    # not no-referrer: Chromium would send "Origin: null" on the view's own form posts
+    assert page.headers["referrer-policy"] == "same-origin"
+
+
 def test_pages_carry_a_strict_content_security_policy(sb: SandboxServer) -> None:
     with browser(sb) as web:
         page = login(web, KEY)
