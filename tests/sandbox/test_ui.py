@@ -59,6 +59,12 @@ def test_with_two_keys_each_account_needs_its_key(sb: SandboxServer, api: httpx.
             assert "secret of account two" not in web.get(f"/ui/{mine}/{page}").text
         chat = web.get(f"/ui/{mine}/chats/{DEVICE}/6281298765432")
         assert "secret of account two" not in chat.text
+        for not_digits in (
+            "\u00b2\u00b2\u00b2",
+            "\u0663\u0663\u0663",
+            "62812x",
+        ):  # only ASCII digits are a phone
+            assert web.get(f"/ui/{mine}/chats/{DEVICE}/{not_digits}").status_code == 404
 
 
 def test_a_permalink_before_login_comes_back_after_it(sb: SandboxServer, api: httpx.Client) -> None:

@@ -284,7 +284,7 @@ async def chat_page(device_id: str, phone: str, v: Visit = Depends(account_visit
     assert v.account is not None
     state = v.ui.state
     device = state.store.one("SELECT * FROM devices WHERE account = ? AND id = ?", (v.account.id, device_id))
-    if device is None or not phone.isdigit():
+    if device is None or not (phone.isascii() and phone.isdigit()):  # str.isdigit() takes "²" and "٣"
         return v.render("missing.html", 404, what="chat")
     chat = {
         "device": device,
