@@ -229,6 +229,9 @@ class OtpVerifyResult(BaseModel):
     verified: bool
     otp_id: str | None = None
     reason: str | None = Field(default=None, description="otp_invalid, otp_expired or otp_attempts_exceeded.")
+    attempts_remaining: int | None = Field(
+        default=None, description="After a wrong code: how many more tries this OTP allows (when known)."
+    )
 
 
 class OtpStatusResult(OTPStatusInfo):

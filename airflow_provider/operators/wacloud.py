@@ -411,7 +411,8 @@ class WACloudVerifyOTPOperator(_WACloudOperator):
     :param fail_on_unverified: Fail the task (without retries) on a wrong or expired code (default);
         with False, return ``verified: False`` and the reason for a downstream branch.
 
-    Returns ``{"verified", "otp_id", "reason"}``; never the code.
+    Returns ``{"verified", "otp_id", "reason", "attempts_remaining"}`` (tries left after a wrong code,
+    when WACloud says); never the code.
     """
 
     template_fields: Sequence[str] = ("to", "code", "otp_id", "wacloud_conn_id")
@@ -465,7 +466,12 @@ class WACloudVerifyOTPOperator(_WACloudOperator):
             ) from None
         finally:
             self.hook.close()
-        outcome = {"verified": result.verified, "otp_id": result.otp_id, "reason": result.reason}
+        outcome = {
+            "verified": result.verified,
+            "otp_id": result.otp_id,
+            "reason": result.reason,
+            "attempts_remaining": result.attempts_remaining,
+        }
         self.log.info("OTP %s for %s: %s", result.otp_id, _tail(phone), result.reason or "verified")
         if not result.verified and self.fail_on_unverified:
             raise AirflowFailException(f"OTP not verified ({result.reason}) for {_tail(phone)}")

@@ -151,7 +151,12 @@ async def test_otp_tools(make, ctl):
         verified = await client.call_tool("get_otp_status", {"otp_id": otp_id})
     assert sent.structured_content["status"] == "sent" and sent.structured_content["expires_in_minutes"] == 5
     assert pending.structured_content["status"] == "pending"
-    assert wrong.structured_content == {"verified": False, "otp_id": None, "reason": "otp_invalid"}
+    assert wrong.structured_content == {
+        "verified": False,
+        "otp_id": None,
+        "reason": "otp_invalid",
+        "attempts_remaining": 4,
+    }
     assert right.structured_content["verified"] is True
     assert verified.structured_content["status"] == "verified"
 

@@ -45,6 +45,8 @@ class OTPVerification(APIModel):
     otp_id: str | None = None
     reason: str | None = None
     message: str | None = None
+    attempts_remaining: int | None = None
+    """After a wrong code (``otp_invalid``): how many more tries the OTP allows, when WACloud says."""
 
 
 class OTPStatusInfo(APIModel):
