@@ -204,6 +204,35 @@ async def test_input_errors_name_the_field(make, ctl, tool, arguments, field):
     assert ctl.inbox(PHONE) == []
 
 
+@pytest.mark.parametrize(
+    ("tool", "arguments", "expected", "given"),
+    [
+        (
+            "send_message",
+            {"to": PHONE, "message_type": "image", "media_url": "http://example.com/kucing.png"},
+            "media_url: https only",
+            "kucing",
+        ),
+        ("list_messages", {"since": "yesterday"}, "since: give a date and time in ISO 8601", "yesterday"),
+        (
+            "list_messages",
+            {"since": "2026-13-45T99:00"},
+            "since: give a date and time in ISO 8601",
+            "2026-13",
+        ),
+    ],
+)
+async def test_format_errors_say_what_is_expected_but_never_the_value(
+    make, ctl, tool, arguments, expected, given
+):
+    async with Client(make()) as client:
+        result = await client.call_tool(tool, arguments)
+    assert result.is_error and expected in text_of(result)
+    assert given not in text_of(result)
+    assert "expected form" not in text_of(result) and "not valid here" not in text_of(result)
+    assert ctl.inbox(PHONE) == []
+
+
 async def test_the_confirmed_template_text_is_rendered_by_wacloud(make, ctl):
     # The question shows WACloud's preview: when WACloud cannot render it, nobody is asked, nothing is sent.
     ctl.set_fault(
