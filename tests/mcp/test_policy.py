@@ -73,6 +73,8 @@ def test_bad_policy_values_are_refused_at_startup(env):
         ("WACLOUD_MCP_ALLOWED_RECIPIENTS", "0812*"),
         ("WACLOUD_MCP_ALLOWED_RECIPIENTS", "hello"),
         ("WACLOUD_MCP_READ_ONLY", "maybe"),
+        ("WACLOUD_MCP_CHECK_ANY_NUMBER", "sometimes"),
+        ("WACLOUD_MCP_CHECK_ANY_NUMBER", "\uff54rue"),  # a full-width t
         ("WACLOUD_MCP_CONFIRM", "always"),
         ("WACLOUD_MCP_MAX_SENDS_PER_HOUR", "many"),
         ("WACLOUD_MCP_TRANSPORT", "sse"),

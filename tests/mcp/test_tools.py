@@ -67,9 +67,25 @@ async def test_contact_tools(make):
         "on_whatsapp": True,
         "contact_id": f"{PHONE}@c.us",
         "sending_allowed": True,
+        "detail": None,
     }
     assert other.structured_content["sending_allowed"] is False
     assert renamed.structured_content["contact"]["untrusted_name"] == "Siti R"
+
+
+async def test_check_number_tells_who_uses_whatsapp_only_for_allowlisted_numbers(make):
+    # OTHER is on WhatsApp but outside the allowlist: by default the server does not say so.
+    async with Client(make()) as client:
+        hidden = await client.call_tool("check_number", {"phone": OTHER})
+        listed = await client.call_tool("check_number", {"phone": PHONE})
+    async with Client(make(WACLOUD_MCP_CHECK_ANY_NUMBER="true")) as client:
+        opened = await client.call_tool("check_number", {"phone": OTHER})
+    assert hidden.structured_content["on_whatsapp"] is None
+    assert hidden.structured_content["contact_id"] is None
+    assert "allowlist" in hidden.structured_content["detail"]
+    assert listed.structured_content["on_whatsapp"] is True
+    assert opened.structured_content["on_whatsapp"] is True
+    assert opened.structured_content["sending_allowed"] is False
 
 
 MESSAGES = [
