@@ -390,7 +390,12 @@ class WACloudSendOTPOperator(_WACloudOperator):
                 )
         finally:
             self.hook.close()
-        self.log.info("OTP %s sent to %s", sent.otp_id, _tail(phone))
+        if sent.replayed:  # a retry of the task found the first try's OTP: no new code went out
+            self.log.info(
+                "OTP %s to %s: already sent (found on retry; no new code)", sent.otp_id, _tail(phone)
+            )
+        else:
+            self.log.info("OTP %s sent to %s", sent.otp_id, _tail(phone))
         return {
             "otp_id": sent.otp_id,
             "expires_at": sent.expires_at.isoformat() if sent.expires_at else None,

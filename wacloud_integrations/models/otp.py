@@ -36,6 +36,8 @@ class OTPSent(APIModel):
     expires_at: datetime | None = None
     expires_in_minutes: int | None = None
     to: str | None = None
+    replayed: bool = False
+    """True when the server answered a repeated idempotency key with the first OTP (no new code sent)."""
 
 
 class OTPVerification(APIModel):
