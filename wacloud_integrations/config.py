@@ -90,7 +90,7 @@ _FALSE = {"0", "false", "no", "off"}
 
 
 def _from_env(setting: str, text: str) -> Any:
-    """A ``WACLOUD_*`` value read strictly into the setting's type; errors name the variable, not the value."""
+    """A ``WACLOUD_*`` value as its setting's type; errors name the variable, not the value."""
     name = ENV_VARS[setting]
     value = text.strip()
     if setting in ("timeout", "media_timeout"):
