@@ -171,7 +171,12 @@ def send_otp_plan(
             "idempotency_key": key.key,
         },
     )
-    run_logger().info("OTP %s sent to %s", sent.otp_id, mask_phone(to))
+    if sent.replayed:  # a retry found the first attempt's OTP: no new code went out
+        run_logger().info(
+            "OTP %s to %s: already sent (found on retry; no new code)", sent.otp_id, mask_phone(to)
+        )
+    else:
+        run_logger().info("OTP %s sent to %s", sent.otp_id, mask_phone(to))
     return sent.to_dict()
 
 

@@ -397,7 +397,12 @@ class WACloudSendOTPOperator(_WACloudOperator):
                 )
         finally:
             self.hook.close()
-        self.log.info("OTP %s sent to %s", sent.otp_id, _tail(phone))
+        if sent.replayed:  # a retry of the task found the first try's OTP: no new code went out
+            self.log.info(
+                "OTP %s to %s: already sent (found on retry; no new code)", sent.otp_id, _tail(phone)
+            )
+        else:
+            self.log.info("OTP %s sent to %s", sent.otp_id, _tail(phone))
         return {
             "otp_id": sent.otp_id,
             "expires_at": sent.expires_at.isoformat() if sent.expires_at else None,
@@ -418,7 +423,8 @@ class WACloudVerifyOTPOperator(_WACloudOperator):
     :param fail_on_unverified: Fail the task (without retries) on a wrong or expired code (default);
         with False, return ``verified: False`` and the reason for a downstream branch.
 
-    Returns ``{"verified", "otp_id", "reason"}``; never the code.
+    Returns ``{"verified", "otp_id", "reason", "attempts_remaining"}`` (tries left after a wrong code,
+    when WACloud says); never the code.
     """
 
     template_fields: Sequence[str] = ("to", "code", "otp_id", "wacloud_conn_id")
@@ -472,7 +478,12 @@ class WACloudVerifyOTPOperator(_WACloudOperator):
             ) from None
         finally:
             self.hook.close()
-        outcome = {"verified": result.verified, "otp_id": result.otp_id, "reason": result.reason}
+        outcome = {
+            "verified": result.verified,
+            "otp_id": result.otp_id,
+            "reason": result.reason,
+            "attempts_remaining": result.attempts_remaining,
+        }
         self.log.info("OTP %s for %s: %s", result.otp_id, _tail(phone), result.reason or "verified")
         if not result.verified and self.fail_on_unverified:
             raise AirflowFailException(f"OTP not verified ({result.reason}) for {_tail(phone)}")

@@ -165,7 +165,8 @@ def test_verify_right_and_wrong_codes(ctl, phone):
     outcome = WACloudVerifyOTPOperator(task_id="v", to=phone, code=wrong, fail_on_unverified=False).execute(
         {}
     )
-    assert outcome == {"verified": False, "otp_id": None, "reason": "otp_invalid"}
+    # The first wrong code was refused above too: 5 tries, 3 left.
+    assert outcome == {"verified": False, "otp_id": None, "reason": "otp_invalid", "attempts_remaining": 3}
     ok = WACloudVerifyOTPOperator(task_id="v", to=phone, code=code, otp_id=sent["otp_id"]).execute({})
     assert ok["verified"] is True and ok["otp_id"] == sent["otp_id"]
     assert not shows_code(code, json.dumps(ok))
@@ -298,7 +299,12 @@ def test_a_retried_verify_after_a_lost_answer_reports_verified(ctl, phone):
     with pytest.raises(APIConnectionError):
         op.execute(ti_context("verify", try_number=1))  # verified, but the answer was lost
     outcome = op.execute(ti_context("verify", try_number=2))
-    assert outcome == {"verified": True, "otp_id": sent["otp_id"], "reason": "already_verified"}
+    assert outcome == {
+        "verified": True,
+        "otp_id": sent["otp_id"],
+        "reason": "already_verified",
+        "attempts_remaining": None,
+    }
 
 
 def test_a_retried_verify_without_otp_id_says_the_outcome_is_unknown(ctl, phone):
