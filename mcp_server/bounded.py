@@ -110,13 +110,23 @@ def _where(loc: tuple[int | str, ...], names: set[str]) -> str:
     return "".join(parts) or "arguments"
 
 
+# This server's own format rules, worded for the agent (the core's words cover the rest: ISO 8601 times).
+_FORMATS = {
+    "media_url": "https only: give a public https:// URL (this server refuses http:// and local files)",
+}
+
+
 def argument_error(tool: str, exc: ValidationError, schema: Any) -> str:
     """The tool error for arguments that do not fit the input schema: fields and fixes, no values."""
     names = schema_words(schema)
     problems: list[str] = []
     for error in exc.errors(include_url=False, include_input=False):
         where = _where(tuple(error["loc"]), names)
-        problem = f"{where}: {problem_text(error, where)}"
+        leaf = where.rsplit(".", 1)[-1]
+        if error["type"] == "string_pattern_mismatch" and leaf in _FORMATS:
+            problem = f"{where}: {_FORMATS[leaf]}"
+        else:
+            problem = f"{where}: {problem_text(error, where)}"
         if problem not in problems:
             problems.append(problem)
     listed = "; ".join(problems[:_MAX_LISTED])

@@ -26,6 +26,7 @@ Transport = Literal["stdio", "http"]
 ENV_VARS: dict[str, str] = {
     "WACLOUD_MCP_ALLOWED_RECIPIENTS": "",
     "WACLOUD_MCP_READ_ONLY": "false",
+    "WACLOUD_MCP_CHECK_ANY_NUMBER": "false",
     "WACLOUD_MCP_DRY_RUN": "false",
     "WACLOUD_MCP_CONFIRM": "auto",
     "WACLOUD_MCP_MAX_SENDS_PER_HOUR": "30",
@@ -75,6 +76,7 @@ class Settings:
     client: ClientConfig
     allowed_recipients: tuple[AllowRule, ...] = ()
     read_only: bool = False
+    check_any_number: bool = False
     dry_run: bool = False
     confirm: ConfirmMode = "auto"
     max_sends_per_hour: int = 30
@@ -123,6 +125,7 @@ class Settings:
             client=client,
             allowed_recipients=parse_allowlist(raw("WACLOUD_MCP_ALLOWED_RECIPIENTS"), region=client.region),
             read_only=_bool(env, "WACLOUD_MCP_READ_ONLY"),
+            check_any_number=_bool(env, "WACLOUD_MCP_CHECK_ANY_NUMBER"),
             dry_run=_bool(env, "WACLOUD_MCP_DRY_RUN"),
             confirm=cast(ConfirmMode, confirm),
             max_sends_per_hour=_int(env, "WACLOUD_MCP_MAX_SENDS_PER_HOUR"),

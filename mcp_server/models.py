@@ -188,11 +188,15 @@ class NumberCheck(BaseModel):
     """Whether WhatsApp knows a number, and whether this server's policy lets you send to it."""
 
     phone: str = Field(description="The number as normalised international digits.")
-    on_whatsapp: bool
+    on_whatsapp: bool | None = Field(
+        description="Whether the number uses WhatsApp; null when this server does not say (a number "
+        "outside the recipient allowlist, unless WACLOUD_MCP_CHECK_ANY_NUMBER is set)."
+    )
     contact_id: str | None = Field(default=None, description="The id to pass to get_contact (…@c.us).")
     sending_allowed: bool = Field(
         description="True if the recipient allowlist and read-only mode permit sends."
     )
+    detail: str | None = Field(default=None, description="Why on_whatsapp is null, when it is.")
 
 
 class SendResult(BaseModel):
@@ -229,6 +233,9 @@ class OtpVerifyResult(BaseModel):
     verified: bool
     otp_id: str | None = None
     reason: str | None = Field(default=None, description="otp_invalid, otp_expired or otp_attempts_exceeded.")
+    attempts_remaining: int | None = Field(
+        default=None, description="After a wrong code: how many more tries this OTP allows (when known)."
+    )
 
 
 class OtpStatusResult(OTPStatusInfo):

@@ -178,10 +178,9 @@ class Policy:
             window = self.settings.dedup_window_seconds
             done = self._done.pop(fingerprint, ("", 0.0))[0]
             if window > 0:
-                bucket = int(self._wall() // window)
-                key = derive_key("wacloud-mcp", fingerprint, bucket)
-                previous = derive_key("wacloud-mcp", fingerprint, bucket - 1)
+                key, previous = self._window_keys(fingerprint)
                 if key == done:  # only if the clocks disagree: never reuse the key of a finished send
+                    bucket = int(self._wall() // window)
                     key = derive_key("wacloud-mcp", fingerprint, bucket, uuid.uuid4().hex)
                 # This window's key needs no look-up: WACloud answers a repeated key with the first answer.
                 lookup: tuple[str, ...] = () if previous == done else (previous,)
@@ -193,6 +192,23 @@ class Policy:
             record.lookup = tuple(dict.fromkeys((*record.lookup, record.idempotency_key)))
         record.state = "in_flight"
         return record
+
+    def _window_keys(self, fingerprint: str) -> tuple[str, str]:
+        """The key of this wall-clock window and of the previous one (window > 0)."""
+        bucket = int(self._wall() // self.settings.dedup_window_seconds)
+        return (
+            derive_key("wacloud-mcp", fingerprint, bucket),
+            derive_key("wacloud-mcp", fingerprint, bucket - 1),
+        )
+
+    def other_keys(self, fingerprint: str) -> tuple[str, ...]:
+        """The keys another server process (or this one before a restart) would have sent this send with
+        in this window or the previous one: looked up before a person is asked to confirm it. Sends this
+        process finished and forgot are not included (a repeat of those is a new send)."""
+        if self.settings.dedup_window_seconds <= 0:
+            return ()
+        done = self._done.get(fingerprint, ("", 0.0))[0]
+        return tuple(key for key in self._window_keys(fingerprint) if key != done)
 
     def finish(self, record: SendRecord, state: RecordState, result: Mapping[str, Any] | None = None) -> None:
         """Remember how a send ended (``sent`` or ``uncertain``); the window counts from a known outcome."""

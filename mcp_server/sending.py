@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server.mcpserver import Context, Elicit, ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.mcpserver.resolve import AcceptedElicitation
+from mcp.server.mcpserver.resolve import AcceptedElicitation, CancelledElicitation
 from pydantic import BaseModel
 
 from wacloud_integrations import AmbiguousSendError, Phone, WACloudError
@@ -88,28 +88,67 @@ def _can_elicit(ctx: Context[Any, Any]) -> bool:
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
-def gate(app: App, prepared: PreparedSend, ctx: Context[Any, Any]) -> Elicit[Confirm] | Confirm:
-    """Refuse by policy before bothering the user; then ask, or rely on the host's own approval prompt."""
+_NOT_ASKED = Confirm(confirm=True)
+"""What :func:`gate` answers when nobody is asked (the SDK hands this very object to the tool body)."""
+
+_BY_OTHER = (
+    "Already sent by another process: another MCP server or agent on this WACloud account (or this server "
+    "before a restart) sent this exact message within the duplicate window; nothing new was sent."
+)
+_CONFIRMED_BY_OTHER = (
+    "Already sent by another process: after the user confirmed, WACloud showed that another MCP server or "
+    "agent on this WACloud account had sent this exact message; it was not sent a second time."
+)
+_CONFIRMED_BY_OTHER_AGENT = (
+    "Already sent by another agent: while the user was confirming, another session of this MCP server "
+    "sent this exact message; it was not sent a second time."
+)
+
+
+async def _sent_elsewhere(app: App, prepared: PreparedSend) -> bool:
+    """Whether another process already sent this send (its keys of this window and the last one)."""
+    for key in app.policy.other_keys(prepared.fingerprint):
+        try:
+            found = await app.client.messages.find_sent(
+                prepared.recipient, idempotency_key=key, device_id=prepared.device_id
+            )
+        except WACloudError as exc:
+            raise ToolError(
+                "Nothing was sent: WACloud could not be asked whether this send already went out "
+                f"({type(exc).__name__}). Try again in a minute."
+            ) from None
+        if found is not None:
+            return True
+    return False
+
+
+async def gate(app: App, prepared: PreparedSend, ctx: Context[Any, Any]) -> Elicit[Confirm] | Confirm:
+    """Refuse by policy before bothering the user; then ask, or rely on the host's own approval prompt.
+
+    Before a person is asked, WACloud is asked whether another process already sent this exact send:
+    nobody confirms a send that will then be suppressed (the tool body checks again before sending)."""
     policy = app.policy
     policy.require_writable(prepared.tool)
     policy.require_allowed(prepared.to)
     record = policy.recent(prepared.fingerprint)
     if record is not None and record.state == "sent":
-        return Confirm(confirm=True)  # the body answers with the earlier result; nothing is sent
+        return _NOT_ASKED  # the body answers with the earlier result; nothing is sent
     if record is not None and record.state == "in_flight":
         raise ToolError(_IN_PROGRESS)
     if record is None:
         policy.check_rate(prepared.to, otp=prepared.otp)
     if app.settings.dry_run:
-        return Confirm(confirm=True)  # nothing will be sent
+        return _NOT_ASKED  # nothing will be sent
     mode, can_ask = app.settings.confirm, _can_elicit(ctx)
     if mode == "host" or (mode == "auto" and not can_ask):
-        return Confirm(confirm=True)  # the host's approval prompt for a destructive tool is the human gate
+        return _NOT_ASKED  # the host's approval prompt for a destructive tool is the human gate
     if not can_ask:
         raise ToolError(
             "Refused: this server requires the user to confirm every send (WACLOUD_MCP_CONFIRM=elicit), but "
             "this MCP client cannot ask the user. Nothing was sent."
         )
+    if record is None and await _sent_elsewhere(app, prepared):
+        return _NOT_ASKED  # the body finds it again and answers already_sent; nobody is asked
     return Elicit(prepared.question(), Confirm)
 
 
@@ -119,7 +158,7 @@ def confirmation_of(
     """The resolver that runs :func:`gate` on what ``prepare`` built (one per send tool)."""
 
     async def confirm(prepared: PreparedSend, ctx: Context) -> Elicit[Confirm] | Confirm:
-        return gate(app_of(ctx), prepared, ctx)
+        return await gate(app_of(ctx), prepared, ctx)
 
     # Real annotation objects (not strings): the SDK reads them to find the resolver this one depends on.
     confirm.__annotations__ = {
@@ -144,6 +183,8 @@ class Delivery:
     answer: Any = None
     found: Message | None = None
     earlier: dict[str, Any] = field(default_factory=dict)
+    detail: str | None = None
+    """Replaces the status's usual explanation (an already_sent that another process made)."""
 
 
 async def _look_up(app: App, prepared: PreparedSend, record: SendRecord) -> Message | None:
@@ -190,17 +231,26 @@ async def deliver(
     uncertain outcome the attempt's own key. Found means ``already_sent``; nothing new goes out. The send
     itself carries this window's key, which WACloud answers with the first answer if it has seen it.
     """
+    if isinstance(confirmation, CancelledElicitation):
+        raise ToolError(
+            "The user cancelled the confirmation (dismissed it without answering); nothing was sent. "
+            "Ask the user before trying this send again."
+        )
     if not (isinstance(confirmation, AcceptedElicitation) and confirmation.data.confirm):
         raise ToolError(
             "The user declined this send; nothing was sent. Do not send it again unless the user asks."
         )
+    confirmed = confirmation.data is not _NOT_ASKED
+    by_other = _CONFIRMED_BY_OTHER if confirmed else _BY_OTHER
     policy = app.policy
     policy.require_writable(prepared.tool)
     policy.require_allowed(prepared.to)
     record = policy.recent(prepared.fingerprint)
     if record is not None and record.state == "sent":
         log.info("%s to %s: duplicate suppressed", prepared.tool, mask_phone(prepared.to))
-        return build(prepared, Delivery("duplicate_suppressed", earlier=record.result))
+        # Sent by another agent of this server while this one's user was confirming: say so.
+        detail = _CONFIRMED_BY_OTHER_AGENT if confirmed else None
+        return build(prepared, Delivery("duplicate_suppressed", earlier=record.result, detail=detail))
     if record is not None and record.state == "in_flight":
         raise ToolError(_IN_PROGRESS)
     resuming = record is not None and record.state == "uncertain"
@@ -233,9 +283,15 @@ async def deliver(
                 ) from None
         raise
     if found is not None:
-        result = build(prepared, Delivery("already_sent", found=found))
+        detail = None if resuming else by_other
+        result = build(prepared, Delivery("already_sent", found=found, detail=detail))
         policy.finish(record, "sent", result.model_dump())
-        log.info("%s to %s: already sent by an earlier attempt", prepared.tool, mask_phone(prepared.to))
+        log.info(
+            "%s to %s: already sent by %s",
+            prepared.tool,
+            mask_phone(prepared.to),
+            "an earlier attempt" if resuming else "another process",
+        )
         return result
     try:
         answer = await _send(app, prepared, record.idempotency_key)
@@ -251,7 +307,8 @@ async def deliver(
         policy.finish(record, "uncertain")  # cancelled mid-flight: the outcome is unknown
         raise
     replayed = bool(getattr(answer, "replayed", False) or getattr(answer, "reconciled", False))
-    result = build(prepared, Delivery("already_sent" if replayed else "sent", answer))
+    detail = by_other if replayed and not resuming else None
+    result = build(prepared, Delivery("already_sent" if replayed else "sent", answer, detail=detail))
     policy.finish(record, "sent", result.model_dump())
     log.info("%s to %s: %s", prepared.tool, mask_phone(prepared.to), result.model_dump().get("status"))
     return result

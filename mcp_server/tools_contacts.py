@@ -66,13 +66,26 @@ async def get_contact(contact_id: ContactId, device_id: DeviceId = None, *, ctx:
 
 
 async def check_number(phone: Phone, device_id: DeviceId = None, *, ctx: Context) -> NumberCheck:
-    """Check a number before sending: is it on WhatsApp, and does this server's policy allow sending to it?"""
+    """Check a number before sending: does this server's policy allow sending to it, and is it on WhatsApp?
+
+    Whether a number uses WhatsApp is personal information: it is answered for numbers in the recipient
+    allowlist only (``on_whatsapp`` is null for others), unless the server's operator opened it."""
     app = app_of(ctx)
     number = app.phone(phone, "phone")
+    listed = app.policy.is_allowed(number)
+    allowed = not app.settings.read_only and listed
+    if not (listed or app.settings.check_any_number):
+        return NumberCheck(
+            phone=number,
+            on_whatsapp=None,
+            sending_allowed=False,
+            detail="Not checked: this number is not in the recipient allowlist "
+            "(WACLOUD_MCP_ALLOWED_RECIPIENTS), and this server only says whether allowlisted numbers use "
+            "WhatsApp. Nothing was asked of WhatsApp. Do not try other numbers.",
+        )
     device = await app.device(device_id)
     with api_errors(not_found="device_id"):
         answer = await app.client.contacts.check_exists("+" + number, device_id=device)
-    allowed = not app.settings.read_only and app.policy.is_allowed(number)
     return NumberCheck(
         phone=number, on_whatsapp=answer.number_exists, contact_id=answer.chat_id, sending_allowed=allowed
     )

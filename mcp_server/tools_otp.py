@@ -106,7 +106,11 @@ def otp_result(prepared: PreparedSend, delivery: Delivery) -> OtpSendResult:
     """The result of ``send_otp``: never the code."""
     if delivery.status == "duplicate_suppressed":
         return OtpSendResult.model_validate(
-            {**delivery.earlier, "status": delivery.status, "detail": _DETAILS[delivery.status]}
+            {
+                **delivery.earlier,
+                "status": delivery.status,
+                "detail": delivery.detail or _DETAILS[delivery.status],
+            }
         )
     answer, found = delivery.answer, delivery.found
     content = found.content if found is not None and isinstance(found.content, dict) else {}
@@ -117,7 +121,7 @@ def otp_result(prepared: PreparedSend, delivery: Delivery) -> OtpSendResult:
         to=prepared.to,
         expires_at=as_text(getattr(answer, "expires_at", None)),
         expires_in_minutes=getattr(answer, "expires_in_minutes", None),
-        detail=_DETAILS[delivery.status],
+        detail=delivery.detail or _DETAILS[delivery.status],
     )
 
 
@@ -187,7 +191,12 @@ async def verify_otp(
         raise to_tool_error(exc, secret=digits) from None
     except WACloudError as exc:
         raise to_tool_error(exc, check="get_otp_status", secret=digits) from None
-    return OtpVerifyResult(verified=result.verified, otp_id=result.otp_id, reason=result.reason)
+    return OtpVerifyResult(
+        verified=result.verified,
+        otp_id=result.otp_id,
+        reason=result.reason,
+        attempts_remaining=result.attempts_remaining,
+    )
 
 
 async def get_otp_status(

@@ -103,7 +103,11 @@ def message_result(prepared: PreparedSend, delivery: Delivery) -> SendResult:
     """The result of a message send (``send_message`` and ``send_template_message``)."""
     if delivery.status == "duplicate_suppressed":
         return SendResult.model_validate(
-            {**delivery.earlier, "status": delivery.status, "detail": _DETAILS[delivery.status]}
+            {
+                **delivery.earlier,
+                "status": delivery.status,
+                "detail": delivery.detail or _DETAILS[delivery.status],
+            }
         )
     found = delivery.found
     return SendResult(
@@ -112,7 +116,7 @@ def message_result(prepared: PreparedSend, delivery: Delivery) -> SendResult:
         to=prepared.to,
         message_type=prepared.message_type,
         text=prepared.text,
-        detail=_DETAILS[delivery.status],
+        detail=delivery.detail or _DETAILS[delivery.status],
     )
 
 

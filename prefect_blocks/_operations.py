@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from wacloud_integrations import InputError, Pacing, WaitTimeoutError
-from wacloud_integrations.bulk import RecipientLike
+from wacloud_integrations.bulk import BATCH_KEY_REUSED, RecipientLike
 from wacloud_integrations.inbound import InboundCursor
 from wacloud_integrations.masking import mask_message, mask_phone
 from wacloud_integrations.waiting import wait_for_inbound, wait_for_otp
@@ -25,8 +25,6 @@ from ._logging import run_logger
 from ._plans import Call, Plan, Shared
 from ._progress import BulkProgress
 from .errors import BatchKeyReusedError, WaitExpiredError
-
-_KEY_REUSED = "idempotency_key_reused"  # the API's code, in the reason of a recipient refused with 409
 
 __all__ = [
     "bulk_send_plan",
@@ -128,7 +126,7 @@ def bulk_send_plan(
             counts[outcomes.NOT_TRIED],
             report.batch_key,
         )
-    reused = [r for r in report.results if r.status == "failed" and _KEY_REUSED in (r.reason or "")]
+    reused = [r for r in report.results if r.status == "failed" and r.code == BATCH_KEY_REUSED]
     if reused:
         raise BatchKeyReusedError(
             f"batch key {report.batch_key!r} was already used for different content: "
@@ -136,6 +134,8 @@ def bulk_send_plan(
             f"({outcomes.describe(counts)}). Use a new batch_key for new content; the same key only "
             "resumes the same batch."
         )
+    # Everyone failed with one error that is not about them (the core decides): the run failed.
+    report.raise_for_failure()
     shown = [outcomes.row(r) for r in report.results]
     return {
         **report.to_dict(),
@@ -171,7 +171,12 @@ def send_otp_plan(
             "idempotency_key": key.key,
         },
     )
-    run_logger().info("OTP %s sent to %s", sent.otp_id, mask_phone(to))
+    if sent.replayed:  # a retry found the first attempt's OTP: no new code went out
+        run_logger().info(
+            "OTP %s to %s: already sent (found on retry; no new code)", sent.otp_id, mask_phone(to)
+        )
+    else:
+        run_logger().info("OTP %s sent to %s", sent.otp_id, mask_phone(to))
     return sent.to_dict()
 
 

@@ -43,15 +43,17 @@ class WACloudCredentials(CredentialsBlock):
         title="API key",
         description="The WACloud API key (created in the WACloud dashboard; starts with waha_).",
     )
-    base_url: str = Field(
-        default=DEFAULT_BASE_URL,
+    base_url: str | None = Field(
+        default=None,
         title="Base URL",
-        description="The API's base URL, ending in /api/v1 (change it for the sandbox or a proxy).",
+        description="The API's base URL, ending in /api/v1 (change it for the sandbox or a proxy). "
+        f"Empty: WACLOUD_BASE_URL, else {DEFAULT_BASE_URL}.",
     )
     default_device_id: str | None = Field(
         default=None,
         title="Default device ID",
-        description="The device (paired WhatsApp number) that sends when a task names none.",
+        description="The device (paired WhatsApp number) that sends when a task names none "
+        "(empty: WACLOUD_DEVICE_ID). Checked when the block is built.",
     )
     region: str | None = Field(
         default=None,
@@ -59,15 +61,17 @@ class WACloudCredentials(CredentialsBlock):
         description="Two letters (ID, SG, …): the country a national number like 0812… is read in "
         "(empty: WACLOUD_REGION, else ID).",
     )
-    timeout: float = Field(
-        default=30.0,
+    timeout: float | None = Field(
+        default=None,
         gt=0,
-        description="Seconds to wait for one API answer before the request counts as failed.",
+        description="Seconds to wait for one API answer before the request counts as failed "
+        "(empty: WACLOUD_TIMEOUT, else 30).",
     )
 
     def block_initialization(self) -> None:
-        """Refuse a key no HTTP header can carry (a pasted placeholder, a line break) when the block is
-        built, not deep inside the first request; the core's check, which never echoes the key."""
+        """Refuse a key no HTTP header can carry (a pasted placeholder, a line break) and a device id that
+        is not one (``550e8400-…``) when the block is built or saved, not deep inside the first request;
+        the core's checks, which name the block's field and never echo the value."""
         self.client_config()
 
     def _sources(self) -> dict[str, str]:
@@ -79,7 +83,10 @@ class WACloudCredentials(CredentialsBlock):
         }
 
     def client_config(self) -> ClientConfig:
-        """The core client's configuration; its error hints name this block's fields."""
+        """The core client's configuration; its error hints name this block's fields.
+
+        Every setting resolves by the core's one rule: this block's field, else its ``WACLOUD_*``
+        variable (``config.ENV_VARS``) in the process that builds the client, else the default."""
         return ClientConfig.resolve(
             api_key=self.api_key.get_secret_value(),
             base_url=self.base_url,

@@ -27,15 +27,20 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from .errors import (
     AmbiguousSendError,
+    APIStatusError,
     AuthenticationError,
+    BatchFailedError,
     ConfigurationError,
     DeviceNotConnectedError,
     InputError,
+    MissingTemplateVariableError,
     NotFoundError,
+    PhoneNumberError,
     QuotaExhaustedError,
     WACloudError,
 )
-from .idempotency import derive_key
+from .idempotency import content_fingerprint, derive_key
+from .ids import check_text
 from .logs import logger
 from .masking import mask_phone
 from .phone import DEFAULT_REGION, normalize_phone
@@ -46,6 +51,8 @@ if TYPE_CHECKING:
     from .models import Device, Message, SentMessage, Template
 
 __all__ = [
+    "BATCH_KEY_REUSED",
+    "RECIPIENT_CODES",
     "AsyncBulkClient",
     "AsyncBulkParts",
     "BulkClient",
@@ -202,6 +209,17 @@ class RecipientResult:
     device_id: str | None = None
     """The device that sent it (``sent``), sent it earlier (``skipped``, when known), refused it
     (``failed``) or was sending it when the answer was lost (``unknown``); ``None`` when no device did."""
+    code: str | None = None
+    """Why, as a short word: for ``failed`` the API's error code (``not_on_whatsapp``,
+    ``validation_error``, …), ``invalid_phone_number``, ``missing_template_variables``,
+    ``invalid_input`` or ``batch_key_reused`` (this ``batch_key`` already sent other content to this
+    recipient), else the error's class name; ``duplicate`` for a number given twice; ``unconfirmed`` for
+    an ``unknown`` whose journal says sent but the server does not show it; else ``None``."""
+
+
+RECIPIENT_CODES = frozenset({"invalid_phone_number", "not_on_whatsapp", "duplicate"})
+"""Failure codes about one recipient (its number): however many recipients fail with one of these, the
+run itself did not fail (:attr:`BulkReport.failure`)."""
 
 
 @dataclass
@@ -239,11 +257,40 @@ class BulkReport:
         """The recipients that failed or whose outcome is unknown."""
         return [r for r in self.results if r.status in ("failed", "unknown")]
 
+    @property
+    def failure(self) -> str | None:
+        """Why the run failed as a whole, or ``None``: every recipient (numbers given twice aside) failed
+        with the same error, and that error is not about the recipient (not in
+        :data:`RECIPIENT_CODES`): a template's variables missing for everyone, a ``batch_key`` reused
+        for new content, a refused request. Such a run sent nothing and would send nothing if run again
+        as it is, whatever share of failures a caller tolerates; the Airflow bulk operator, Prefect's
+        ``bulk_send`` and ``broadcast`` fail on it. A batch that stopped early says so in :attr:`stopped`.
+        """
+        counted = [r for r in self.results if r.code != "duplicate"]
+        if not counted or any(r.status != "failed" for r in counted):
+            return None
+        codes = {r.code for r in counted}
+        if len(codes) != 1 or None in codes or codes & RECIPIENT_CODES:
+            return None
+        code, first = codes.pop(), counted[0]
+        return (
+            f"every recipient ({len(counted)}) failed with the same error, {code}, which is not about any "
+            f"one recipient; the first: {first.reason}"
+        )
+
+    def raise_for_failure(self) -> None:
+        """Raise :class:`~wacloud_integrations.errors.BatchFailedError` when :attr:`failure` says the
+        run failed."""
+        failure = self.failure
+        if failure is not None:
+            raise BatchFailedError(failure, batch_key=self.batch_key, code=self.results[0].code)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (for XCom, Prefect results and artifacts)."""
         return {
             "batch_key": self.batch_key,
             "stopped": self.stopped,
+            "failure": self.failure,
             "total": len(self.results),
             **self.counts,
             "by_device": self.by_device,
@@ -335,9 +382,16 @@ def _as_recipient(item: RecipientLike) -> Recipient:
 # Journal statuses. "sending" is written (and synced to disk) before the POST; the outcome follows.
 _SENT, _SENDING, _UNKNOWN, _FAILED, _NOT_TRIED = "sent", "sending", "unknown", "failed", "not_tried"
 _KEY_REUSED = "idempotency_key_reused"  # the API's code for a key that already sent other content
-# A journal proves "never sent" only by what it saw: a refusal, or "not tried" after the run had proof
-# (a lookup, or an earlier such line). A key with no line may have been sent by a run without this
-# journal (an earlier run without one, or with another file), so it is looked up.
+BATCH_KEY_REUSED = "batch_key_reused"
+"""The code of a recipient this batch_key already sent other content to (``RecipientResult.code``)."""
+_BATCH_KEY_REUSED = BATCH_KEY_REUSED
+_REUSED_REASON = (
+    f"{_BATCH_KEY_REUSED}: this batch_key already sent other content to this recipient; nothing was "
+    "sent. Use a new batch_key for new content (the same key only resumes the same batch)"
+)
+# A journal proves only "sent" (with the content it sent). A failed or not-tried line proves nothing
+# about what happened after it was written: a run without this journal (or with another file) may have
+# sent it since, so such a recipient is looked up, as is one with no line at all.
 Plan = Literal["done", "check", "send"]
 
 
@@ -373,20 +427,21 @@ class _Journal:
         status = entry.get("status", _SENT)  # older journals: a line meant "sent"
         if status not in (_SENT, _SENDING, _UNKNOWN, _FAILED, _NOT_TRIED):
             status = _UNKNOWN  # a status this version does not know: look it up rather than guess
-        before = self.state.get(key, {}).get("status")
-        if before == _SENT or (before in (_SENDING, _UNKNOWN) and status == _NOT_TRIED):
-            return  # "sent" is final; an uncertain outcome stays uncertain until a lookup settles it
+        before = self.state.get(key, {})
+        if before.get("status") == _SENT:
+            if status == _SENT and entry.get("content") and not before.get("content"):
+                self.state[key] = {**before, "content": entry["content"]}  # a lookup confirmed the content
+            return  # "sent" is final
+        if before.get("status") in (_SENDING, _UNKNOWN) and status == _NOT_TRIED:
+            return  # an uncertain outcome stays uncertain until a lookup settles it
         self.state[key] = {**entry, "status": status}
 
     def plan(self, key: str, resumable: bool) -> Plan:
-        """``done``: proven sent. ``send``: proven never sent. ``check``: look it up before sending."""
-        entry = self.state.get(key, {})
-        status = entry.get("status")
-        if status == _SENT:
+        """``done``: the journal says sent. ``send``: proven never sent (a random batch key, unknown to
+        any earlier run). ``check``: look it up before sending."""
+        if self.state.get(key, {}).get("status") == _SENT:
             return "done"
-        if not resumable or status == _FAILED or (status == _NOT_TRIED and entry.get("checked")):
-            return "send"
-        return "check"
+        return "check" if resumable else "send"
 
     def sent_today(self, device: str) -> int:
         """New sends today from ``device``; a line without a device (older versions) counts for every one."""
@@ -421,16 +476,16 @@ class _Journal:
         self._apply(key, entry)
         self._open().write((json.dumps(entry) + "\n").encode())
 
-    async def intend(self, key: str, phone: str, device: str) -> None:
-        """The ``sending`` line, on disk before the send goes out."""
+    async def intend(self, key: str, phone: str, device: str, content: str) -> None:
+        """The ``sending`` line (with the content's fingerprint), on disk before the send goes out."""
         if self.path is None:
             return
-        self.write(key, phone, _SENDING, device_id=device)
+        self.write(key, phone, _SENDING, device_id=device, content=content)
         await asyncio.to_thread(os.fsync, self._open().fileno())
 
-    def record(self, result: RecipientResult, *, proven: bool = False) -> None:
-        """The outcome of a recipient that has an idempotency key; ``proven``: this run knew it was never
-        sent before (a lookup, or the journal), so a ``not_tried`` line proves it for the next run."""
+    def record(self, result: RecipientResult, *, content: str | None = None) -> None:
+        """The outcome of a recipient that has an idempotency key; a ``sent`` line keeps ``content``, the
+        fingerprint of what went out (``None``: not known, the next run looks it up)."""
         key = result.idempotency_key
         if key is None:
             return
@@ -438,11 +493,17 @@ class _Journal:
             new = result.status == "sent"
             at = datetime.now(timezone.utc).isoformat() if new else None
             self.write(
-                key, result.phone, _SENT, message_id=result.message_id, sent_at=at, device_id=result.device_id
+                key,
+                result.phone,
+                _SENT,
+                message_id=result.message_id,
+                sent_at=at,
+                device_id=result.device_id,
+                content=content,
             )
         elif result.status == _NOT_TRIED:
-            self.write(key, result.phone, _NOT_TRIED, reason=result.reason, checked=proven)
-        elif result.status == _FAILED and _KEY_REUSED in (result.reason or ""):
+            self.write(key, result.phone, _NOT_TRIED, reason=result.reason)
+        elif result.status == _FAILED and result.code == _BATCH_KEY_REUSED:
             # Refused because the key already sent something: not proof of "never sent".
             self.write(key, result.phone, _UNKNOWN, reason=result.reason, device_id=result.device_id)
         else:
@@ -622,6 +683,10 @@ async def send_many(
         raise InputError("template_id", "give exactly one of template_id or text")
     if concurrency < 1:
         raise InputError("concurrency", "must be at least 1")
+    if batch_key is not None:
+        if not isinstance(batch_key, str) or not batch_key:
+            raise InputError("batch_key", "give a non-empty string, or None for a batch of its own")
+        check_text("batch_key", batch_key)
     devices = _devices(client, device_id, device_ids)
     batch = batch_key or uuid.uuid4().hex
     resumable = batch_key is not None  # a random key cannot have been used by an earlier run
@@ -633,15 +698,16 @@ async def send_many(
     gate = asyncio.Semaphore(concurrency)
     stop: list[str] = []
     seen: set[str] = set()
-    proven: set[str] = set()  # keys this run knows were never sent before it (journal or lookup)
     done = 0
 
-    def finish(index: int, result: RecipientResult, *, journaled: bool = True) -> None:
+    def finish(
+        index: int, result: RecipientResult, *, journaled: bool = True, sent: str | None = None
+    ) -> None:
         nonlocal done
         results[index] = result
         if journaled:
             try:
-                state.record(result, proven=result.idempotency_key in proven)
+                state.record(result, content=sent)
             except OSError as exc:  # the send is done; without its line the next run looks it up
                 stop.append(f"the journal could not be written ({type(exc).__name__})")
         done += 1
@@ -656,7 +722,7 @@ async def send_many(
             phone = normalize_phone(item.to, region=client.config.region)
             rendered = render_template(content, item.variables, template_id=template_id)
         except InputError as exc:
-            finish(index, RecipientResult(item.to, "failed", reason=str(exc)))
+            finish(index, RecipientResult(item.to, "failed", reason=str(exc), code=_input_code(exc)))
             return
         key = recipient_key(batch, phone)
         if phone in seen:
@@ -669,41 +735,61 @@ async def send_many(
                     phone,
                     reason="duplicate of an earlier recipient in this batch",
                     idempotency_key=key,
+                    code="duplicate",
                 ),
                 journaled=False,
             )
             return
         seen.add(phone)
         order = pool.order(phone)
+        fingerprint = content_fingerprint(rendered)
         plan = state.plan(key, resumable)
-        if plan == "send":
-            proven.add(key)
-        if plan == "done":
+        journal_says_sent = plan == "done"
+        if journal_says_sent:
             entry = state.state[key]
-            finish(
-                index,
-                RecipientResult(
-                    item.to,
-                    "skipped",
-                    phone,
-                    entry.get("message_id"),
-                    "already sent by an earlier run of this batch (journal)",
-                    key,
-                    entry.get("device_id"),
-                ),
-                journaled=False,
-            )
-            return
+            if entry.get("content") not in (None, fingerprint):
+                # Sent before with other content: the same answer a lookup gives without the journal.
+                finish(
+                    index,
+                    RecipientResult(
+                        item.to,
+                        "failed",
+                        phone,
+                        entry.get("message_id"),
+                        _REUSED_REASON,
+                        key,
+                        entry.get("device_id"),
+                        code=_BATCH_KEY_REUSED,
+                    ),
+                )
+                return
+            if entry.get("content") == fingerprint:
+                finish(
+                    index,
+                    RecipientResult(
+                        item.to,
+                        "skipped",
+                        phone,
+                        entry.get("message_id"),
+                        "already sent by an earlier run of this batch (journal)",
+                        key,
+                        entry.get("device_id"),
+                    ),
+                    journaled=False,
+                )
+                return
+            # A "sent" line without the content's fingerprint (older journals, a lookup's answer):
+            # the server tells whether it was this content.
 
         def not_tried(reason: str) -> None:
             finish(index, RecipientResult(item.to, "not_tried", phone, reason=reason, idempotency_key=key))
 
-        if plan == "check":
+        if plan != "send":
             async with gate:
                 if stop:
                     not_tried(f"not tried: {stop[0]}")
                     return
-                if pool.pick(order) is None:
+                if not journal_says_sent and pool.pick(order) is None:
                     not_tried(pool.why_none())
                     return
                 try:
@@ -714,28 +800,48 @@ async def send_many(
                     return
             if found and found.body and found.body != rendered:
                 # The server answers a key reused for other content with 409; so does a lookup.
-                reason = (
-                    f"{_KEY_REUSED}: this batch_key already sent other content to this "
-                    "recipient; use a new batch_key for new content"
-                )
                 finish(
-                    index, RecipientResult(item.to, "failed", phone, found.id, reason, key, found.device_id)
+                    index,
+                    RecipientResult(
+                        item.to,
+                        "failed",
+                        phone,
+                        found.id,
+                        _REUSED_REASON,
+                        key,
+                        found.device_id,
+                        code=_BATCH_KEY_REUSED,
+                    ),
                 )
                 return
             if found:
                 reason = "already sent by an earlier run of this batch (found by lookup)"
                 finish(
-                    index, RecipientResult(item.to, "skipped", phone, found.id, reason, key, found.device_id)
+                    index,
+                    RecipientResult(item.to, "skipped", phone, found.id, reason, key, found.device_id),
+                    sent=fingerprint if found.body else None,
                 )
                 return
-            if not checked:
-                reason = (
-                    "could not look up whether an earlier run sent it, so it was not sent; run the "
-                    "batch again with the same batch_key"
+            if journal_says_sent or not checked:
+                if journal_says_sent:
+                    reason = (
+                        "the journal says an earlier run sent it, but the server does not show it"
+                        + ("" if checked else " (the lookup failed)")
+                        + "; it was not sent again: check messages.find_sent, or use a new batch_key"
+                    )
+                    code: str | None = "unconfirmed"
+                else:
+                    reason = (
+                        "could not look up whether an earlier run sent it, so it was not sent; run the "
+                        "batch again with the same batch_key"
+                    )
+                    code = None
+                result = RecipientResult(
+                    item.to, "unknown", phone, reason=reason, idempotency_key=key, code=code
                 )
-                finish(index, RecipientResult(item.to, "unknown", phone, reason=reason, idempotency_key=key))
+                # The journal's "sent" line stays: nothing here may turn it into "never sent".
+                finish(index, result, journaled=not journal_says_sent)
                 return
-            proven.add(key)  # the lookup answered and found nothing
 
         # Proven never sent: through the first device of its order that is up, moving on when one fails.
         while True:
@@ -754,7 +860,7 @@ async def send_many(
                     pool.settle(device, token, sent=False)
                     continue
                 try:
-                    await state.intend(key, phone, device)
+                    await state.intend(key, phone, device, fingerprint)
                 except OSError as exc:  # no line on disk, no send: a crash now would leave no trace of it
                     stop.append(f"the journal could not be written ({type(exc).__name__})")
                     pool.settle(device, token, sent=False)
@@ -777,7 +883,7 @@ async def send_many(
                     return
                 if not stop:
                     stop.append(pool.all_down())
-            finish(index, result)
+            finish(index, result, sent=fingerprint)
             return
 
     try:
@@ -859,7 +965,31 @@ async def _send_one(
 
 
 def _refused(item: Recipient, phone: str, key: str, device: str, exc: WACloudError) -> RecipientResult:
-    return RecipientResult(item.to, "failed", phone, reason=str(exc), idempotency_key=key, device_id=device)
+    code = exc.code if isinstance(exc, APIStatusError) and exc.code else None
+    if code == _KEY_REUSED:  # the server still holds the key, with other content
+        return RecipientResult(
+            item.to, "failed", phone, None, _REUSED_REASON, key, device, code=_BATCH_KEY_REUSED
+        )
+    return RecipientResult(
+        item.to,
+        "failed",
+        phone,
+        reason=str(exc),
+        idempotency_key=key,
+        device_id=device,
+        code=code or _input_code(exc),
+    )
+
+
+def _input_code(exc: WACloudError) -> str:
+    """The code of an error without an API code: what the input lacked, else the error's class."""
+    if isinstance(exc, PhoneNumberError):
+        return "invalid_phone_number"
+    if isinstance(exc, MissingTemplateVariableError):
+        return "missing_template_variables"
+    if isinstance(exc, InputError):
+        return "invalid_input"
+    return type(exc).__name__
 
 
 async def _device_gone(client: AsyncBulkClient, device: str) -> bool:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 import httpx
 
 from ._version import __version__
-from .errors import ConfigurationError
+from .errors import ConfigurationError, InputError
+from .ids import check_id
 from .logs import pin_secret
 from .phone import DEFAULT_REGION
 from .retry import RetryPolicy
@@ -22,6 +23,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_TIMEOUT",
+    "ENV_VARS",
     "MEDIA_TIMEOUT",
     "SETTINGS",
     "ClientConfig",
@@ -68,6 +70,60 @@ class ClientSettings(ClientOptions, total=False):
 
 SETTINGS: tuple[str, ...] = ("api_key", *ClientOptions.__annotations__)
 """The names of the client settings, in :class:`ClientSettings` order."""
+
+ENV_VARS: dict[str, str] = {
+    "api_key": "WACLOUD_API_KEY",
+    "base_url": "WACLOUD_BASE_URL",
+    "default_device_id": "WACLOUD_DEVICE_ID",
+    "timeout": "WACLOUD_TIMEOUT",
+    "media_timeout": "WACLOUD_MEDIA_TIMEOUT",
+    "max_retries": "WACLOUD_MAX_RETRIES",
+    "idempotent_sends": "WACLOUD_IDEMPOTENT_SENDS",
+    "region": "WACLOUD_REGION",
+    "max_response_bytes": "WACLOUD_MAX_RESPONSE_BYTES",
+}
+"""The environment variable of every setting (:data:`SETTINGS`): each setting is resolved the same way,
+the argument (an integration's field), else this variable, else the default."""
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _from_env(setting: str, text: str) -> Any:
+    """A ``WACLOUD_*`` value as its setting's type; errors name the variable, not the value."""
+    name = ENV_VARS[setting]
+    value = text.strip()
+    if setting in ("timeout", "media_timeout"):
+        if not value.isascii() or not value.replace(".", "", 1).isdigit() or float(value) <= 0:
+            raise ConfigurationError(f"{name}: give a number of seconds above 0, like 30 or 2.5")
+        return float(value)
+    if setting in ("max_retries", "max_response_bytes"):
+        if not value.isascii() or not value.isdigit() or len(value) > 12:
+            raise ConfigurationError(f"{name}: give a whole number written with the digits 0-9")
+        return int(value)
+    if setting == "idempotent_sends":
+        if value.lower() not in _TRUE | _FALSE:
+            raise ConfigurationError(f"{name}: not a boolean; use true or false (also 1/0, yes/no, on/off)")
+        return value.lower() in _TRUE
+    return value or None
+
+
+def _device_id(value: str | None, where: str) -> str | None:
+    """The default device checked with the core's id rule when the settings are read, not at the first
+    send: a pasted placeholder (``550e8400-…``, ``<device-id>``) is refused naming where it was set."""
+    if value is None:
+        return None
+    try:
+        check_id("default_device_id", value)
+    except InputError as exc:
+        problem = str(exc).removeprefix("default_device_id: ")
+        raise ConfigurationError(f"default_device_id: {problem}; set {where}") from None
+    if not all("!" <= ch <= "~" for ch in value) or any(ch in "<>{}" for ch in value):
+        raise ConfigurationError(
+            "default_device_id: not a device id (device ids are plain ASCII like "
+            f"550e8400-e29b-41d4-a716-446655440000; a placeholder?); set {where} to an id list_devices shows"
+        )
+    return value
 
 
 def _header_safe(value: str) -> bool:
@@ -150,8 +206,8 @@ class ClientConfig:
         sources: Mapping[str, str] | None = None,
         **options: Unpack[ClientOptions],
     ) -> ClientConfig:
-        """Combine arguments (:class:`ClientSettings`), the environment (``WACLOUD_API_KEY``,
-        ``WACLOUD_BASE_URL``, ``WACLOUD_DEVICE_ID``, ``WACLOUD_REGION``) and defaults; a missing key is
+        """Combine arguments (:class:`ClientSettings`), the environment (:data:`ENV_VARS`: each setting's
+        ``WACLOUD_*`` variable, used when the argument is None or empty) and defaults; a missing key is
         an error here, not a 401 later. ``sources`` says where an integration read each setting (see
         :meth:`where`)."""
         unknown = set(options) - set(SETTINGS)
@@ -159,14 +215,19 @@ class ClientConfig:
             raise ConfigurationError(
                 f"{', '.join(sorted(unknown))}: not a client setting; use one of {', '.join(SETTINGS)}"
             )
-        base_url = options.get("base_url")
-        default_device_id = options.get("default_device_id")
-        timeout = options.get("timeout")
-        media_timeout = options.get("media_timeout")
-        region = options.get("region")
-        max_retries = options.get("max_retries")
-        idempotent_sends = options.get("idempotent_sends")
         env = os.environ if environ is None else environ
+        # One rule for every setting: the argument, else its WACLOUD_* variable, else the default.
+        given: dict[str, Any] = dict(options)
+        for setting in ClientOptions.__annotations__:
+            if given.get(setting) in (None, "") and env.get(ENV_VARS[setting], "").strip():
+                given[setting] = _from_env(setting, env[ENV_VARS[setting]])
+        base_url = given.get("base_url")
+        default_device_id = given.get("default_device_id") or None
+        timeout = given.get("timeout")
+        media_timeout = given.get("media_timeout")
+        region = given.get("region")
+        max_retries = given.get("max_retries")
+        idempotent_sends = given.get("idempotent_sends")
         key = api_key or env.get("WACLOUD_API_KEY")
         if not key:
             where = (sources or {}).get("api_key") or _DEFAULT_SOURCES["api_key"]
@@ -181,7 +242,7 @@ class ClientConfig:
                 f"without spaces is allowed: a placeholder, a stray space or line break?). Set {where} "
                 "to the key exactly as the WACloud dashboard shows it."
             )
-        url = (base_url or env.get("WACLOUD_BASE_URL") or DEFAULT_BASE_URL).strip()
+        url = (base_url or DEFAULT_BASE_URL).strip()
         if not url.startswith(("http://", "https://")):
             raise ConfigurationError(f"base_url: not an http(s) URL; write it like {DEFAULT_BASE_URL}")
         policy = RetryPolicy()
@@ -195,14 +256,18 @@ class ClientConfig:
             api_key=key,
             # A trailing slash keeps "/api/v1" when relative paths are joined onto it.
             base_url=url.rstrip("/") + "/",
-            default_device_id=default_device_id or env.get("WACLOUD_DEVICE_ID") or None,
+            default_device_id=_device_id(default_device_id, _where("default_device_id", sources)),
             timeout=resolved_timeout,
             media_timeout=_timeout(media_timeout, MEDIA_TIMEOUT),
             retry=policy,
-            region=_region(region or env.get("WACLOUD_REGION") or DEFAULT_REGION, sources),
+            region=_region(region or DEFAULT_REGION, sources),
             sources=dict(sources or {}),
-            max_response_bytes=_positive_size(options.get("max_response_bytes")),
+            max_response_bytes=_positive_size(given.get("max_response_bytes")),
         )
+
+
+def _where(setting: str, sources: Mapping[str, str] | None) -> str:
+    return (sources or {}).get(setting) or _DEFAULT_SOURCES.get(setting, ENV_VARS[setting])
 
 
 def _timeout(value: float | httpx.Timeout | None, default: httpx.Timeout) -> httpx.Timeout:

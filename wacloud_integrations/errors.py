@@ -21,6 +21,7 @@ __all__ = [
     "AmbiguousSendError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchFailedError",
     "ConfigurationError",
     "ConflictError",
     "DeviceNotConnectedError",
@@ -84,6 +85,17 @@ def _restore(cls: type[WACloudError], args: tuple[Any, ...], state: dict[str, An
 
 class ConfigurationError(WACloudError, ValueError):
     """The client is not configured well enough to make any request (for example, no API key)."""
+
+
+class BatchFailedError(WACloudError, RuntimeError):
+    """A bulk batch in which every recipient failed with the same error that is not about the recipient
+    (``BulkReport.failure``): nothing was sent, and running it again as it is would send nothing either.
+    ``code`` is that error's code (``missing_template_variables``, ``batch_key_reused``, …)."""
+
+    def __init__(self, message: str, *, batch_key: str, code: str | None) -> None:
+        super().__init__(message)
+        self.batch_key = batch_key
+        self.code = code
 
 
 class WaitTimeoutError(WACloudError, TimeoutError):

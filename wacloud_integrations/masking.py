@@ -40,7 +40,13 @@ _INVISIBLE = (
     | {"\u034f", "\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
 )
 # A phone number in free text: ten or more digits in a row (shorter runs are codes, years, amounts).
-_PHONE_RUN = re.compile(r"(?<!\d)\d{6,}(\d{4})(?!\d)")
+# A UUID (a device id: ``550e8400-e29b-41d4-a716-446655440000``) is matched first and kept whole: its
+# groups are hex, so its last group is often twelve digits that only look like a number.
+_HEX = "[0-9A-Fa-f]"
+_PHONE_RUN = re.compile(
+    rf"(?<![0-9A-Za-z]){_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}(?![0-9A-Za-z])"
+    r"|(?<!\d)\d{6,}(\d{4})(?!\d)"
+)
 
 
 def is_hidden(ch: str) -> bool:
@@ -110,5 +116,8 @@ def mask_phone(phone: str | None) -> str:
 
 
 def mask_phones(text: str) -> str:
-    """``text`` with every run of ten or more digits shown as :func:`mask_phone` shows a number."""
-    return _PHONE_RUN.sub(lambda match: "…" + match.group(1), text)
+    """``text`` with every run of ten or more digits shown as :func:`mask_phone` shows a number.
+
+    Digits inside a UUID (``…-446655440000``, a device id) are part of an id, not a number: kept.
+    """
+    return _PHONE_RUN.sub(lambda match: "…" + match.group(1) if match.group(1) else match.group(0), text)

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from . import errors as e
 from .config import ClientConfig
-from .ids import check_id
+from .ids import check_id, check_key, check_text
 from .logs import logger, redact_value, safe_text
 from .masking import mask_phones
 from .retry import NEVER_SENT, parse_retry_after
@@ -78,6 +78,15 @@ class Call(Generic[T]):
         self.method = self.method.upper()
         if self.method == "GET":
             self.safe = True
+        # Every key, header and query value passes here, before any attempt: a value HTTP cannot carry
+        # (a lone surrogate, a non-ASCII header) is an InputError naming it, never a UnicodeEncodeError.
+        if self.idempotency_key is not None:
+            check_key("idempotency_key", self.idempotency_key)
+        for name, value in self.headers.items():
+            check_key(name, value)
+        for name, value in (self.params or {}).items():
+            if isinstance(value, str):
+                check_text(name, value)
         if self.method == "POST" and self.idempotency_key is None:
             # One key per logical call, reused by every attempt, so the server can de-duplicate.
             self.idempotency_key = str(uuid.uuid4())

@@ -57,14 +57,14 @@ class WACloudHook(BaseHook):
             )
         timeout = extra.get("timeout")
         try:
-            # environ={} keeps the connection the only source: no silent WACLOUD_* fallback on a worker.
+            # The core's one rule: the connection's field, else its WACLOUD_* variable, else the default.
+            # The key is the exception: it must be in the connection (checked above).
             return ClientConfig.resolve(
                 api_key=conn.password,
                 base_url=_base_url(conn),
                 default_device_id=self.device_id or extra.get("device_id") or None,
                 timeout=float(timeout) if timeout not in (None, "") else None,
                 region=str(extra.get("region") or "").strip() or None,
-                environ={},
                 sources=self.sources(),
             )
         except (WACloudError, ValueError) as exc:

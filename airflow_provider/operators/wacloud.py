@@ -220,7 +220,8 @@ class WACloudBulkSendOperator(_WACloudOperator):
     :param pacing: ``{"min_interval": s, "jitter": s, "daily_cap": n}`` per device, or a ``Pacing``;
         templated (a dict of templates, or a Jinja expression rendering one).
     :param max_failure_ratio: Fail the task when more than this share of recipients failed (0.1 = 10%).
-        None (default): per-recipient failures never fail the task; they are reported. Templated.
+        None (default): per-recipient failures never fail the task; they are reported (but a run in
+        which every recipient failed with one error not about the recipient always fails). Templated.
     :param device_ids: Spread the batch over these devices instead of ``device_id`` (templated: a list
         or its JSON). Each recipient always goes through the same device; pacing holds per device; a
         device that disconnects hands its recipients not yet tried to the others.
@@ -306,7 +307,9 @@ class WACloudBulkSendOperator(_WACloudOperator):
         """Send to every recipient; return the report as a plain dict.
 
         Fails when the batch stopped early (bad key, quota used up, device not connected): the
-        recipients not tried are not sent, whatever ``max_failure_ratio`` says.
+        recipients not tried are not sent, whatever ``max_failure_ratio`` says. Fails too when every
+        recipient failed with the same error that is not about the recipient (the core's
+        ``BulkReport.failure``: missing template variables, a reused batch key), whatever the ratio.
         """
         recipients = self._recipients(context)
         concurrency = as_int(self.concurrency, f"{self.task_id}: concurrency")
@@ -347,6 +350,10 @@ class WACloudBulkSendOperator(_WACloudOperator):
                 f"{self.task_id}: the batch stopped early: {report.stopped.rstrip('.')}. {counts}. "
                 "Fix the cause; a retry sends only to the recipients not yet sent"
             )
+        if report.failure:
+            # The core's decision: everyone failed with one error that is not about them (missing
+            # template variables, a reused batch key, a refused request); a ratio cannot excuse it.
+            raise AirflowException(f"{self.task_id}: {report.failure.rstrip('.')}. {counts}")
         bad = result["failed"] + result["unknown"]
         if max_failure_ratio is not None and result["total"] and bad / result["total"] > max_failure_ratio:
             raise AirflowException(
@@ -390,7 +397,12 @@ class WACloudSendOTPOperator(_WACloudOperator):
                 )
         finally:
             self.hook.close()
-        self.log.info("OTP %s sent to %s", sent.otp_id, _tail(phone))
+        if sent.replayed:  # a retry of the task found the first try's OTP: no new code went out
+            self.log.info(
+                "OTP %s to %s: already sent (found on retry; no new code)", sent.otp_id, _tail(phone)
+            )
+        else:
+            self.log.info("OTP %s sent to %s", sent.otp_id, _tail(phone))
         return {
             "otp_id": sent.otp_id,
             "expires_at": sent.expires_at.isoformat() if sent.expires_at else None,
@@ -411,7 +423,8 @@ class WACloudVerifyOTPOperator(_WACloudOperator):
     :param fail_on_unverified: Fail the task (without retries) on a wrong or expired code (default);
         with False, return ``verified: False`` and the reason for a downstream branch.
 
-    Returns ``{"verified", "otp_id", "reason"}``; never the code.
+    Returns ``{"verified", "otp_id", "reason", "attempts_remaining"}`` (tries left after a wrong code,
+    when WACloud says); never the code.
     """
 
     template_fields: Sequence[str] = ("to", "code", "otp_id", "wacloud_conn_id")
@@ -465,7 +478,12 @@ class WACloudVerifyOTPOperator(_WACloudOperator):
             ) from None
         finally:
             self.hook.close()
-        outcome = {"verified": result.verified, "otp_id": result.otp_id, "reason": result.reason}
+        outcome = {
+            "verified": result.verified,
+            "otp_id": result.otp_id,
+            "reason": result.reason,
+            "attempts_remaining": result.attempts_remaining,
+        }
         self.log.info("OTP %s for %s: %s", result.otp_id, _tail(phone), result.reason or "verified")
         if not result.verified and self.fail_on_unverified:
             raise AirflowFailException(f"OTP not verified ({result.reason}) for {_tail(phone)}")

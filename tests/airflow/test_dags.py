@@ -219,7 +219,12 @@ def test_failure_callback_notifies_on_call(sandbox, ctl):
 def test_verify_dag_reads_the_code_at_run_time_from_the_app(verify_run, sandbox):
     assert verify_run["run"].state == "success"
     (result,) = xcom(sandbox_home(), "wacloud_verify_code", "verify")
-    assert result == {"verified": True, "otp_id": verify_run["otp_id"], "reason": None}
+    assert result == {
+        "verified": True,
+        "otp_id": verify_run["otp_id"],
+        "reason": None,
+        "attempts_remaining": None,
+    }
     with _db(sandbox_home()) as db:
         (rendered,) = db.execute(
             "SELECT rendered_fields FROM rendered_task_instance_fields WHERE dag_id='wacloud_verify_code'"

@@ -10,6 +10,8 @@ from airflow_provider._compat import AirflowException, AirflowNotFoundException
 from airflow_provider.get_provider_info import get_provider_info
 from airflow_provider.hooks.wacloud import WACloudHook
 from tests.airflow.conftest import KEY
+from tests.setting_cases import ENV_CASES, assert_from_env, check_the_table_lists_every_setting, env_for
+from wacloud_integrations.config import ENV_VARS
 
 
 def _conn(monkeypatch, conn_id: str = "wa_test", **fields) -> str:
@@ -220,3 +222,29 @@ def test_the_connections_region_reads_national_numbers(monkeypatch, sandbox):
     with pytest.raises(AirflowException) as info:
         WACloudHook(bad).client_config  # noqa: B018
     assert "'Region' field (extra region) of Airflow connection 'wa_bad_region'" in str(info.value)
+
+
+@pytest.mark.parametrize("setting", sorted(ENV_CASES))
+def test_every_setting_the_connection_leaves_empty_comes_from_its_environment_variable(monkeypatch, setting):
+    check_the_table_lists_every_setting()
+    for name in ENV_VARS.values():
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env_for(setting).items():
+        monkeypatch.setenv(name, value)
+    conn_id = _conn(monkeypatch, password=KEY)
+    assert_from_env(setting, WACloudHook(conn_id).client_config)
+
+
+def test_the_connections_fields_win_over_the_environment(monkeypatch):
+    monkeypatch.setenv("WACLOUD_BASE_URL", "http://127.0.0.1:8/api/v1")
+    monkeypatch.setenv("WACLOUD_DEVICE_ID", "dev-env")
+    conn_id = _conn(monkeypatch, host="http://127.0.0.1:9/api/v1", password=KEY, extra={"device_id": "dev-1"})
+    config = WACloudHook(conn_id).client_config
+    assert config.base_url == "http://127.0.0.1:9/api/v1/" and config.default_device_id == "dev-1"
+
+
+def test_a_placeholder_device_id_in_the_connection_names_its_field(monkeypatch):
+    conn_id = _conn(monkeypatch, password=KEY, extra={"device_id": "550e8400-…"})
+    with pytest.raises(AirflowException, match="Default device id") as info:
+        WACloudHook(conn_id).client_config  # noqa: B018
+    assert "550e8400-…" not in str(info.value)

@@ -165,7 +165,8 @@ def test_verify_right_and_wrong_codes(ctl, phone):
     outcome = WACloudVerifyOTPOperator(task_id="v", to=phone, code=wrong, fail_on_unverified=False).execute(
         {}
     )
-    assert outcome == {"verified": False, "otp_id": None, "reason": "otp_invalid"}
+    # The first wrong code was refused above too: 5 tries, 3 left.
+    assert outcome == {"verified": False, "otp_id": None, "reason": "otp_invalid", "attempts_remaining": 3}
     ok = WACloudVerifyOTPOperator(task_id="v", to=phone, code=code, otp_id=sent["otp_id"]).execute({})
     assert ok["verified"] is True and ok["otp_id"] == sent["otp_id"]
     assert not shows_code(code, json.dumps(ok))
@@ -212,6 +213,18 @@ def test_bulk_failure_ratio_and_callable_recipients(ctl, phone):
     with pytest.raises(AirflowException, match="1 of 2 recipients failed"):
         op.execute({})
     assert [m["body"] for m in ctl.inbox(phone)] == ["Promo"]
+
+
+def test_a_bulk_run_where_every_recipient_misses_the_variables_fails_whatever_the_ratio(ctl):
+    """Issue 16: the docs' bulk template example sent nothing and ended ``success``."""
+    numbers = [fresh_phone(), fresh_phone()]
+    op = WACloudBulkSendOperator(task_id="bulk", template_id=TEMPLATE_ID, recipients=numbers)
+    with pytest.raises(AirflowException, match=r"every recipient \(2\) failed.*missing_template_variables"):
+        op.execute(ti_context("bulk"))
+    assert all(ctl.inbox(n) == [] for n in numbers)
+    # Numbers that are not on WhatsApp are about the recipients: reported, not a failed task.
+    missing = WACloudBulkSendOperator(task_id="bulk", text="x", recipients=["6281377970000"])
+    assert missing.execute(ti_context("bulk"))["failed"] == 1
 
 
 def test_fields_cannot_override_the_message_type(offline):
@@ -286,7 +299,12 @@ def test_a_retried_verify_after_a_lost_answer_reports_verified(ctl, phone):
     with pytest.raises(APIConnectionError):
         op.execute(ti_context("verify", try_number=1))  # verified, but the answer was lost
     outcome = op.execute(ti_context("verify", try_number=2))
-    assert outcome == {"verified": True, "otp_id": sent["otp_id"], "reason": "already_verified"}
+    assert outcome == {
+        "verified": True,
+        "otp_id": sent["otp_id"],
+        "reason": "already_verified",
+        "attempts_remaining": None,
+    }
 
 
 def test_a_retried_verify_without_otp_id_says_the_outcome_is_unknown(ctl, phone):

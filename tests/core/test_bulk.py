@@ -251,24 +251,37 @@ async def test_a_capped_batch_resumed_after_the_server_window_sends_each_once(ac
     assert [len(ctl.inbox(n)) for n in batch] == [1, 1, 1, 1]
 
 
-async def test_a_journaled_capped_batch_resumes_without_lookups(aclient, ctl, tmp_path):
+async def test_a_journals_failed_and_not_tried_lines_are_looked_up_not_resent(aclient, ctl, tmp_path):
+    """Issue 16: a journal's failed / not_tried line proves nothing about what happened after it."""
     batch = numbers(1040, 4)
     journal = tmp_path / "cap.jsonl"
-    await aclient.messages.send_many(
-        batch, text="cap", batch_key="cap-3", journal=journal, pacing=Pacing(daily_cap=2), concurrency=1
+    ctl.set_fault(method="POST", path="/api/v1/messages", fail_next=1, error_status=400)
+    first = await aclient.messages.send_many(
+        batch, text="cap", batch_key="cap-3", journal=journal, pacing=Pacing(daily_cap=1), concurrency=1
     )
-    capped = [e for e in lines_of(journal) if e["status"] == "not_tried"]
-    # A new journal proves nothing, so the first run looked every recipient up before the cap held
-    # two back: their lines say so, and tomorrow's run needs no lookup for them.
-    assert len(capped) == 2 and all(e["checked"] for e in capped)
-    ctl.advance_clock(PAST_THE_WINDOW)
-    no_lookups_allowed(ctl)
-    again = await aclient.messages.send_many(
-        batch, text="cap", batch_key="cap-3", journal=journal, pacing=Pacing(daily_cap=4), concurrency=1
-    )
-    assert [r.status for r in again.results] == ["skipped", "skipped", "sent", "sent"]
-    assert lookups_made(ctl) == 0
+    assert [r.status for r in first.results] == ["failed", "sent", "not_tried", "not_tried"]
+    ctl.clear_faults()
+    # Another run of the same batch, without that journal, sends to everyone left ...
+    other = await aclient.messages.send_many(batch, text="cap", batch_key="cap-3", concurrency=1)
+    assert [r.status for r in other.results] == ["sent", "skipped", "sent", "sent"]
+    ctl.advance_clock(PAST_THE_WINDOW)  # ... and the server forgets the keys
+    again = await aclient.messages.send_many(batch, text="cap", batch_key="cap-3", journal=journal)
+    assert [r.status for r in again.results] == ["skipped"] * 4
+    assert [r.reason.endswith("(found by lookup)") for r in again.results] == [True, False, True, True]
     assert [len(ctl.inbox(n)) for n in batch] == [1, 1, 1, 1]
+
+
+async def test_a_journaled_sent_line_the_server_does_not_show_is_unknown_never_resent(aclient, ctl, tmp_path):
+    (phone,) = numbers(1150, 1)
+    journal = tmp_path / "ghost.jsonl"
+    line = {"idempotency_key": recipient_key("ghost-1", phone), "phone": phone, "status": "sent"}
+    journal.write_text(json.dumps(line) + "\n")  # an older journal: no content fingerprint
+    report = await aclient.messages.send_many([phone], text="g", batch_key="ghost-1", journal=journal)
+    assert report.results[0].status == "unknown" and report.results[0].code == "unconfirmed"
+    assert "not sent again" in report.results[0].reason
+    assert ctl.inbox(phone) == []
+    again = await aclient.messages.send_many([phone], text="g", batch_key="ghost-1", journal=journal)
+    assert again.results[0].status == "unknown" and ctl.inbox(phone) == []  # the line still counts
 
 
 async def test_a_new_journal_does_not_prove_what_a_run_without_it_sent(aclient, ctl, tmp_path):
@@ -282,29 +295,15 @@ async def test_a_new_journal_does_not_prove_what_a_run_without_it_sent(aclient, 
     assert len(ctl.inbox(phone)) == 1
 
 
-async def test_only_a_never_tried_line_written_after_proof_spares_the_lookup(aclient, ctl, tmp_path):
-    proven, unproven = numbers(1047, 2)
+async def test_a_journaled_batch_resumes_without_lookups_for_what_it_sent(aclient, ctl, tmp_path):
+    batch = numbers(1047, 2)
     journal = tmp_path / "proof.jsonl"
-    journal.write_text(
-        "".join(
-            json.dumps(
-                {
-                    "idempotency_key": recipient_key("proof-1", n),
-                    "phone": n,
-                    "status": "not_tried",
-                    "checked": c,
-                }
-            )
-            + "\n"
-            for n, c in ((proven, True), (unproven, False))
-        )
-    )
+    await aclient.messages.send_many(batch, text="p", batch_key="proof-1", journal=journal)
+    assert all(e["content"] for e in lines_of(journal))  # every line carries what it sent
+    ctl.advance_clock(PAST_THE_WINDOW)
     no_lookups_allowed(ctl)
-    report = await aclient.messages.send_many(
-        [proven, unproven], text="p", batch_key="proof-1", journal=journal, concurrency=1
-    )
-    assert [r.status for r in report.results] == ["sent", "unknown"]  # the unproven one needed a lookup
-    assert lookups_made(ctl) == 1
+    report = await aclient.messages.send_many(batch, text="p", batch_key="proof-1", journal=journal)
+    assert [r.status for r in report.results] == ["skipped", "skipped"] and lookups_made(ctl) == 0
 
 
 async def test_a_send_cut_off_by_a_crash_is_looked_up_before_the_resume_sends(aclient, ctl, tmp_path):
@@ -349,9 +348,33 @@ async def test_a_batch_key_reused_for_other_content_is_a_failure_not_already_sen
     await aclient.messages.send_many([phone], text="first news", batch_key="reused-1075")
     ctl.advance_clock(PAST_THE_WINDOW)  # the server no longer remembers the key: only the lookup can tell
     again = await aclient.messages.send_many([phone], text="other news", batch_key="reused-1075")
-    assert again.results[0].status == "failed"
-    assert "idempotency_key_reused" in (again.results[0].reason or "")
+    assert again.results[0].status == "failed" and again.results[0].code == "batch_key_reused"
+    assert (again.results[0].reason or "").startswith("batch_key_reused:")
     assert [m["body"] for m in ctl.inbox(phone)] == ["first news"]
+
+
+@pytest.mark.parametrize("window_passed", [False, True], ids=["in-window", "past-window"])
+async def test_a_reused_batch_key_gets_one_answer_whatever_the_journal(aclient, ctl, tmp_path, window_passed):
+    """Issue 16: with the journal, without it, or with an older journal (no content fingerprint): every
+    recipient ``failed`` with ``batch_key_reused``, nothing sent."""
+    batch = numbers(1076 if window_passed else 1078, 2)
+    key = f"reused-{window_passed}"
+    journal = tmp_path / "reused.jsonl"
+    await aclient.messages.send_many(batch, text="old text", batch_key=key, journal=journal)
+    old_journal = tmp_path / "old.jsonl"
+    old_journal.write_text(
+        "".join(json.dumps({k: v for k, v in e.items() if k != "content"}) + "\n" for e in lines_of(journal))
+    )
+    if window_passed:
+        ctl.advance_clock(PAST_THE_WINDOW)
+    for where in (journal, None, old_journal):
+        report = await aclient.messages.send_many(batch, text="new text", batch_key=key, journal=where)
+        assert [(r.status, r.code) for r in report.results] == [("failed", "batch_key_reused")] * 2, where
+        assert report.failure and "batch_key_reused" in report.failure
+    assert [[m["body"] for m in ctl.inbox(n)] for n in batch] == [["old text"], ["old text"]]
+    # The old content still resumes as "already sent".
+    same = await aclient.messages.send_many(batch, text="old text", batch_key=key, journal=journal)
+    assert [r.status for r in same.results] == ["skipped", "skipped"] and same.failure is None
 
 
 async def test_a_torn_last_line_does_not_swallow_the_next_entry(aclient, ctl, tmp_path):
@@ -380,9 +403,11 @@ async def test_an_old_journal_with_a_torn_line_cannot_prove_never_tried(aclient,
     journal.write_text(json.dumps(old) + "\n" + '{"idempotency_key": "bulk-')
     no_lookups_allowed(ctl)
     report = await aclient.messages.send_many([done, other], text="o", batch_key="old-1", journal=journal)
-    # the torn line may have been `other`'s: it is looked up (here the lookup fails, so it is not sent)
-    assert [r.status for r in report.results] == ["skipped", "unknown"]
-    assert ctl.inbox(other) == []
+    # the torn line may have been `other`'s: it is looked up (here the lookup fails, so it is not sent);
+    # an old "sent" line does not say what it sent, so it too is looked up, and never resent
+    assert [r.status for r in report.results] == ["unknown", "unknown"]
+    assert report.results[0].code == "unconfirmed"
+    assert ctl.inbox(other) == [] and ctl.inbox(done) == []
 
 
 async def test_the_journal_records_every_outcome(aclient, ctl, tmp_path):
@@ -429,3 +454,26 @@ async def test_a_bad_key_stops_a_resume_at_its_first_lookup(sandbox, ctl):
     assert report.stopped and "AuthenticationError" in report.stopped
     assert [r.status for r in report.results] == ["not_tried"] * 3
     assert all(ctl.inbox(n) == [] for n in batch)
+
+
+async def test_a_run_where_everyone_failed_with_one_error_not_about_them_fails(aclient, ctl):
+    """Issue 16: the docs' bulk template example sent nothing (no variables) and looked successful."""
+    batch = numbers(1160, 3)
+    report = await aclient.messages.send_many(batch, template_id=TEMPLATE)  # no variables for anyone
+    assert report.counts["failed"] == 3 and {r.code for r in report.results} == {"missing_template_variables"}
+    assert report.failure and "missing_template_variables" in report.failure
+    assert report.to_dict()["failure"] == report.failure
+    from wacloud_integrations import BatchFailedError
+
+    with pytest.raises(BatchFailedError) as caught:
+        report.raise_for_failure()
+    assert caught.value.code == "missing_template_variables" and caught.value.batch_key == report.batch_key
+    # Not a run failure: errors about the recipients, mixed errors, or anyone sent.
+    wrong = await aclient.messages.send_many(["6281377980000", "12345", "6281377980000"], text="x")
+    assert [r.code for r in wrong.results] == ["not_on_whatsapp", "invalid_phone_number", "duplicate"]
+    assert wrong.failure is None
+    mixed = await aclient.messages.send_many(
+        [{"to": batch[0], "variables": vars_for("A")}, batch[1]], template_id=TEMPLATE
+    )
+    assert [r.status for r in mixed.results] == ["sent", "failed"] and mixed.failure is None
+    assert [len(ctl.inbox(n)) for n in batch] == [1, 0, 0]

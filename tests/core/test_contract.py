@@ -121,7 +121,7 @@ def test_otp_round_trip(client, ctl, phone):
     sent = client.otp.send(phone, expiry_minutes=5)
     assert client.otp.status(sent.otp_id).status == "pending"
     wrong = client.otp.verify(phone, code="000000" if ctl.last_code(phone) != "000000" else "111111")
-    assert wrong.verified is False and wrong.reason == "otp_invalid"
+    assert wrong.verified is False and wrong.reason == "otp_invalid" and wrong.attempts_remaining == 4
     assert client.otp.verify(phone, code=ctl.last_code(phone)).verified is True
     assert client.otp.wait_until_verified(sent.otp_id, timeout=1).status == "verified"
 

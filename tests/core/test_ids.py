@@ -26,6 +26,7 @@ BAD_IDS = {
     "leading-space": " abc",
     "newline": "abc\n",
     "nul": "abc\x00",
+    "lone-surrogate": "ab\ud800cd",  # was a UnicodeEncodeError from quote()
     "too-long": "x" * (MAX_ID_LENGTH + 1),
     "huge": "y" * 70_000,  # would otherwise escape as httpx.InvalidURL
 }
@@ -136,4 +137,50 @@ async def test_the_async_client_refuses_the_same_ids(sandbox) -> None:
                 await wa.templates.get(bad)
             with pytest.raises(InputError, match=r"^contact_id:"):
                 await wa.contacts.get(bad, device_id=sandbox.device_id)
+    assert seen == []
+
+
+PHONE = "6281377777001"
+# Every other value that ends up in a URL or a header: (name, field, call with the value).
+VALUES: list[tuple[str, str, Callable[[WACloud, str], Any]]] = [
+    (
+        "send_text(idempotency_key)",
+        "idempotency_key",
+        lambda c, v: c.messages.send_text(PHONE, text="x", idempotency_key=v),
+    ),
+    (
+        "send(reconcile, idempotency_key)",
+        "idempotency_key",
+        lambda c, v: c.messages.send(PHONE, message_type="text", text="x", idempotency_key=v, reconcile=True),
+    ),
+    ("otp.send(idempotency_key)", "idempotency_key", lambda c, v: c.otp.send(PHONE, idempotency_key=v)),
+    (
+        "find_sent(idempotency_key)",
+        "idempotency_key",
+        lambda c, v: c.messages.find_sent(PHONE, idempotency_key=v),
+    ),
+    ("list_page(idempotency_key)", "idempotency_key", lambda c, v: c.messages.list_page(idempotency_key=v)),
+    ("list_page(status)", "status", lambda c, v: c.messages.list_page(status=v)),
+    ("list_page(device_id)", "device_id", lambda c, v: c.messages.list_page(device_id=v)),
+    ("list(direction)", "direction", lambda c, v: next(iter(c.messages.list(direction=v)))),
+    ("devices.list(status)", "status", lambda c, v: list(c.devices.list(status=v))),
+    ("send_many(batch_key)", "batch_key", lambda c, v: c.messages.send_many([PHONE], text="x", batch_key=v)),
+]
+
+
+@pytest.mark.parametrize(("name", "field", "call"), VALUES, ids=[v[0] for v in VALUES])
+def test_a_lone_surrogate_anywhere_in_a_url_or_header_is_an_input_error(counted, name, field, call) -> None:
+    client, seen = counted
+    with pytest.raises(InputError) as caught:
+        call(client, "ab\ud800cd")
+    assert caught.value.field == field and "ab" not in str(caught.value).split(":", 1)[1][:3]
+    assert seen == []
+
+
+@pytest.mark.parametrize("key", ["clé-1", " lead", "trail ", "", "k" * 256, "a\nb"])
+def test_an_idempotency_key_http_cannot_carry_is_refused_before_any_request(counted, key) -> None:
+    client, seen = counted
+    with pytest.raises(InputError, match=r"^idempotency_key: ") as caught:
+        client.messages.send_text(PHONE, text="x", idempotency_key=key)
+    assert len(str(caught.value)) < 300 and (len(key.strip()) < 4 or key.strip() not in str(caught.value))
     assert seen == []

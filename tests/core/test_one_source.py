@@ -176,3 +176,20 @@ def test_the_cores_own_logs_show_a_number_in_a_path_as_mask_phone_does(client, c
         client.contacts.get(phone)  # a 500, retried (logged), then the sandbox's 404
     assert "retrying" in caplog.text and mask_phone(phone) in caplog.text
     assert phone not in caplog.text
+
+
+def test_a_device_uuid_is_an_id_not_a_number_in_free_text():
+    device = "550e8400-e29b-41d4-a716-446655440000"  # its last group is twelve digits
+    assert mask_phones(f"GET devices/{device}/status") == f"GET devices/{device}/status"
+    assert mask_phones(f"device {device.upper()} to 6281234567890") == f"device {device.upper()} to …7890"
+
+
+def test_a_request_log_names_the_whole_device_id(sandbox, caplog):
+    from .conftest import KEY
+
+    device = "550e8400-e29b-41d4-a716-446655440000"
+    caplog.set_level(logging.DEBUG, logger="wacloud_integrations")
+    with WACloud(KEY, base_url=sandbox.base_url) as client:
+        client.devices.status(device)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert f"devices/{device}/status" in logged and "…0000" not in logged

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.setting_cases import ENV_CASES, assert_from_env, check_the_table_lists_every_setting, env_for
 from wacloud_integrations import AuthenticationError, ClientConfig, ConfigurationError, WACloud
 
 from .conftest import KEY
@@ -59,3 +60,50 @@ def test_a_key_no_header_can_carry_is_refused_when_the_client_is_built():
     with pytest.raises(ConfigurationError, match="HTTP header") as info:
         WACloud("waha_…")
     assert "waha_…" not in str(info.value) and "WACLOUD_API_KEY" in str(info.value)
+
+
+@pytest.mark.parametrize("setting", sorted(ENV_CASES))
+def test_every_setting_falls_back_to_its_environment_variable(setting, monkeypatch):
+    check_the_table_lists_every_setting()
+    assert_from_env(setting, ClientConfig.resolve(api_key=KEY, environ=env_for(setting)))
+    for name, value in env_for(setting).items():
+        monkeypatch.setenv(name, value)
+    with WACloud(KEY) as client:  # the plain client reads os.environ
+        assert_from_env(setting, client.config)
+
+
+def test_an_argument_wins_over_the_environment_and_defaults_come_last():
+    env = {name: value for setting in ENV_CASES for name, value in env_for(setting).items()}
+    config = ClientConfig.resolve(
+        api_key=KEY, base_url="http://127.0.0.1:8/api/v1", timeout=3, region="MY", environ=env
+    )
+    assert config.base_url == "http://127.0.0.1:8/api/v1/" and config.timeout.read == 3
+    assert config.region == "MY" and config.max_retries == 0  # the rest from the environment
+    default = ClientConfig.resolve(api_key=KEY, environ={})
+    assert default.base_url == "https://app.wacloud.id/api/v1/" and default.max_retries == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("WACLOUD_TIMEOUT", "soon"),
+        ("WACLOUD_TIMEOUT", "0.000"),
+        ("WACLOUD_MAX_RETRIES", "-1"),
+        ("WACLOUD_MAX_RETRIES", "\uff13"),  # a full-width 3
+        ("WACLOUD_IDEMPOTENT_SENDS", "maybe"),
+        ("WACLOUD_MAX_RESPONSE_BYTES", "1e6"),
+    ],
+)
+def test_a_bad_environment_value_names_the_variable_not_the_value(name, value):
+    with pytest.raises(ConfigurationError, match=name) as info:
+        ClientConfig.resolve(api_key=KEY, environ={name: value})
+    assert value not in str(info.value)
+
+
+@pytest.mark.parametrize("device", ["550e8400-…", "<your-device-id>", "dev/1", "dev 1", "{device_id}"])
+def test_a_placeholder_device_id_is_refused_when_the_settings_are_read(device):
+    with pytest.raises(ConfigurationError, match="default_device_id") as info:
+        ClientConfig.resolve(api_key=KEY, default_device_id=device, environ={}, sources=SOURCES)
+    assert "Device ID field of Airflow connection" in str(info.value) and device not in str(info.value)
+    with pytest.raises(ConfigurationError, match="WACLOUD_DEVICE_ID"):
+        ClientConfig.resolve(api_key=KEY, environ={"WACLOUD_DEVICE_ID": device})

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mcp_server.config import Settings
+from tests.setting_cases import ENV_CASES, assert_from_env, check_the_table_lists_every_setting, env_for
 from wacloud_integrations import ConfigurationError
 
 SCRIPT = str(Path(sys.executable).with_name("wacloud-mcp"))
@@ -89,3 +90,11 @@ async def test_wacloud_region_reads_national_numbers(make):
     assert result.structured_content is not None
     assert result.structured_content["phone"] == "6591234567"  # a Singapore number written nationally
     assert result.structured_content["sending_allowed"] is True
+
+
+@pytest.mark.parametrize("setting", sorted(ENV_CASES))
+def test_every_client_setting_is_read_from_its_environment_variable(env, setting):
+    check_the_table_lists_every_setting()
+    base = {k: v for k, v in env.items() if k not in ("WACLOUD_BASE_URL", "WACLOUD_DEVICE_ID")}
+    settings = Settings.from_env({**base, **env_for(setting)})
+    assert_from_env(setting, settings.client)

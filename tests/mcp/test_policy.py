@@ -73,6 +73,8 @@ def test_bad_policy_values_are_refused_at_startup(env):
         ("WACLOUD_MCP_ALLOWED_RECIPIENTS", "0812*"),
         ("WACLOUD_MCP_ALLOWED_RECIPIENTS", "hello"),
         ("WACLOUD_MCP_READ_ONLY", "maybe"),
+        ("WACLOUD_MCP_CHECK_ANY_NUMBER", "sometimes"),
+        ("WACLOUD_MCP_CHECK_ANY_NUMBER", "\uff54rue"),  # a full-width t
         ("WACLOUD_MCP_CONFIRM", "always"),
         ("WACLOUD_MCP_MAX_SENDS_PER_HOUR", "many"),
         ("WACLOUD_MCP_TRANSPORT", "sse"),
@@ -207,8 +209,10 @@ async def test_declining_sends_nothing(make, ctl, mode, action, confirm):
     async with Client(make(), mode=mode, elicitation_callback=human) as client:
         result = await client.call_tool("send_message", {"to": PHONE, "text": "Boleh?"})
         otp = await client.call_tool("send_otp", {"to": PHONE})
-    assert result.is_error and "declined" in text_of(result) and "nothing was sent" in text_of(result)
-    assert otp.is_error
+    word = "cancelled" if action == "cancel" else "declined"
+    assert result.is_error and word in text_of(result) and "nothing was sent" in text_of(result)
+    assert otp.is_error and word in text_of(otp)
+    assert ("declined" in text_of(result)) == (action != "cancel")
     assert len(human.questions) == 2 and "Boleh?" in human.questions[0]
     assert ctl.inbox(PHONE) == []
 
@@ -422,3 +426,54 @@ async def test_the_policy_refuses_changes_when_read_only_even_if_write_tools_are
     assert [t["name"] for t in templates.structured_content["templates"]] == ["Order Confirmation"]
     assert contact.structured_content["contact"]["untrusted_name"] == "Siti Rahayu"
     assert ctl.inbox(PHONE) == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_nobody_confirms_a_send_another_server_process_already_made(env, ctl, mode):
+    # Two server processes on one key (fresh policy state each), same duplicate window: the second one
+    # asks WACloud before asking the person, so nobody confirms a send that would then be suppressed.
+    settings = replace(Settings.from_env(env), confirm="elicit")
+
+    def fresh() -> Any:
+        return build_server(settings, policy=Policy(settings, wall_clock=lambda: WINDOW_START + 10))
+
+    first_human, second_human = Human(), Human()
+    async with Client(fresh(), mode=mode, elicitation_callback=first_human) as client:
+        first = await client.call_tool("send_message", {"to": PHONE, "text": "Satu kali"})
+    async with Client(fresh(), mode=mode, elicitation_callback=second_human) as client:
+        second = await client.call_tool("send_message", {"to": PHONE, "text": "Satu kali"})
+    assert first.structured_content["status"] == "sent" and len(first_human.questions) == 1
+    assert second.structured_content["status"] == "already_sent"
+    assert "another process" in second.structured_content["detail"]
+    assert second_human.questions == []
+    assert len(ctl.inbox(PHONE)) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_send_made_elsewhere_while_the_person_confirmed_says_so(env, ctl, mode):
+    # The other process sends while this one's person is reading the question: checked again before
+    # sending, the send is not repeated, and the result says another process sent it.
+    settings = replace(Settings.from_env(env), confirm="elicit")
+
+    def fresh(settings: Settings = settings) -> Any:
+        return build_server(settings, policy=Policy(settings, wall_clock=lambda: WINDOW_START + 20))
+
+    other = Client(fresh(replace(settings, confirm="host")), mode=mode)
+    asked: list[str] = []
+
+    async def person(context: Any, params: Any) -> Any:
+        from mcp.types import ElicitResult
+
+        asked.append(params.message)
+        if len(asked) == 1:
+            async with other as elsewhere:
+                made = await elsewhere.call_tool("send_message", {"to": PHONE, "text": "Hanya sekali"})
+            assert made.structured_content["status"] == "sent"
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    async with Client(fresh(), mode=mode, elicitation_callback=person) as client:
+        result = await client.call_tool("send_message", {"to": PHONE, "text": "Hanya sekali"})
+    assert len(asked) == 1
+    assert result.structured_content["status"] == "already_sent"
+    assert "another process" in result.structured_content["detail"]
+    assert len(ctl.inbox(PHONE)) == 1

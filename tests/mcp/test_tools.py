@@ -67,9 +67,25 @@ async def test_contact_tools(make):
         "on_whatsapp": True,
         "contact_id": f"{PHONE}@c.us",
         "sending_allowed": True,
+        "detail": None,
     }
     assert other.structured_content["sending_allowed"] is False
     assert renamed.structured_content["contact"]["untrusted_name"] == "Siti R"
+
+
+async def test_check_number_tells_who_uses_whatsapp_only_for_allowlisted_numbers(make):
+    # OTHER is on WhatsApp but outside the allowlist: by default the server does not say so.
+    async with Client(make()) as client:
+        hidden = await client.call_tool("check_number", {"phone": OTHER})
+        listed = await client.call_tool("check_number", {"phone": PHONE})
+    async with Client(make(WACLOUD_MCP_CHECK_ANY_NUMBER="true")) as client:
+        opened = await client.call_tool("check_number", {"phone": OTHER})
+    assert hidden.structured_content["on_whatsapp"] is None
+    assert hidden.structured_content["contact_id"] is None
+    assert "allowlist" in hidden.structured_content["detail"]
+    assert listed.structured_content["on_whatsapp"] is True
+    assert opened.structured_content["on_whatsapp"] is True
+    assert opened.structured_content["sending_allowed"] is False
 
 
 MESSAGES = [
@@ -151,7 +167,12 @@ async def test_otp_tools(make, ctl):
         verified = await client.call_tool("get_otp_status", {"otp_id": otp_id})
     assert sent.structured_content["status"] == "sent" and sent.structured_content["expires_in_minutes"] == 5
     assert pending.structured_content["status"] == "pending"
-    assert wrong.structured_content == {"verified": False, "otp_id": None, "reason": "otp_invalid"}
+    assert wrong.structured_content == {
+        "verified": False,
+        "otp_id": None,
+        "reason": "otp_invalid",
+        "attempts_remaining": 4,
+    }
     assert right.structured_content["verified"] is True
     assert verified.structured_content["status"] == "verified"
 
@@ -196,6 +217,35 @@ async def test_input_errors_name_the_field(make, ctl, tool, arguments, field):
         result = await client.call_tool(tool, arguments)
     assert result.is_error
     assert field in text_of(result)
+    assert ctl.inbox(PHONE) == []
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "expected", "given"),
+    [
+        (
+            "send_message",
+            {"to": PHONE, "message_type": "image", "media_url": "http://example.com/kucing.png"},
+            "media_url: https only",
+            "kucing",
+        ),
+        ("list_messages", {"since": "yesterday"}, "since: give a date and time in ISO 8601", "yesterday"),
+        (
+            "list_messages",
+            {"since": "2026-13-45T99:00"},
+            "since: give a date and time in ISO 8601",
+            "2026-13",
+        ),
+    ],
+)
+async def test_format_errors_say_what_is_expected_but_never_the_value(
+    make, ctl, tool, arguments, expected, given
+):
+    async with Client(make()) as client:
+        result = await client.call_tool(tool, arguments)
+    assert result.is_error and expected in text_of(result)
+    assert given not in text_of(result)
+    assert "expected form" not in text_of(result) and "not valid here" not in text_of(result)
     assert ctl.inbox(PHONE) == []
 
 

@@ -16,7 +16,9 @@ from pydantic import ValidationError
 
 from prefect_blocks import WACloudCredentials, WACloudNotification, __version__
 from prefect_blocks.tasks import bulk_send, send_message
+from tests.setting_cases import ENV_CASES, assert_from_env, check_the_table_lists_every_setting, env_for
 from wacloud_integrations import AsyncWACloud, AuthenticationError, ConfigurationError, WACloud
+from wacloud_integrations.config import ENV_VARS
 
 
 @pytest.mark.parametrize("block", [WACloudCredentials, WACloudNotification])
@@ -144,3 +146,35 @@ def test_the_blocks_region_reads_national_numbers(sandbox, monkeypatch):
     with pytest.raises(ConfigurationError) as caught:
         WACloudCredentials(api_key=sandbox.api_key, base_url=sandbox.base_url, region="XX")
     assert "the region field of the WACloudCredentials block" in str(caught.value)
+
+
+@pytest.mark.parametrize("setting", sorted(ENV_CASES))
+def test_every_setting_the_block_leaves_empty_comes_from_its_environment_variable(monkeypatch, setting):
+    check_the_table_lists_every_setting()
+    for name in ENV_VARS.values():
+        if name != "WACLOUD_API_KEY":
+            monkeypatch.delenv(name, raising=False)
+    for name, value in env_for(setting).items():
+        monkeypatch.setenv(name, value)
+    assert_from_env(setting, WACloudCredentials(api_key="waha_block_env_key_01").client_config())
+
+
+def test_a_block_without_base_url_talks_to_wacloud_base_url(sandbox, monkeypatch):
+    # `export WACLOUD_BASE_URL=<the sandbox>` and a block with only its key: the sandbox answers, not
+    # the live service; the block's own field still wins over the variable.
+    monkeypatch.setenv("WACLOUD_BASE_URL", sandbox.base_url)
+    block = WACloudCredentials(api_key=sandbox.api_key)
+    with block.get_client() as client:
+        assert client.account.get().plan == "sandbox"
+    monkeypatch.setenv("WACLOUD_BASE_URL", "http://127.0.0.1:9/api/v1")
+    pinned = WACloudCredentials(api_key=sandbox.api_key, base_url=sandbox.base_url)
+    assert pinned.client_config().base_url == sandbox.base_url.rstrip("/") + "/"
+
+
+@pytest.mark.parametrize("device", ["550e8400-…", "<your-device-id>", "dev/1"])
+def test_a_placeholder_device_id_is_refused_when_the_block_is_built(sandbox, device):
+    with pytest.raises(ConfigurationError) as caught:
+        WACloudCredentials(api_key=sandbox.api_key, base_url=sandbox.base_url, default_device_id=device)
+    message = str(caught.value)
+    assert "default_device_id field of the WACloudCredentials block" in message
+    assert device not in message

@@ -120,6 +120,24 @@ def test_a_batch_key_reused_for_different_content_fails_loudly(credentials, ctl)
     assert all(bodies(ctl.inbox(p)) and len(ctl.inbox(p)) == 1 for p in phones)
 
 
+def test_a_bulk_send_and_a_broadcast_where_everyone_misses_the_variables_fail(credentials, ctl):
+    """Issue 16: every recipient failed with one error not about them: the run fails (the core decides)."""
+    from wacloud_integrations import BatchFailedError
+
+    phones = [new_phone() for _ in range(2)]
+
+    @flow(name="bulk-no-variables")
+    def run() -> None:
+        t.bulk_send(credentials, phones, template_id=TEMPLATE_ID)
+
+    state = run(return_state=True)
+    assert state.is_failed()
+    with pytest.raises(BatchFailedError, match="missing_template_variables"):
+        state.result()
+    assert broadcast(credentials, phones, TEMPLATE_ID, return_state=True).is_failed()
+    assert all(ctl.inbox(p) == [] for p in phones)
+
+
 async def _latest_artifact(key: str):
     async with get_client() as client:
         return next(a for a in await client.read_latest_artifacts() if a.key == key)

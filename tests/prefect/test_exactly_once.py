@@ -4,6 +4,7 @@ send (the client cannot know it went out), and the retry finds the message inste
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from prefect import flow
@@ -161,15 +162,19 @@ def test_flow_retry_resends_nothing_that_was_sent_and_sends_what_was_not(credent
     assert first["reconciled"] and second["reconciled"] and not third["reconciled"]
 
 
-def test_otp_task_retry_after_lost_answer_sends_one_code(credentials, ctl, phone):
+def test_otp_task_retry_after_lost_answer_sends_one_code(credentials, ctl, phone, caplog):
     ctl.set_fault(method="POST", path="/api/v1/messages/otp", drop_next=1)
+    caplog.set_level(logging.INFO)
     result = run_mode(
         "sync-flow",
         lambda: t.send_otp.with_options(retries=1, retry_delay_seconds=0)(credentials, phone),
         None,
     )
-    assert result["otp_id"]
+    assert result["otp_id"] and result["replayed"] is True
     assert len(ctl.inbox(phone)) == 1
+    logged = [r.getMessage() for r in caplog.records if "OTP " in r.getMessage()]
+    assert any("already sent (found on retry; no new code)" in line for line in logged), logged
+    assert not any(" sent to " in line for line in logged), logged
 
 
 async def _task_run_counts(flow_run_id) -> list[int]:

@@ -150,6 +150,7 @@ def test_otp_send_verify_and_wait(mode, credentials, ctl, phone):
     assert code and len(code) == 6
     assert sent["otp_id"] and not shows_code(code, repr(sent))
     assert refused["verified"] is False and refused["reason"] == "otp_invalid"
+    assert refused["attempts_remaining"] == 4
     assert accepted["verified"] is True and not shows_code(code, repr(accepted))
     assert status["status"] == "verified"
 

@@ -67,6 +67,16 @@ def test_check_exists(api) -> None:
     assert r.status_code == 400 and r.json()["field"] == "phone"
 
 
+def test_digits_of_other_scripts_are_not_a_number(api) -> None:
+    """``str.isdigit()`` takes superscripts and Arabic-Indic digits; a WhatsApp number is ASCII digits."""
+    for phone in ("\u00b2" * 6, "\u0663" * 8):
+        r = api.get("/devices/default/contacts/check-exists", params={"phone": phone})
+        assert r.status_code == 400 and r.json()["code"] == "invalid_phone_number"
+        assert phone not in r.text
+        r = api.get(f"/devices/default/lids/pn/{phone}")
+        assert r.status_code == 400 and r.json()["code"] == "invalid_phone_number"
+
+
 def test_lids(api) -> None:
     lids = api.get("/devices/default/lids").json()["data"]
     assert {"lid": "123123123123123@lid", "pn": "123123123@c.us"} in lids

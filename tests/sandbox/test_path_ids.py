@@ -20,6 +20,14 @@ PATHS = [
     ("GET", "/messages/otp/%2E%2E/status", "otp_id"),
     ("DELETE", "/webhooks/%2E%2E", "webhook_id"),
     ("GET", f"/devices/{DEVICE}/lids/%2E%2E", "lid"),
+    # A lone surrogate, as a client that encodes it anyway sends it: decoded, it would read as U+FFFD.
+    ("GET", "/templates/a%ED%A0%80b", "template_id"),
+    ("GET", "/messages/otp/a%ED%A0%80b/status", "otp_id"),
+    ("DELETE", "/webhooks/a%ED%A0%80b", "webhook_id"),
+    ("GET", f"/devices/{DEVICE}/contacts/a%ED%A0%80b", "contact_id"),
+    ("GET", "/messages?status=a%ED%A0%80b", "status"),
+    ("GET", "/messages?idempotency_key=a%ff", "idempotency_key"),
+    ("GET", f"/devices/{DEVICE}/contacts?phone=%ED%A0%80", "phone"),
 ]
 
 
@@ -66,3 +74,13 @@ def test_every_route_with_a_path_id_documents_the_answers_a_bad_id_gets(sb) -> N
                     assert str(status) in operation["responses"], (method, template, status)
                     checked += 1
     assert checked >= 40
+
+
+@pytest.mark.parametrize("key", [b"cl\xc3\xa9-1", b"\xed\xa0\x80", b"a\x7fb"])
+def test_an_idempotency_key_outside_printable_ascii_is_400_naming_the_header(sb, key) -> None:
+    body = {"to": "6281377666001", "message_type": "text", "text": "k", "device_id": DEVICE}
+    with httpx.Client(headers={"X-Api-Key": sb.api_key}) as http:
+        answer = http.post(sb.base_url.rstrip("/") + "/messages", json=body, headers={"Idempotency-Key": key})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["field"] == "Idempotency-Key"
+    assert sb.control.inbox("6281377666001") == []

@@ -6,8 +6,11 @@ import json
 import re
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 
 import httpx
+import pytest
 
 from wacloud_integrations.sandbox import SandboxControl, SandboxProcess, SandboxServer
 from wacloud_integrations.sandbox.server import READY_PREFIX
@@ -56,6 +59,12 @@ def test_with_two_keys_each_account_needs_its_key(sb: SandboxServer, api: httpx.
             assert "secret of account two" not in web.get(f"/ui/{mine}/{page}").text
         chat = web.get(f"/ui/{mine}/chats/{DEVICE}/6281298765432")
         assert "secret of account two" not in chat.text
+        for not_digits in (
+            "\u00b2\u00b2\u00b2",
+            "\u0663\u0663\u0663",
+            "62812x",
+        ):  # only ASCII digits are a phone
+            assert web.get(f"/ui/{mine}/chats/{DEVICE}/{not_digits}").status_code == 404
 
 
 def test_a_permalink_before_login_comes_back_after_it(sb: SandboxServer, api: httpx.Client) -> None:
@@ -103,6 +112,36 @@ def test_state_changes_need_the_same_origin_and_the_token(sb: SandboxServer) -> 
         assert (cookie.get_nonstandard_attr("SameSite") or "").lower() == "strict"
 
 
+def test_an_opaque_origin_passes_only_when_the_browser_says_same_origin(sb: SandboxServer) -> None:
+    """``Origin: null`` is what a hidden referrer or a sandboxed frame sends: the browser's word decides."""
+    faults = f"/ui/{account_id_for(KEY)}/faults"
+    with browser(sb) as web:
+        token = token_of(login(web, KEY))
+        form = {"path": "/api/v1", "fail_next": "1", "csrf": token}
+        refused = [
+            {"Origin": "null"},  # no Sec-Fetch-Site: an old browser, or not a browser: unknown origin
+            {"Origin": "null", "Sec-Fetch-Site": "same-site"},  # another port of this host
+            {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+            {"Origin": f"http://127.0.0.1:{sb.port + 1}", "Sec-Fetch-Site": "same-origin"},  # not ours
+            {"Origin": sb.root_url, "Sec-Fetch-Site": "same-site"},
+        ]
+        for headers in refused:
+            answer = web.post(faults, data=form, headers=headers)
+            assert answer.status_code == 403, headers
+            assert answer.text == "Refused: this request came from another site."
+        assert sb.control.faults() == []
+        own = web.post(faults, data=form, headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"})
+        assert own.status_code == 200 and "Fault rule added" in own.text
+    assert [f["fail_next"] for f in sb.control.faults()] == [1]
+
+
+def test_pages_send_a_same_origin_referrer_policy(sb: SandboxServer) -> None:
+    with browser(sb) as web:
+        page = login(web, KEY)
+    # not no-referrer: Chromium would send "Origin: null" on the view's own form posts
+    assert page.headers["referrer-policy"] == "same-origin"
+
+
 def test_pages_carry_a_strict_content_security_policy(sb: SandboxServer) -> None:
     with browser(sb) as web:
         page = login(web, KEY)
@@ -142,6 +181,125 @@ def test_the_live_stream_announces_a_change(sb: SandboxServer, api: httpx.Client
             for line in lines:
                 if line == "event: change":
                     break
+
+
+def read_until_checked_after(lines: Iterator[str], moment: float) -> list[str]:
+    """The stream's lines up to the first check that began after ``moment`` (``?checks=1`` comments)."""
+    seen: list[str] = []
+    for line in lines:
+        seen.append(line)
+        if line.startswith(": checked ") and float(line.split()[-1]) > moment:
+            return seen
+    raise AssertionError(f"the stream ended before a check after the writes: {seen}")
+
+
+def test_the_live_stream_is_silent_when_only_another_account_writes(
+    sb: SandboxServer, api: httpx.Client, other_api: httpx.Client
+) -> None:
+    mine = account_id_for(KEY)
+    with browser(sb) as web:
+        login(web, KEY)
+        with web.stream("GET", f"/ui/{mine}/events", params={"checks": "1"}, timeout=10) as stream:
+            lines = stream.iter_lines()
+            read_until_checked_after(lines, 0)  # the stream has taken its first reading
+            # Account two writes in every way the view of an account shows: messages, inbound, devices,
+            # webhooks, fault rules, its clock, a reset.
+            assert send_text(other_api, text="only account two").status_code == 201
+            with SandboxControl(sb.root_url, OTHER_KEY) as other:
+                other.inbound(DEVICE, "6281298765432", "to account two")
+                assert other_api.post("/devices", json={"name": "Kasir B"}).status_code == 201
+                hook = {"url": "http://127.0.0.1:9/hook", "events": ["message"]}
+                assert other_api.post("/webhooks", json=hook).status_code == 201
+                other.set_fault(path="/api/v1/account", fail_next=1)
+                other.advance_clock(30)
+                other.reset()
+            quiet = read_until_checked_after(lines, time.monotonic())
+            assert "event: change" not in quiet
+            send_text(api, text="account one writes")  # its own writes still show
+            own = read_until_checked_after(lines, time.monotonic())
+            assert "event: change" in own
+
+
+@pytest.mark.parametrize("session", [False, True], ids=["no-session", "session"])
+@pytest.mark.parametrize(
+    "token",
+    [
+        {"headers": {"X-CSRF-Token": "t\u00f8ken".encode("latin-1")}},  # one byte above ASCII
+        {"headers": {"X-CSRF-Token": "t\u00f8ken\u2603".encode()}},  # UTF-8 bytes, read as latin-1
+        {"data": {"csrf": "t\u00f8ken\u2603"}},  # a form field, UTF-8 encoded
+        {"content": b"csrf=%FF%FE&key=x"},  # a form field that is not UTF-8 once decoded
+    ],
+    ids=["header-latin1", "header-utf8", "form-utf8", "form-not-utf8"],
+)
+def test_a_csrf_token_with_non_ascii_characters_is_refused_not_a_crash(
+    sb: SandboxServer, session: bool, token: dict[str, object]
+) -> None:
+    faults = f"/ui/{account_id_for(KEY)}/faults"
+    with browser(sb) as web:
+        if session:
+            login(web, KEY)
+        extra = dict(token)
+        if "content" in extra:
+            extra["headers"] = {"Content-Type": "application/x-www-form-urlencoded"}
+        # without a session an account's page asks for the key first; the key form and logout check the token
+        for path in ("/ui/login", "/ui/logout", *([faults] if session else [])):
+            answer = web.post(path, **extra)  # type: ignore[arg-type]
+            assert answer.status_code == 403, (path, answer.status_code, answer.text[:200])
+            assert answer.text == "Refused: the page's token is missing or stale; reload the page."
+    assert sb.control.faults() == []
+
+
+NON_ASCII = ["\u00e9t\u00e9".encode("latin-1"), "\u2603 snow".encode()]
+HEADERS = [
+    "X-Api-Key",
+    "Idempotency-Key",
+    "Origin",
+    "Sec-Fetch-Site",
+    "Cookie",
+    "X-CSRF-Token",
+    "Content-Type",
+    "Accept",
+    "Host",
+    "If-None-Match",
+]
+
+
+def test_non_ascii_header_values_answer_4xx_or_work_never_500(sb: SandboxServer) -> None:
+    """Header values are bytes: a browser, a proxy or a fuzzer may send any. No route answers 500."""
+    mine = account_id_for(KEY)
+    body = {"device_id": DEVICE, "to": "6281234567890", "message_type": "text", "text": "Halo"}
+    calls: list[tuple[str, str, dict[str, object]]] = [
+        ("GET", "/api/v1/account", {}),
+        ("POST", "/api/v1/messages", {"json": body}),
+        ("GET", "/api/v1/messages", {}),
+        ("GET", "/_sandbox/health", {}),
+        ("GET", "/_sandbox/faults", {}),
+        ("POST", "/_sandbox/clock/advance", {"json": {"seconds": 1}}),
+        ("POST", "/_sandbox/inbound", {"json": {"device_id": DEVICE, "from": "6281234567890", "body": "x"}}),
+        ("GET", "/", {}),
+        ("GET", "/ui/", {}),
+        ("GET", f"/ui/{mine}/chats", {}),
+        ("POST", "/ui/login", {"data": {"key": KEY}}),
+        ("POST", f"/ui/{mine}/faults", {"data": {"path": "/api/v1"}}),
+    ]
+    failures: list[tuple[str, str, str, object]] = []
+    with browser(sb) as web:
+        token = token_of(login(web, KEY))
+        for method, path, kwargs in calls:
+            for header in HEADERS:
+                for value in NON_ASCII:
+                    headers: dict[str, str | bytes] = {"X-Api-Key": KEY, header: value}
+                    extra = dict(kwargs)
+                    if "data" in extra:
+                        extra["data"] = {**extra["data"], "csrf": token}  # type: ignore[dict-item]
+                    try:
+                        answer = web.request(method, path, headers=headers, **extra)  # type: ignore[arg-type]
+                    except httpx.TransportError:  # the server dropped the connection after a crash
+                        failures.append((method, path, header, "no answer"))
+                        continue
+                    if answer.status_code >= 500:
+                        failures.append((method, path, header, answer.status_code))
+    assert failures == []
 
 
 def test_one_key_on_loopback_opens_directly_but_not_beyond_loopback() -> None:

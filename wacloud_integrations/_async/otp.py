@@ -74,11 +74,16 @@ class AsyncOTP(_Resource):
         except BadRequestError as exc:
             if exc.code not in _OTP_RESULT_CODES:
                 raise
+            body = exc.body if isinstance(exc.body, dict) else {}
+            remaining = body.get("attempts_remaining")
             return OTPVerification(
                 verified=False,
                 otp_id=otp_id,
                 reason=exc.code,
-                message=str(exc.body.get("error")) if isinstance(exc.body, dict) else None,
+                message=str(body["error"]) if "error" in body else None,
+                attempts_remaining=remaining
+                if isinstance(remaining, int) and not isinstance(remaining, bool) and remaining >= 0
+                else None,
             )
 
     async def status(self, otp_id: str) -> OTPStatusInfo:

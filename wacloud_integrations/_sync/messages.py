@@ -8,6 +8,7 @@ from typing import Any, Literal, overload
 
 from .. import bulk
 from ..errors import InputError
+from ..ids import check_key
 from ..inbound import InboundCursor, InboundFilter
 from ..message_types import MEDIA_TYPES
 from ..models import ListContent, Message, SentMessage, build_message
@@ -155,6 +156,8 @@ class Messages(_Resource):
         # A Phone stays a Phone: str() of it would be re-read under the region.
         fields["to"] = phone = self._phone(to if isinstance(to, str) else str(to or ""))
         message = build_message(fields)
+        if idempotency_key is not None:
+            check_key("idempotency_key", idempotency_key)  # before the lookup, not only at the send
         if reconcile:
             if not idempotency_key:
                 raise InputError("idempotency_key", "reconcile=True needs the key of the earlier attempt")
@@ -388,6 +391,8 @@ class Messages(_Resource):
             raise InputError(
                 "idempotency_key", "give the idempotency_key of the send, or the text it sent, to look for"
             )
+        if idempotency_key:
+            check_key("idempotency_key", idempotency_key)  # a key HTTP cannot carry was never sent
         # Filter by key on the server where it can (one short page); the loop still checks every message.
         by_key = idempotency_key if text is None else None
         for message in self.list(

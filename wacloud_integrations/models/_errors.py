@@ -41,9 +41,10 @@ _TYPES = {
     "dict_type": "give a mapping of names to values",
     "model_type": "give a mapping of names to values",
     "model_attributes_type": "give a mapping of names to values",
-    "datetime_type": "give a date and time",
-    "datetime_parsing": "give a date and time",
 }
+_ISO_8601 = "give a date and time in ISO 8601, like 2026-05-01T09:00:00+07:00 (or a date: 2026-05-01)"
+# Pydantic's date, time and datetime errors all start with one of these (datetime_from_date_parsing, …).
+_TIME_KINDS = ("datetime_", "date_", "time_", "timezone_")
 
 
 def _names(model: Any) -> dict[str, str]:
@@ -72,6 +73,8 @@ def _reason(err: Mapping[str, Any], field: str, what: str) -> str:
         return "is not a field here; check the spelling"
     if kind in _TYPES:
         return _HINTS.get(leaf, _TYPES[kind])
+    if kind.startswith(_TIME_KINDS):
+        return _HINTS.get(leaf, _ISO_8601)
     if leaf in _HINTS:
         return _HINTS[leaf]
     if kind == "string_too_short":
@@ -84,7 +87,9 @@ def _reason(err: Mapping[str, Any], field: str, what: str) -> str:
     if kind == "too_long":
         return f"give at most {ctx.get('max_length')} items"
     if kind == "string_pattern_mismatch":
-        return "is not in the expected form; see the field's documentation"
+        # The pattern is the schema's, never the input: it says exactly what is expected.
+        pattern = str(ctx.get("pattern", ""))[:80]
+        return f"must match the pattern {pattern}" if pattern else "is not in the expected form"
     if kind in ("literal_error", "enum"):
         return f"use one of {ctx.get('expected')}"
     bounds = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
@@ -94,7 +99,7 @@ def _reason(err: Mapping[str, Any], field: str, what: str) -> str:
     if kind in ("value_error", "assertion_error"):
         # Our own validators' words (they never quote the value).
         return str(err.get("msg", "")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    return "is not valid here; see the field's documentation"
+    return f"is not valid here ({kind}); see the field's documentation"
 
 
 def input_error_from(

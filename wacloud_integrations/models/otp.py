@@ -36,6 +36,8 @@ class OTPSent(APIModel):
     expires_at: datetime | None = None
     expires_in_minutes: int | None = None
     to: str | None = None
+    replayed: bool = False
+    """True when the server answered a repeated idempotency key with the first OTP (no new code sent)."""
 
 
 class OTPVerification(APIModel):
@@ -45,6 +47,8 @@ class OTPVerification(APIModel):
     otp_id: str | None = None
     reason: str | None = None
     message: str | None = None
+    attempts_remaining: int | None = None
+    """After a wrong code (``otp_invalid``): how many more tries the OTP allows, when WACloud says."""
 
 
 class OTPStatusInfo(APIModel):

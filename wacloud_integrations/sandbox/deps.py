@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader
@@ -79,6 +81,18 @@ def phone(raw: str, field: str) -> str:
         raise ApiError(400, "invalid_phone_number", str(exc), field=field) from None
 
 
+_NOT_UTF8 = "is not valid UTF-8 once percent-decoded (a lone surrogate or stray bytes); send ordinary text"
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 async def path_ids(request: Request) -> None:
     """Refuse path ids that would name another resource: 400 ``validation_error`` naming the id.
 
@@ -89,6 +103,17 @@ async def path_ids(request: Request) -> None:
     raw_path = request.scope.get("raw_path") or b""
     if b"%2f" in raw_path.lower() or b"%5c" in raw_path.lower():
         raise ApiError(400, "validation_error", "path: an id must not contain / or \\", field="path")
+    if not _is_utf8(unquote_to_bytes(raw_path)):
+        # The server decodes such bytes as U+FFFD: the id would silently name another resource.
+        names = [n for n, v in request.path_params.items() if isinstance(v, str) and "\ufffd" in v]
+        field = names[0] if names else "path"
+        raise ApiError(400, "validation_error", f"{field}: {_NOT_UTF8}", field=field)
+    for pair in (request.scope.get("query_string") or b"").split(b"&"):
+        name, _, value = pair.partition(b"=")
+        if not _is_utf8(unquote_to_bytes(value.replace(b"+", b" "))):
+            word = unquote_to_bytes(name).decode("utf-8", "replace")
+            field = word if _PLAIN_NAME.fullmatch(word) else "query"
+            raise ApiError(400, "validation_error", f"{field}: {_NOT_UTF8}", field=field)
     for name, value in request.path_params.items():
         if name.endswith("_id") or name == "lid":
             try:

@@ -7,6 +7,8 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
+from .. import ids
+from ..errors import InputError
 from ..idempotency import content_fingerprint
 from .envelope import ApiError
 from .state import Account, SandboxState
@@ -15,14 +17,14 @@ REPLAY_HEADER = "Idempotent-Replayed"
 
 
 def check_key(key: str | None) -> str | None:
-    """The key, or 400 when it is empty or longer than 255 characters."""
+    """The key, or 400 naming ``Idempotency-Key`` when the client's rule refuses it
+    (:func:`~wacloud_integrations.ids.check_key`: 1 to 255 printable ASCII characters)."""
     if key is None:
         return None
-    if not 1 <= len(key.strip()) <= 255:
-        raise ApiError(
-            400, "validation_error", "Idempotency-Key: must be 1 to 255 characters", field="Idempotency-Key"
-        )
-    return key.strip()
+    try:
+        return ids.check_key("Idempotency-Key", key.strip())
+    except InputError as exc:
+        raise ApiError(400, "validation_error", str(exc), field="Idempotency-Key") from None
 
 
 def fingerprint(path: str, body: Any) -> str:

@@ -37,7 +37,7 @@ def number_of(raw: str, field: str) -> str:
         return read_wire_phone(text, field=field)
     except PhoneNumberError as exc:
         digits = text.lstrip("+")
-        if digits.isdigit() and 5 <= len(digits) <= 15:
+        if digits.isascii() and digits.isdigit() and 5 <= len(digits) <= 15:  # "²²²²²" is no number
             return digits
         raise ApiError(400, "invalid_phone_number", str(exc), field=field) from None
 

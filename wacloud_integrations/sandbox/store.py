@@ -1,7 +1,8 @@
 """SQLite storage (stdlib ``sqlite3``): one connection, one lock, plain SQL.
 
 Every table carries the account id and every lookup filters on it, so one account can never read
-another's rows; ids from another account simply are not found.
+another's rows; ids from another account simply are not found. Each row written is counted for its
+account (:meth:`Store.changes`), so a view of one account can tell that something of its own moved.
 """
 
 from __future__ import annotations
@@ -82,6 +83,23 @@ ACCOUNT_TABLES = (
 )
 
 
+# The account column of each table whose rows are counted by ``Store.changes``.
+COUNTED_TABLES = {**dict.fromkeys(ACCOUNT_TABLES, "account"), "accounts": "id"}
+
+
+def _count_triggers() -> str:
+    """TEMP triggers (this connection only) that report each row written to ``_changed(account)``."""
+    out = []
+    for table, column in COUNTED_TABLES.items():
+        for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+            name = f"count_{table}_{event.lower()}"
+            out.append(
+                f"CREATE TEMP TRIGGER IF NOT EXISTS {name} AFTER {event} ON main.{table} "
+                f"BEGIN SELECT _changed({row}.{column}); END;"
+            )
+    return "\n".join(out)
+
+
 class Store:
     """A SQLite database shared by the event loop and the control thread, guarded by one lock."""
 
@@ -94,6 +112,22 @@ class Store:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(SCHEMA)
+        self._changes: dict[str, int] = {}
+        self._conn.create_function("_changed", 1, self._count, deterministic=False)
+        self._conn.executescript(_count_triggers())
+
+    def _count(self, account: object) -> None:
+        """Called by SQLite for each row written (under the store's lock)."""
+        key = str(account)
+        self._changes[key] = self._changes.get(key, 0) + 1
+
+    def changes(self, account: str) -> int:
+        """How many rows of one account were written since this store opened (a rolled-back write counts too).
+
+        Only ever grows; a view compares two readings to learn whether *this* account's data moved,
+        whatever other accounts write meanwhile.
+        """
+        return self._changes.get(account, 0)
 
     def close(self) -> None:
         """Close the connection."""

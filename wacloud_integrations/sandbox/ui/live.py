@@ -1,8 +1,10 @@
 """Live updates: a change signal for server-sent events, and the bodies of queued webhook events.
 
-The view does not hook every write: it watches SQLite's count of changed rows (one connection holds
-every write of the sandbox) together with the in-memory state (fault rules, the clock). When that
-signature moves, open pages fetch their own page again and swap the regions that changed.
+The view does not hook every write: it watches the store's count of rows written for its own account
+(``Store.changes``, counted by SQLite triggers on the one connection that holds every write) together
+with the account's in-memory state (its fault rules, its clock). When that signature moves, open pages
+fetch their own page again and swap the regions that changed. Another account's writes never move it,
+so a page is not even told *that* another account is busy.
 """
 
 from __future__ import annotations
@@ -28,25 +30,40 @@ def clock_of(state: SandboxState, account: Account) -> SandboxClock:
 
 
 def signature(state: SandboxState, account: Account) -> tuple[Any, ...]:
-    """Something that changes whenever what a page of this account shows may have changed."""
+    """Something that changes whenever what a page of this account shows may have changed.
+
+    Only this account's rows, its fault rules (with the server-wide ones it is also shown) and its
+    clock: what other accounts do leaves it as it is.
+    """
     return (
-        state.store.scalar("SELECT total_changes()"),
+        state.store.changes(account.id),
         repr(state.faults.list(account.id)),
         clock_of(state, account).offset,
     )
 
 
-async def change_stream(state: SandboxState, account: Account) -> AsyncIterator[str]:
-    """Server-sent events: ``change`` each time the signature moves (checked every 0.2 s)."""
+async def change_stream(state: SandboxState, account: Account, checks: bool = False) -> AsyncIterator[str]:
+    """Server-sent events: ``change`` each time the signature moves (checked every 0.2 s).
+
+    With ``checks``, each check ends with a comment ``: checked <seconds>``: the server's
+    ``time.monotonic()`` when the check began, so a test on the same machine can wait for a check
+    that began after its own writes instead of sleeping. Browsers ignore comments.
+    """
     yield "retry: 500\n\n"
+    began = time.monotonic()
     last = signature(state, account)
-    deadline = time.monotonic() + STREAM_SECONDS
+    if checks:
+        yield f": checked {began:.6f}\n\n"
+    deadline = began + STREAM_SECONDS
     while time.monotonic() < deadline:
         await asyncio.sleep(POLL_SECONDS)
+        began = time.monotonic()
         now = signature(state, account)
         if now != last:
             last = now
             yield "event: change\ndata: {}\n\n"
+        if checks:
+            yield f": checked {began:.6f}\n\n"
     yield "event: bye\ndata: {}\n\n"
 
 

@@ -38,7 +38,9 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on a plain form post,
+    # which the origin check cannot tell from another site's; other sites still get no Referer
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
@@ -246,10 +248,13 @@ def _safe_next(path: str) -> str:
 
 
 @router.get("/ui/{account_id}/events")
-async def events(v: Visit = Depends(account_visit)) -> Response:
-    """Server-sent ``change`` events: the page fetches itself again and swaps what changed."""
+async def events(v: Visit = Depends(account_visit), checks: bool = False) -> Response:
+    """Server-sent ``change`` events: the page fetches itself again and swaps what changed.
+
+    ``?checks=1`` adds a comment after each check (for tests that wait on the stream, not on time).
+    """
     assert v.account is not None
-    stream = change_stream(v.ui.state, v.account)
+    stream = change_stream(v.ui.state, v.account, checks=checks)
     response = StreamingResponse(stream, media_type="text/event-stream")
     response.headers["X-Accel-Buffering"] = "no"
     return v.finish(response)
@@ -279,7 +284,7 @@ async def chat_page(device_id: str, phone: str, v: Visit = Depends(account_visit
     assert v.account is not None
     state = v.ui.state
     device = state.store.one("SELECT * FROM devices WHERE account = ? AND id = ?", (v.account.id, device_id))
-    if device is None or not phone.isdigit():
+    if device is None or not (phone.isascii() and phone.isdigit()):  # str.isdigit() takes "²" and "٣"
         return v.render("missing.html", 404, what="chat")
     chat = {
         "device": device,

@@ -2,8 +2,13 @@
 
 - Host: only loopback names, IP literals and the configured host are served, so a page whose DNS name
   is rebound to 127.0.0.1 gets 403 (its requests carry its own name).
-- Origin: a state-changing request whose ``Origin`` (or ``Sec-Fetch-Site``) is not this server's is refused.
-- CSRF: every state-changing request carries the session's token (a form field or ``X-CSRF-Token``).
+- Origin: a state-changing request that a browser says came from another origin is refused: its
+  ``Sec-Fetch-Site`` is not ``same-origin``/``none``, or its ``Origin`` is another one, or it is
+  ``null`` (an opaque origin) without ``Sec-Fetch-Site: same-origin``. Pages send
+  ``Referrer-Policy: same-origin``, so a browser posting one of them names this server's origin
+  (``no-referrer`` made Chromium send ``Origin: null`` for a plain form post).
+- CSRF: every state-changing request carries the session's token (a form field or ``X-CSRF-Token``);
+  any other value, whatever its characters, is refused with 403.
 - Accounts: a session sees an account only after naming its key, except a loopback server with one key.
 - Cookies are ``HttpOnly; SameSite=Strict`` and named after the port (two sandboxes on one host).
 """
@@ -62,13 +67,24 @@ def host_allowed(request: Request, state: SandboxState) -> bool:
 
 
 def same_origin(request: Request) -> bool:
-    """Whether a state-changing request comes from this server's own pages (or from no page at all)."""
+    """Whether a state-changing request comes from this server's own pages (or from no page at all).
+
+    ``Sec-Fetch-Site`` (sent by current browsers, never settable by a page) decides first: only
+    ``same-origin`` (one of our pages) and ``none`` (the user's own action) pass; ``same-site`` is
+    refused too, since another port of the same host is another program. Then ``Origin``: this
+    server's own passes; ``null`` (an opaque origin: a sandboxed frame, a ``data:`` page, or a page
+    whose referrer policy hides its origin) passes only when the browser also said ``same-origin``;
+    any other origin is refused. A request with neither header is not from a browser page (curl, a
+    test client) and still needs the session's CSRF token.
+    """
     site = request.headers.get("sec-fetch-site")
     if site is not None and site not in ("same-origin", "none"):
         return False
     origin = request.headers.get("origin")
     if origin is None:
-        return True  # not a browser page (curl, a test client): the CSRF token still has to match
+        return True
+    if origin == "null":
+        return site == "same-origin"
     own = f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
     return origin.lower() == own
 
@@ -84,8 +100,11 @@ class Session:
     seen: float = field(default_factory=time.monotonic)
 
     def csrf_ok(self, token: str | None) -> bool:
-        """Whether ``token`` is this session's CSRF token."""
-        return bool(token) and hmac.compare_digest(self.csrf, token or "")
+        """Whether ``token`` is this session's CSRF token (any string, of any characters, may be given)."""
+        if not token:
+            return False
+        given = token.encode("utf-8", "surrogatepass")  # compare_digest refuses non-ASCII str: compare bytes
+        return hmac.compare_digest(self.csrf.encode(), given)
 
     def notify(self, kind: str, text: str) -> None:
         """Show ``text`` on the next page (``kind`` is ``ok`` or ``error``)."""
@@ -145,6 +164,6 @@ def account_for_key(state: SandboxState, key: str) -> Account | None:
     """The account of a key typed into the view (compared in constant time)."""
     found = None
     for candidate, account in state.accounts.items():
-        if hmac.compare_digest(candidate.encode(), key.encode()):
+        if hmac.compare_digest(candidate.encode(), key.encode("utf-8", "surrogatepass")):
             found = account
     return found
