@@ -129,9 +129,8 @@ async def conversation(messages: AsyncMessages, question: Question) -> list[Mess
             "limit": 100,
             "offset": len(found),
         }
-        page = await messages._client.request(
-            Call("GET", "messages", _many(Message), params=params, max_retries=0)
-        )
+        call = Call("GET", "messages", _many(Message), params=params, max_retries=0)
+        page = await messages._client.request(call)
         found.extend(page)
         if len(page) < 100:
             break

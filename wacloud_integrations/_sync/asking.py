@@ -127,9 +127,8 @@ def conversation(messages: Messages, question: Question) -> list[Message]:
             "limit": 100,
             "offset": len(found),
         }
-        page = messages._client.request(
-            Call("GET", "messages", _many(Message), params=params, max_retries=0)
-        )
+        call = Call("GET", "messages", _many(Message), params=params, max_retries=0)
+        page = messages._client.request(call)
         found.extend(page)
         if len(page) < 100:
             break
@@ -137,7 +136,11 @@ def conversation(messages: Messages, question: Question) -> list[Message]:
 
 
 def wait_for_answer(
-    messages: Messages, question: Question | Mapping[str, Any], *, timeout: float | None, poll_interval: float
+    messages: Messages,
+    question: Question | Mapping[str, Any],
+    *,
+    timeout: float | None,
+    poll_interval: float,
 ) -> Answer:
     """See :meth:`Messages.wait_for_answer`."""
     asked = as_question(question)
