@@ -420,6 +420,45 @@ class AsyncMessages(_Resource):
         newest = await self.list_page(device_id=device_id, direction="inbound", phone=from_number, limit=1)
         return InboundCursor.after(newest)
 
+    async def reply_cursor(
+        self,
+        *,
+        after: SentMessage | Mapping[str, Any] | None = None,
+        since: datetime | str | None = None,
+        device_id: str | None = None,
+        from_number: str | None = None,
+    ) -> InboundCursor:
+        """Where a wait for a reply starts: where the intent started, so a quick reply is never lost.
+
+        ``after``: the sent message the reply answers (a :class:`SentMessage`, or the dict a send task
+        returns: ``message_id`` and ``to``); the wait reads from its server time. ``since``: a moment on
+        the server's clock (a ``datetime`` or ISO 8601). With neither: just past the newest stored
+        inbound message (:meth:`inbound_cursor`), what arrives from now on.
+        """
+        if after is not None and since is not None:
+            raise InputError("after", "give after= or since=, not both")
+        if since is not None:
+            if isinstance(since, str):
+                try:
+                    since = datetime.fromisoformat(since)
+                except ValueError:
+                    raise InputError("since", "give a date and time in ISO 8601") from None
+            if not isinstance(since, datetime) or since.tzinfo is None:
+                raise InputError("since", "give a date and time with its UTC offset (ISO 8601)")
+            return InboundCursor.starting_at(since)
+        if after is None:
+            return await self.inbound_cursor(device_id=device_id, from_number=from_number)
+        data = after.model_dump() if isinstance(after, SentMessage) else dict(after)
+        message_id, to = data.get("message_id"), data.get("to") or from_number
+        if not isinstance(message_id, str) or not message_id or not to:
+            raise InputError("after", "give the sent message (its message_id and to), as a send returns it")
+        async for message in self.list(
+            device_id=device_id, direction="outbound", phone=str(to), max_items=_FIND_SENT_SCAN
+        ):
+            if message_id in (message.id, message.message_id) and message.created_at is not None:
+                return InboundCursor.starting_at(message.created_at)
+        raise InputError("after", "that message is not among the messages sent to this number")
+
     async def poll_inbound(
         self,
         cursor: InboundCursor,
