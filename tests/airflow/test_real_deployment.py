@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 STARTUP = 150.0  # seconds for the components to be up and every example DAG parsed (2 loaded cores)
 RUN = 90.0  # seconds for one DAG run to finish
+TEST_DAGS = Path(__file__).resolve().parent / "deployment_dags"  # DAGs beside the examples, for tests only
 T = TypeVar("T")
 CHECKS: list[Callable[[], None]] = []  # run before every probe: the deployment's "every component is up"
 
@@ -161,6 +162,10 @@ def _stop_all(procs: list[subprocess.Popen[bytes]], grace: float = 15.0) -> None
 def deployment() -> Iterator[Deployment]:
     started = time.monotonic()
     home = Path(tempfile.mkdtemp(prefix="wacloud-airflow-real-"))
+    dags = home / "dags"  # the example DAGs and the test DAGs, linked into one folder
+    dags.mkdir()
+    for source in [*_env.DAGS_FOLDER.glob("*.py"), *TEST_DAGS.glob("*.py")]:
+        (dags / source.name).symlink_to(source)
     port = unused_port()
     sandbox = SandboxProcess([KEY]).start()
     procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -170,7 +175,7 @@ def deployment() -> Iterator[Deployment]:
             "PYTHONPATH": str(ROOT),
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(_env.DAGS_FOLDER),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": "4",
@@ -200,7 +205,7 @@ def deployment() -> Iterator[Deployment]:
         procs["triggerer"] = _start(home, "triggerer", ["triggerer", "--skip-serve-logs"], env)
         api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
         deployment = Deployment(home, env, api, sandbox, sandbox.control, procs)
-        wanted = {path.stem for path in _env.DAGS_FOLDER.glob("*.py")}
+        wanted = {path.stem for path in dags.glob("*.py")}
         CHECKS.append(deployment.running)
 
         def token() -> str | None:
@@ -345,6 +350,30 @@ def test_every_other_example_runs_when_triggered_by_hand(deployment):
     }
     for dag_id, run_id in runs.items():
         assert deployment.finished(dag_id, run_id) == "success", deployment.failure_report(dag_id, run_id)
+
+
+def test_device_sensor_defers_and_resumes_when_the_device_connects(deployment):
+    """The fourth trigger class in the real triggerer: a new device, waited on, then connected; through
+    a connection stored in the metadata database, which the triggerer reads from its supervisor."""
+    with WACloud(KEY, base_url=deployment.sandbox.base_url) as app:
+        device = app.devices.create("real deployment device").id
+    stored = _env.connection_json(deployment.sandbox.base_url, KEY, deployment.sandbox.info["device_id"])
+    added = deployment.cli("connections", "add", "wacloud_stored", "--conn-json", stored)
+    assert added.returncode == 0, added.stderr[-2000:]  # 3.1 with cryptography 51: no `is_encrypted`
+    conf = {"device_id": device, "conn_id": "wacloud_stored"}
+    run_id = deployment.trigger("wacloud_test_device_connected", conf)
+
+    def deferred() -> bool:
+        return deployment.task("wacloud_test_device_connected", run_id, "wait_for_device")["state"] == (
+            "deferred"
+        )
+
+    wait_for("the device sensor to defer", deferred, RUN)
+    deployment.ctl.scan(device)
+    state = deployment.finished("wacloud_test_device_connected", run_id)
+    assert state == "success", deployment.failure_report("wacloud_test_device_connected", run_id)
+    sensed = deployment.xcom("wacloud_test_device_connected", run_id, "wait_for_device")
+    assert sensed == {"status": "connected", "device_id": device}
 
 
 def test_every_component_outlived_the_triggers(deployment):
