@@ -378,7 +378,13 @@ def test_device_sensor_defers_and_resumes_when_the_device_connects(deployment):
 
 def test_every_component_outlived_the_triggers(deployment):
     """Run last: every WACloud trigger above started, fired or was cancelled in the one triggerer, and
-    no component died (on Airflow 3.1.8 a connection read from a worker thread killed the triggerer)."""
+    no component died (on Airflow 3.1.8 a connection read from a worker thread killed the triggerer).
+    Run alone, it waits for the ``AssetWatcher`` trigger, which starts with the deployment."""
+    wait_for(
+        "the asset watcher's first poll",
+        lambda: "WACloud inbound watcher started" in deployment.log("triggerer"),
+        RUN,
+    )
     deployment.running()
     assert "Trigger runner process has died" not in deployment.log("triggerer")
     assert "Response read out of order" not in deployment.log("triggerer")
