@@ -6,7 +6,6 @@ The connection: host = API base URL (empty = the public service), password = API
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -211,13 +210,22 @@ def _base_url(conn: Connection) -> str | None:
 
 
 async def _aconnection(conn_id: str) -> tuple[Connection, dict[str, Any]]:
-    """The connection and its extra, read asynchronously (a sync read on the loop can deadlock)."""
+    """The connection and its extra, read without blocking the event loop and without a second one.
+
+    In the triggerer every read goes to the supervisor over one socket owned by the triggerer's loop.
+    Airflow 3.3.2+ reads the connection and masks its extra asynchronously (``aextra_dejson``). Before
+    that (3.1, 3.2) ``extra_dejson`` masks synchronously, and its message to the supervisor goes through
+    asgiref's ``async_to_sync``: called from ``sync_to_async`` it is handed back to this loop, in turn.
+    Called from a plain worker thread (``asyncio.to_thread``) it ran on a second event loop that read the
+    supervisor's socket too: on 3.1.8 the triggerer died ("Response read out of order") at the first
+    WACloud trigger, taking every other deferred task with it.
+    """
     from airflow.sdk import Connection
 
+    conn = await BaseHook.aget_connection(conn_id)
     if hasattr(Connection, "aextra_dejson"):  # Airflow 3.3.2+: masking is async too
-        conn = await BaseHook.aget_connection(conn_id)
         return conn, await conn.aextra_dejson()
-    # Older 3.x: the sync path in a worker thread, where blocking on the supervisor is safe.
-    conn = await asyncio.to_thread(BaseHook.get_connection, conn_id)
-    extra = await asyncio.to_thread(lambda: conn.extra_dejson)
+    from asgiref.sync import sync_to_async
+
+    extra: dict[str, Any] = await sync_to_async(lambda: conn.extra_dejson)()
     return conn, extra

@@ -38,14 +38,19 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 STARTUP = 150.0  # seconds for the components to be up and every example DAG parsed (2 loaded cores)
 RUN = 90.0  # seconds for one DAG run to finish
+TEST_DAGS = Path(__file__).resolve().parent / "deployment_dags"  # DAGs beside the examples, for tests only
 T = TypeVar("T")
+CHECKS: list[Callable[[], None]] = []  # run before every probe: the deployment's "every component is up"
 
 
 def wait_for(what: str, probe: Callable[[], T | None], deadline: float) -> T:
-    """Poll ``probe`` until it returns something truthy; fail naming ``what`` at the deadline."""
+    """Poll ``probe`` until it returns something truthy; fail naming ``what`` at the deadline, or at once
+    when a component has exited (a dead triggerer would otherwise look like a slow one)."""
     end = time.monotonic() + deadline
     last: Any = None
     while time.monotonic() < end:
+        for check in CHECKS:
+            check()
         try:
             last = probe()
         except (httpx.HTTPError, OSError) as exc:  # a component still starting
@@ -65,6 +70,11 @@ class Deployment:
     sandbox: SandboxProcess
     ctl: SandboxControl
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def running(self) -> None:
+        """Fail at once, with its output, when a component has exited (a dead triggerer hangs every wait)."""
+        for name, proc in self.procs.items():
+            assert proc.poll() is None, f"{name} exited:\n{self.log(name)[-3000:]}"
 
     def log(self, component: str) -> str:
         return (self.home / f"{component}.out").read_text(errors="replace")
@@ -152,6 +162,10 @@ def _stop_all(procs: list[subprocess.Popen[bytes]], grace: float = 15.0) -> None
 def deployment() -> Iterator[Deployment]:
     started = time.monotonic()
     home = Path(tempfile.mkdtemp(prefix="wacloud-airflow-real-"))
+    dags = home / "dags"  # the example DAGs and the test DAGs, linked into one folder
+    dags.mkdir()
+    for source in [*_env.DAGS_FOLDER.glob("*.py"), *TEST_DAGS.glob("*.py")]:
+        (dags / source.name).symlink_to(source)
     port = unused_port()
     sandbox = SandboxProcess([KEY]).start()
     procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -161,7 +175,7 @@ def deployment() -> Iterator[Deployment]:
             "PYTHONPATH": str(ROOT),
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(_env.DAGS_FOLDER),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": "4",
@@ -191,20 +205,28 @@ def deployment() -> Iterator[Deployment]:
         procs["triggerer"] = _start(home, "triggerer", ["triggerer", "--skip-serve-logs"], env)
         api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
         deployment = Deployment(home, env, api, sandbox, sandbox.control, procs)
-        wanted = {path.stem for path in _env.DAGS_FOLDER.glob("*.py")}
+        wanted = {path.stem for path in dags.glob("*.py")}
+        CHECKS.append(deployment.running)
+
+        def token() -> str | None:
+            response = api.get("/auth/token")  # all-admins mode: a token without credentials
+            return str(response.json()["access_token"]) if response.status_code in (200, 201) else None
+
+        # Airflow 3.1 asks for a token on /api/v2 even when every user is an admin; 3.3 takes one too.
+        api.headers["Authorization"] = f"Bearer {wait_for('the API server', token, STARTUP)}"
 
         def parsed() -> bool:
-            for name, proc in procs.items():
-                assert proc.poll() is None, f"{name} exited:\n{deployment.log(name)[-3000:]}"
-            dags = api.get("/api/v2/dags", params={"limit": 100}).json().get("dags", [])
-            return len(dags) >= len(wanted)
+            response = api.get("/api/v2/dags", params={"limit": 100})
+            assert response.status_code == 200, response.text[:500]
+            return len(response.json()["dags"]) >= len(wanted)
 
-        wait_for("the API server and every example DAG", parsed, STARTUP)
+        wait_for("every example DAG to be parsed", parsed, STARTUP)
         print(f"real deployment: up, DAGs parsed after {time.monotonic() - started:.1f} s", file=sys.stderr)
         yield deployment
         api.close()
         deployment.ctl.close()
     finally:
+        CHECKS.clear()
         _stop_all(list(procs.values()))
         sandbox.stop()
         shutil.rmtree(home, ignore_errors=True)
@@ -328,3 +350,41 @@ def test_every_other_example_runs_when_triggered_by_hand(deployment):
     }
     for dag_id, run_id in runs.items():
         assert deployment.finished(dag_id, run_id) == "success", deployment.failure_report(dag_id, run_id)
+
+
+def test_device_sensor_defers_and_resumes_when_the_device_connects(deployment):
+    """The fourth trigger class in the real triggerer: a new device, waited on, then connected; through
+    a connection stored in the metadata database, which the triggerer reads from its supervisor."""
+    with WACloud(KEY, base_url=deployment.sandbox.base_url) as app:
+        device = app.devices.create("real deployment device").id
+    stored = _env.connection_json(deployment.sandbox.base_url, KEY, deployment.sandbox.info["device_id"])
+    added = deployment.cli("connections", "add", "wacloud_stored", "--conn-json", stored)
+    assert added.returncode == 0, added.stderr[-2000:]  # 3.1 with cryptography 51: no `is_encrypted`
+    conf = {"device_id": device, "conn_id": "wacloud_stored"}
+    run_id = deployment.trigger("wacloud_test_device_connected", conf)
+
+    def deferred() -> bool:
+        return deployment.task("wacloud_test_device_connected", run_id, "wait_for_device")["state"] == (
+            "deferred"
+        )
+
+    wait_for("the device sensor to defer", deferred, RUN)
+    deployment.ctl.scan(device)
+    state = deployment.finished("wacloud_test_device_connected", run_id)
+    assert state == "success", deployment.failure_report("wacloud_test_device_connected", run_id)
+    sensed = deployment.xcom("wacloud_test_device_connected", run_id, "wait_for_device")
+    assert sensed == {"status": "connected", "device_id": device}
+
+
+def test_every_component_outlived_the_triggers(deployment):
+    """Run last: every WACloud trigger above started, fired or was cancelled in the one triggerer, and
+    no component died (on Airflow 3.1.8 a connection read from a worker thread killed the triggerer).
+    Run alone, it waits for the ``AssetWatcher`` trigger, which starts with the deployment."""
+    wait_for(
+        "the asset watcher's first poll",
+        lambda: "WACloud inbound watcher started" in deployment.log("triggerer"),
+        RUN,
+    )
+    deployment.running()
+    assert "Trigger runner process has died" not in deployment.log("triggerer")
+    assert "Response read out of order" not in deployment.log("triggerer")
