@@ -133,6 +133,9 @@ def main() -> None:
     parser.add_argument("--poll", type=float, default=1.0)
     parser.add_argument("--sample", type=int, default=100)
     parser.add_argument("--storm-runs", type=int, default=5)
+    parser.add_argument(
+        "--baseline", type=int, default=200, help="questions for the per-question baseline (it costs more)"
+    )
     args = parser.parse_args()
     from wacloud_integrations.sandbox import SandboxControl, SandboxProcess
     from wacloud_integrations.sandbox.settings import SEED_DEVICE_ID
