@@ -192,14 +192,14 @@ class ClientConfig:
                 max_retries=policy.max_retries if max_retries is None else max_retries,
                 idempotent_sends=bool(idempotent_sends),
             )
-        resolved_timeout = _timeout(timeout, DEFAULT_TIMEOUT)
+        resolved_timeout = _timeout(timeout, DEFAULT_TIMEOUT, "timeout")
         return cls(
             api_key=key,
             # A trailing slash keeps "/api/v1" when relative paths are joined onto it.
             base_url=url.rstrip("/") + "/",
             default_device_id=default_device_id or env.get("WACLOUD_DEVICE_ID") or None,
             timeout=resolved_timeout,
-            media_timeout=_timeout(media_timeout, MEDIA_TIMEOUT),
+            media_timeout=_timeout(media_timeout, MEDIA_TIMEOUT, "media_timeout"),
             retry=policy,
             region=_region(region or env.get("WACLOUD_REGION") or DEFAULT_REGION, sources),
             sources=dict(sources or {}),
@@ -207,12 +207,13 @@ class ClientConfig:
         )
 
 
-def _timeout(value: float | httpx.Timeout | None, default: httpx.Timeout) -> httpx.Timeout:
+def _timeout(value: float | httpx.Timeout | None, default: httpx.Timeout, field: str) -> httpx.Timeout:
     if value is None:
         return default
     if isinstance(value, httpx.Timeout):
         return value
-    return httpx.Timeout(float(value), connect=min(5.0, float(value)))
+    seconds = read_number(value, field, minimum=0.001, text=True, unit="seconds")  # "abc", -1, nan: named
+    return httpx.Timeout(seconds, connect=min(5.0, seconds))
 
 
 def _region(value: str, sources: Mapping[str, str] | None) -> str:

@@ -221,3 +221,14 @@ def test_the_connections_region_reads_national_numbers(monkeypatch, sandbox):
     with pytest.raises(AirflowException) as info:
         WACloudHook(bad).client_config  # noqa: B018
     assert "'Region' field (extra region) of Airflow connection 'wa_bad_region'" in str(info.value)
+
+
+@pytest.mark.parametrize("timeout", ["abc", "-3", "nan"])
+def test_a_bad_timeout_names_the_connection_field_not_the_value(monkeypatch, timeout):
+    """It said ``could not convert string to float: 'abc'``: the value, and no field."""
+    conn_id = _conn(monkeypatch, host="http://127.0.0.1:9/api/v1", password=KEY, extra={"timeout": timeout})
+    with pytest.raises(AirflowException) as err:
+        _ = WACloudHook(conn_id).client_config
+    message = str(err.value)
+    assert "'Timeout (seconds)' field (extra timeout)" in message and "connection 'wa_test'" in message
+    assert f"'{timeout}'" not in message

@@ -59,3 +59,14 @@ def test_a_key_no_header_can_carry_is_refused_when_the_client_is_built():
     with pytest.raises(ConfigurationError, match="HTTP header") as info:
         WACloud("waha_…")
     assert "waha_…" not in str(info.value) and "WACLOUD_API_KEY" in str(info.value)
+
+
+@pytest.mark.parametrize(("field", "value"), [("timeout", "abc"), ("timeout", -1), ("media_timeout", "nan")])
+def test_a_bad_timeout_names_the_setting_not_the_value(field, value):
+    from wacloud_integrations import ClientConfig, InputError
+
+    with pytest.raises(InputError) as err:
+        ClientConfig.resolve(api_key="waha_key_for_timeouts_01", environ={}, **{field: value})
+    assert str(err.value).startswith(f"{field}: expected a number of seconds")
+    assert str(value) not in str(err.value)
+    assert ClientConfig.resolve(api_key="waha_key_for_timeouts_01", environ={}, timeout="7").timeout.read == 7
