@@ -46,14 +46,36 @@ def send_key(context: Mapping[str, Any], *parts: object) -> str | None:
 
 
 @contextmanager
-def bad_input_fails_task(what: str) -> Iterator[None]:
-    """Turn the core's argument errors into a failure that is not retried (a retry cannot fix them)."""
-    from wacloud_integrations import ConfigurationError, InputError
-
+def permanent_errors_fail_task(what: str) -> Iterator[None]:
+    """Fail the task without retries on an error a retry cannot fix, as the core's
+    :func:`wacloud_integrations.retry.is_permanent` decides (bad input, a bad key, 400, 403 other than
+    quota, 404, 422): ``AirflowFailException``. Everything else (unreachable, 409, 429, 5xx, a lost
+    answer) propagates unchanged and keeps Airflow's retries."""
     try:
         yield
-    except (InputError, ConfigurationError) as exc:
-        raise AirflowFailException(f"{what}: {exc}") from None
+    except AirflowFailException:
+        raise
+    except Exception as exc:
+        if not is_permanent(exc):
+            raise
+        raise AirflowFailException(f"{what}: {permanent_reason(exc)}") from None
+
+
+def permanent_reason(exc: BaseException) -> str:
+    """An error's text for a failure without retries: bad input as the core words it (it names the
+    field), an API answer with its error class (``AuthenticationError: …``) and why it is not retried."""
+    from wacloud_integrations import ConfigurationError, InputError
+
+    if isinstance(exc, InputError | ConfigurationError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc} (not retried: trying again cannot change this answer)"
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """The core's :func:`wacloud_integrations.retry.is_permanent`, imported only when an error happens."""
+    from wacloud_integrations.retry import is_permanent as permanent
+
+    return permanent(exc)
 
 
 def _literal(value: str) -> Any:
@@ -97,26 +119,29 @@ def portable_phone(value: Any) -> Any:
     return value.e164 if isinstance(value, Phone) else value
 
 
-def as_int(value: Any, field: str, minimum: int = 1) -> int:
-    """A rendered template field that must be a whole number of at least ``minimum`` (``"8"`` works)."""
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise AirflowFailException(f"{field}: expected a whole number of at least {minimum}")
-    return value
+def as_int(value: Any, what: str, field: str, minimum: int = 1, maximum: int | None = None) -> int:
+    """A rendered template field that must be a whole number from ``minimum`` (``"8"`` works): the core's
+    :func:`~wacloud_integrations.config.read_number` checks it; a bad one fails ``what`` (the task)
+    without retries, naming ``field``."""
+    from wacloud_integrations.config import read_number
+
+    with permanent_errors_fail_task(what):
+        return read_number(value, field, minimum=minimum, maximum=maximum, whole=True, text=True)
 
 
-def as_ratio(value: Any, field: str) -> float | None:
+def as_number(value: Any, what: str, field: str, minimum: float = 0, maximum: float | None = None) -> float:
+    """A rendered template field that must be a number from ``minimum`` (``"1.5"`` works)."""
+    from wacloud_integrations.config import read_number
+
+    with permanent_errors_fail_task(what):
+        return read_number(value, field, minimum=minimum, maximum=maximum, text=True)
+
+
+def as_ratio(value: Any, what: str, field: str) -> float | None:
     """A rendered template field that must be None or a number from 0 to 1 (``"0.1"`` works)."""
     if value is None or value == "":
         return None
-    try:
-        ratio = float(value)
-    except (TypeError, ValueError):
-        ratio = -1.0
-    if isinstance(value, bool) or not 0 <= ratio <= 1:
-        raise AirflowFailException(f"{field}: expected a number from 0 to 1 (0.1 = 10%)")
-    return ratio
+    return as_number(value, what, field, 0, 1)
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -309,6 +309,36 @@ class Pacing:
     min_interval: float = 0.0
     jitter: float = 0.0
     daily_cap: int | None = None
+
+    def __post_init__(self) -> None:
+        # Checked here, before any send: an InputError naming the field (``pacing.min_interval``).
+        from .config import read_number
+
+        read_number(self.min_interval, "pacing.min_interval", unit="seconds")
+        read_number(self.jitter, "pacing.jitter", unit="seconds")
+        if self.daily_cap is not None:
+            read_number(self.daily_cap, "pacing.daily_cap", whole=True)
+
+    @classmethod
+    def from_mapping(cls, settings: Mapping[str, Any], *, text: bool = True) -> Pacing:
+        """Pacing from ``{"min_interval": …, "jitter": …, "daily_cap": …}`` as a template, a JSON
+        document or a form gives it: with ``text`` numbers written as text (``"1.5"``) are read; an
+        unknown key, a missing or bad value is an :class:`InputError` naming ``pacing.<key>``."""
+        from .config import read_number
+
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(str(k) for k in settings if k not in names)
+        if unknown:
+            raise InputError(f"pacing.{unknown[0]}"[:80], f"not a pacing setting; use {', '.join(names)}")
+        values: dict[str, Any] = {}
+        for name in ("min_interval", "jitter"):
+            if settings.get(name) not in (None, ""):
+                values[name] = read_number(settings[name], f"pacing.{name}", unit="seconds", text=text)
+        if settings.get("daily_cap") not in (None, ""):
+            values["daily_cap"] = read_number(
+                settings["daily_cap"], "pacing.daily_cap", whole=True, text=text
+            )
+        return cls(**values)
 
 
 class _Pacer:
@@ -681,8 +711,9 @@ async def send_many(
     """
     if (template_id is None) == (text is None):
         raise InputError("template_id", "give exactly one of template_id or text")
-    if concurrency < 1:
-        raise InputError("concurrency", "must be at least 1")
+    from .config import read_number
+
+    concurrency = read_number(concurrency, "concurrency", minimum=1, whole=True)
     if batch_key is not None:
         if not isinstance(batch_key, str) or not batch_key:
             raise InputError("batch_key", "give a non-empty string, or None for a batch of its own")

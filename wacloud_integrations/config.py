@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ __all__ = [
     "ClientConfig",
     "ClientOptions",
     "ClientSettings",
+    "read_number",
 ]
 
 # How a user of the plain client sets each setting; integrations pass their own words in ``sources``.
@@ -251,14 +253,14 @@ class ClientConfig:
                 max_retries=policy.max_retries if max_retries is None else max_retries,
                 idempotent_sends=bool(idempotent_sends),
             )
-        resolved_timeout = _timeout(timeout, DEFAULT_TIMEOUT)
+        resolved_timeout = _timeout(timeout, DEFAULT_TIMEOUT, "timeout")
         return cls(
             api_key=key,
             # A trailing slash keeps "/api/v1" when relative paths are joined onto it.
             base_url=url.rstrip("/") + "/",
             default_device_id=_device_id(default_device_id, _where("default_device_id", sources)),
             timeout=resolved_timeout,
-            media_timeout=_timeout(media_timeout, MEDIA_TIMEOUT),
+            media_timeout=_timeout(media_timeout, MEDIA_TIMEOUT, "media_timeout"),
             retry=policy,
             region=_region(region or DEFAULT_REGION, sources),
             sources=dict(sources or {}),
@@ -270,12 +272,13 @@ def _where(setting: str, sources: Mapping[str, str] | None) -> str:
     return (sources or {}).get(setting) or _DEFAULT_SOURCES.get(setting, ENV_VARS[setting])
 
 
-def _timeout(value: float | httpx.Timeout | None, default: httpx.Timeout) -> httpx.Timeout:
+def _timeout(value: float | httpx.Timeout | None, default: httpx.Timeout, field: str) -> httpx.Timeout:
     if value is None:
         return default
     if isinstance(value, httpx.Timeout):
         return value
-    return httpx.Timeout(float(value), connect=min(5.0, float(value)))
+    seconds = read_number(value, field, minimum=0.001, text=True, unit="seconds")  # "abc", -1, nan: named
+    return httpx.Timeout(seconds, connect=min(5.0, seconds))
 
 
 def _region(value: str, sources: Mapping[str, str] | None) -> str:
@@ -297,3 +300,62 @@ def _positive_size(value: int | None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1024:
         raise ConfigurationError("max_response_bytes: give a whole number of bytes, at least 1024")
     return value
+
+
+@overload
+def read_number(
+    value: object,
+    field: str,
+    *,
+    minimum: float = ...,
+    maximum: float | None = ...,
+    whole: Literal[True],
+    text: bool = ...,
+    unit: str = ...,
+) -> int: ...
+@overload
+def read_number(
+    value: object,
+    field: str,
+    *,
+    minimum: float = ...,
+    maximum: float | None = ...,
+    whole: Literal[False] = ...,
+    text: bool = ...,
+    unit: str = ...,
+) -> float: ...
+def read_number(
+    value: object,
+    field: str,
+    *,
+    minimum: float = 0,
+    maximum: float | None = None,
+    whole: bool = False,
+    text: bool = False,
+    unit: str = "",
+) -> float:
+    """``value`` checked as a finite number from ``minimum`` to ``maximum`` (a whole one with ``whole``),
+    else an :class:`~wacloud_integrations.errors.InputError` naming ``field`` (never the value).
+
+    ``text=True`` also reads a number written as text (``"8"``, ``" 1.5 "``): what a template renders
+    or an environment variable holds. Returns an ``int`` for ``whole``, else a ``float``. Booleans are
+    not numbers here."""
+    kind = "a whole number" if whole else "a number"
+    bounds = f"from {minimum:g} to {maximum:g}" if maximum is not None else f"of at least {minimum:g}"
+    wanted = f"{kind}{' of ' + unit if unit else ''} {bounds}"
+    number: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str) and text:
+        try:
+            number = float(value.strip())
+        except ValueError:
+            number = None
+    if number is None:
+        got = "text that is not a number" if isinstance(value, str) else type(value).__name__
+        raise InputError(field, f"expected {wanted}, got {got}")
+    if not math.isfinite(number) or (whole and not number.is_integer()):
+        raise InputError(field, f"expected {wanted}")
+    if number < minimum or (maximum is not None and number > maximum):
+        raise InputError(field, f"expected {wanted}")
+    return int(number) if whole else number

@@ -19,11 +19,14 @@ from dataclasses import dataclass
 
 import httpx
 
-__all__ = ["NEVER_SENT", "RetryPolicy", "is_transient", "parse_retry_after"]
+__all__ = ["NEVER_SENT", "RetryPolicy", "is_permanent", "is_transient", "parse_retry_after"]
 
 # Failures that happen before the request could reach the server.
 NEVER_SENT: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# 4xx answers that a later try may not get: a timeout, a state that can change (409: a device not
+# connected yet), too early, too many requests.
+_PASSING_CLIENT_STATUSES = frozenset({408, 409, 425, 429})
 
 
 @dataclass(frozen=True)
@@ -106,3 +109,20 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, APIConnectionError):
         return True
     return isinstance(exc, APIStatusError) and exc.status_code in _RETRY_STATUSES
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Whether trying the same call again cannot help until a person changes something: bad input (an
+    :class:`~wacloud_integrations.errors.InputError` or a ``ConfigurationError``, raised before anything
+    is sent) or a 4xx answer (400, 401, 403, 404, 422, …) other than 408, 409 (a device not connected
+    yet), 425, 429 and an exhausted quota (403 that passes when the quota resets).
+
+    Frameworks fail such a task without retries. Transient errors (:func:`is_transient`), 409s, quota,
+    lost answers and anything unknown are not permanent: those keep their retries."""
+    from .errors import APIStatusError, ConfigurationError, InputError, QuotaExhaustedError
+
+    if isinstance(exc, InputError | ConfigurationError):
+        return True
+    if not isinstance(exc, APIStatusError) or isinstance(exc, QuotaExhaustedError):
+        return False
+    return 400 <= exc.status_code < 500 and exc.status_code not in _PASSING_CLIENT_STATUSES

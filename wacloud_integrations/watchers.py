@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import os
 import time
 import weakref
@@ -173,6 +174,9 @@ class _Mailbox(Generic[T]):
 class _Watcher:
     """A poll loop shared by subscribers; runs while it has any."""
 
+    what = "shared watcher"
+    """How its log lines name it (they name no subscriber: it serves them all)."""
+
     def __init__(self, config: ClientConfig, device_id: str | None) -> None:
         self.config = config
         self.device_id = device_id
@@ -189,7 +193,11 @@ class _Watcher:
     def add(self, subscriber: Any) -> None:
         self.subscribers[subscriber] = None
         if self._task is None:  # the first subscriber: poll at once
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            # In a context of its own: the poll serves every subscriber, not the one that started it, so
+            # it must not inherit that caller's log context (Airflow binds a trigger's dag/run/task to
+            # it, which would then label the shared poll's warnings long after that task ended).
+            # (Created from an empty context, which the task copies: ``create_task(context=)`` is 3.11+.)
+            self._task = contextvars.Context().run(asyncio.get_running_loop().create_task, self._run())
         elif subscriber.interval < self._planned:
             self._wake.set()  # a shorter interval: re-plan the sleep under way (no extra poll)
 
@@ -225,7 +233,11 @@ class _Watcher:
     def _failed(self, exc: Exception, failures: int) -> None:
         if is_transient(exc):
             log.warning(
-                "watcher for device %s: poll failed (%s); trying again", self.device_id, type(exc).__name__
+                "%s for %s, serving %s: poll failed (%s); trying again",
+                self.what,
+                f"device {self.device_id}" if self.device_id else "every device",
+                _waiters(len(self.subscribers)),
+                type(exc).__name__,
             )
         else:  # a permanent error: every subscriber learns it and decides (most leave)
             for subscriber in list(self.subscribers):
@@ -299,6 +311,11 @@ class InboundSubscription:
         return await self.next()
 
 
+def _waiters(count: int) -> str:
+    """``"1 waiter"``, ``"3 waiters"``, ``"no waiter"`` for log lines."""
+    return "no waiter" if not count else f"{count} waiter{'s' if count != 1 else ''}"
+
+
 def _digits(phone: str | None) -> str | None:
     """A stored sender as bare international digits (``+62…``, ``62…@c.us`` → ``62…``)."""
     return phone.split("@")[0].lstrip("+") if phone else None
@@ -306,6 +323,8 @@ def _digits(phone: str | None) -> str | None:
 
 class InboundWatcher(_Watcher):
     """Reads a device's inbound messages once per interval for all its subscribers."""
+
+    what = "shared inbound reader"
 
     async def poll(self) -> None:
         assert self.client is not None
@@ -357,6 +376,8 @@ class StatusSubscription:
 
 class DeviceStatusWatcher(_Watcher):
     """Reads one device's status once per interval for all its subscribers."""
+
+    what = "shared device status reader"
 
     async def poll(self) -> None:
         assert self.client is not None and self.device_id is not None

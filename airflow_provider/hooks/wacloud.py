@@ -54,15 +54,29 @@ class WACloudHook(BaseHook):
                 f"connection {self.wacloud_conn_id!r} has no API key: put the WACloud key in its "
                 "Password field (never in an operator argument)"
             )
+        from wacloud_integrations.config import read_number
+
         timeout = extra.get("timeout")
         try:
+            # The form and the JSON hold text: the core reads it, naming the form's field (not the value).
+            seconds = (
+                None
+                if timeout in (None, "")
+                else read_number(
+                    timeout,
+                    "the 'Timeout (seconds)' field (extra timeout)",
+                    minimum=0.001,
+                    text=True,
+                    unit="seconds",
+                )
+            )
             # The core's one rule: the connection's field, else its WACLOUD_* variable, else the default.
             # The key is the exception: it must be in the connection (checked above).
             return ClientConfig.resolve(
                 api_key=conn.password,
                 base_url=_base_url(conn),
                 default_device_id=self.device_id or extra.get("device_id") or None,
-                timeout=float(timeout) if timeout not in (None, "") else None,
+                timeout=seconds,
                 region=str(extra.get("region") or "").strip() or None,
                 sources=self.sources(),
             )

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseNotifier
 
-from airflow_provider._common import NAMESPACE, as_mapping, task_identity, try_number
-from airflow_provider._compat import AirflowException
+from airflow_provider._common import NAMESPACE, as_mapping, is_permanent, task_identity, try_number
+from airflow_provider._compat import AirflowException, AirflowFailException
 from airflow_provider.hooks.wacloud import WACloudHook
 
 if TYPE_CHECKING:
@@ -84,9 +84,9 @@ class WACloudNotifier(BaseNotifier):
         # A Phone stays a Phone (already international); str() would re-read its digits under the region.
         found = [n if isinstance(n, str) else str(n).strip() for n in numbers if str(n).strip()]
         if not found:
-            raise AirflowException("WACloudNotifier: no recipient in 'to'")
+            raise AirflowFailException("WACloudNotifier: to: no recipient given")
         phones: list[str] = []
-        failures = []
+        failures: list[str] = []
         for number in found:
             try:
                 phone = normalize_phone(number, region=config.region, field="to")
@@ -123,6 +123,7 @@ class WACloudNotifier(BaseNotifier):
 
         fields = self._fields()
         hook = self._hook()
+        errors: list[BaseException] = []
         try:
             client: WACloud = hook.get_conn()
             phones, failures = self._recipients(client.config)
@@ -133,9 +134,10 @@ class WACloudNotifier(BaseNotifier):
                     )
                 except Exception as exc:
                     failures.append(f"{mask_phone(phone)}: {exc}")
+                    errors.append(exc)
         finally:
             hook.close()
-        self._raise_failures(failures)
+        self._raise_failures(failures, errors)
 
     async def async_notify(self, context: Context) -> None:
         """Send to every number concurrently (async; the triggerer)."""
@@ -154,16 +156,21 @@ class WACloudNotifier(BaseNotifier):
                 ),
                 return_exceptions=True,
             )
-        outcomes = zip(phones, results, strict=True)
+        outcomes = list(zip(phones, results, strict=True))
         failures += [f"{mask_phone(p)}: {r}" for p, r in outcomes if isinstance(r, BaseException)]
-        self._raise_failures(failures)
+        self._raise_failures(failures, [r for _, r in outcomes if isinstance(r, BaseException)])
 
-    def _raise_failures(self, failures: list[str]) -> None:
-        if failures:
-            raise AirflowException(
-                f"WhatsApp notification failed for {len(failures)} number(s): " + "; ".join(failures)
-            )
-        self.log.info("WhatsApp notification sent")
+    def _raise_failures(self, failures: list[str], errors: list[BaseException]) -> None:
+        """Raise every failure at once: ``AirflowFailException`` when none of them could pass on a retry
+        (unreadable numbers; the core's ``is_permanent`` API errors such as a wrong key), else
+        ``AirflowException``."""
+        if not failures:
+            self.log.info("WhatsApp notification sent")
+            return
+        message = f"WhatsApp notification failed for {len(failures)} number(s): " + "; ".join(failures)
+        if all(is_permanent(exc) for exc in errors):  # unreadable numbers leave no error: permanent
+            raise AirflowFailException(message)
+        raise AirflowException(message)
 
 
 send_wacloud_notification = WACloudNotifier

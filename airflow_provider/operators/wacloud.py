@@ -3,8 +3,10 @@
 Every send is exactly-once per task instance: the idempotency key is derived from (dag, run, task,
 map index, recipient), so each try of a task uses the same key, and a retry (try 2+) first looks the
 message up (``reconcile=True``) instead of sending again. Results are plain dicts (XCom-safe).
-Arguments are validated by the core at the start of ``execute``, before any request; a bad argument
-fails the task without retries (``AirflowFailException``).
+Arguments are validated by the core at the start of ``execute``, before any request. An error a retry
+cannot fix (the core's ``retry.is_permanent``: a bad argument, a wrong key, 400, 403 other than quota,
+404, 422) fails the task without retries (``AirflowFailException``); 409 (device not connected), 429,
+5xx and connection errors keep Airflow's retries.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from airflow_provider._common import (
     as_list,
     as_mapping,
     as_ratio,
-    bad_input_fails_task,
+    permanent_errors_fail_task,
     send_key,
     try_number,
 )
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 
     from wacloud_integrations import WACloud
     from wacloud_integrations.bulk import Pacing
-    from wacloud_integrations.models import SentMessage
+    from wacloud_integrations.models import OTPVerification, SentMessage
 
 __all__ = [
     "WACloudBulkSendOperator",
@@ -94,7 +96,7 @@ class _SendOperator(_WACloudOperator):
         """Send the message; return the send result as a plain dict."""
         client = self.hook.get_conn()
         try:
-            with bad_input_fails_task(self.task_id):
+            with permanent_errors_fail_task(self.task_id):
                 phone = self._phone(client, self.to)
                 fields = self.message_fields()
                 sent = self._send(client, context, phone, fields)
@@ -296,12 +298,10 @@ class WACloudBulkSendOperator(_WACloudOperator):
     def _pacing(self) -> Pacing | None:
         from wacloud_integrations import Pacing
 
-        if self.pacing is None or isinstance(self.pacing, Pacing):
-            return self.pacing
-        try:
-            return Pacing(**as_mapping(self.pacing, f"{self.task_id}: pacing"))
-        except (TypeError, ValueError) as exc:
-            raise AirflowFailException(f"{self.task_id}: pacing: {exc}") from None
+        if self.pacing is None or self.pacing == "" or isinstance(self.pacing, Pacing):
+            return self.pacing or None
+        # Rendered templates are text: the core reads "1.5" as 1.5 and names a bad field.
+        return Pacing.from_mapping(as_mapping(self.pacing, f"{self.task_id}: pacing"))
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Send to every recipient; return the report as a plain dict.
@@ -312,8 +312,8 @@ class WACloudBulkSendOperator(_WACloudOperator):
         ``BulkReport.failure``: missing template variables, a reused batch key), whatever the ratio.
         """
         recipients = self._recipients(context)
-        concurrency = as_int(self.concurrency, f"{self.task_id}: concurrency")
-        max_failure_ratio = as_ratio(self.max_failure_ratio, f"{self.task_id}: max_failure_ratio")
+        concurrency = as_int(self.concurrency, self.task_id, "concurrency")
+        max_failure_ratio = as_ratio(self.max_failure_ratio, self.task_id, "max_failure_ratio")
         options: dict[str, Any] = {
             "template_id": self.template_id,
             "text": self.text,
@@ -321,10 +321,11 @@ class WACloudBulkSendOperator(_WACloudOperator):
             "concurrency": concurrency,
             "device_ids": self._device_ids(),
         }
+        with permanent_errors_fail_task(self.task_id):
+            options["pacing"] = self._pacing()
         client = self.hook.get_conn()
         try:
-            with bad_input_fails_task(self.task_id):
-                options["pacing"] = self._pacing()
+            with permanent_errors_fail_task(self.task_id):
                 # The core's runner (``run_send_many``): every option flows through to ``send_many``.
                 report = client.messages.send_many(recipients, **options)
         finally:
@@ -387,11 +388,11 @@ class WACloudSendOTPOperator(_WACloudOperator):
         """Send the code; return its id, expiry and recipient."""
         client = self.hook.get_conn()
         try:
-            with bad_input_fails_task(self.task_id):
+            with permanent_errors_fail_task(self.task_id):
                 phone = self._phone(client, self.to)
                 sent = client.otp.send(
                     phone,
-                    expiry_minutes=as_int(self.expiry_minutes, f"{self.task_id}: expiry_minutes"),
+                    expiry_minutes=as_int(self.expiry_minutes, self.task_id, "expiry_minutes", 1, 60),
                     template_id=self.template_id or None,
                     idempotency_key=send_key(context, "otp", phone),
                 )
@@ -455,27 +456,13 @@ class WACloudVerifyOTPOperator(_WACloudOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Verify the code; a wrong code is an outcome, not an API error."""
-        from wacloud_integrations import NotFoundError
-
         code = self.code_callable(context) if self.code_callable else self.code
         _mask(code)  # also when execute() is called directly, without rendering
         client = self.hook.get_conn()
         try:
-            with bad_input_fails_task(self.task_id):
+            with permanent_errors_fail_task(self.task_id):
                 phone = self._phone(client, self.to, "to")
-                result = client.otp.verify(phone, code=str(code or ""), otp_id=self.otp_id or None)
-        except NotFoundError:
-            # No pending OTP: never sent, superseded, or used up, perhaps by an earlier try whose answer
-            # was lost. With otp_id the core has already asked the OTP's status (and it is not verified).
-            if self.otp_id:
-                raise AirflowFailException(
-                    f"{self.task_id}: OTP {self.otp_id} is not pending for {_tail(phone)} and not verified"
-                ) from None
-            raise AirflowFailException(
-                f"{self.task_id}: no pending OTP for {_tail(phone)}: never sent, superseded, or already "
-                "verified (perhaps by an earlier try whose answer was lost); the outcome is unknown. Give "
-                "otp_id so the OTP's status can be asked."
-            ) from None
+                result = self._verify(client, phone, str(code or ""))
         finally:
             self.hook.close()
         outcome = {
@@ -488,6 +475,25 @@ class WACloudVerifyOTPOperator(_WACloudOperator):
         if not result.verified and self.fail_on_unverified:
             raise AirflowFailException(f"OTP not verified ({result.reason}) for {_tail(phone)}")
         return outcome
+
+    def _verify(self, client: WACloud, phone: str, code: str) -> OTPVerification:
+        """The core's verify; "no pending OTP" (404) fails the task saying what it may mean."""
+        from wacloud_integrations import NotFoundError
+
+        try:
+            return client.otp.verify(phone, code=code, otp_id=self.otp_id or None)
+        except NotFoundError:
+            # No pending OTP: never sent, superseded, or used up, perhaps by an earlier try whose answer
+            # was lost. With otp_id the core has already asked the OTP's status (and it is not verified).
+            if self.otp_id:
+                raise AirflowFailException(
+                    f"{self.task_id}: OTP {self.otp_id} is not pending for {_tail(phone)} and not verified"
+                ) from None
+            raise AirflowFailException(
+                f"{self.task_id}: no pending OTP for {_tail(phone)}: never sent, superseded, or already "
+                "verified (perhaps by an earlier try whose answer was lost); the outcome is unknown. Give "
+                "otp_id so the OTP's status can be asked."
+            ) from None
 
 
 def _mask(code: Any) -> None:

@@ -8,8 +8,10 @@ processed after the next poke was queued; with the LocalExecutor that happens on
 
 Deferrable sensors poke once first (no deferral when the condition already holds), then defer with the
 sensor's ``timeout``. A transient API error (the core's ``is_transient``: unreachable, 408, 429, 5xx)
-never ends a wait in any mode; a bad argument (a bad regex, an unparseable number) fails the task
-without retries.
+never ends a wait in any mode. An error a retry cannot fix (the core's ``is_permanent``: a bad argument
+such as a bad regex, a wrong key, 400, 403 other than quota, 404, 422) fails the task without retries in
+every mode, deferred too (the trigger's error event says so); anything else (409: a device not
+connected) fails the try and keeps Airflow's retries.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from airflow_provider._common import bad_input_fails_task, is_transient
+from airflow_provider._common import is_transient, permanent_errors_fail_task
 from airflow_provider._compat import AirflowException, AirflowFailException
 from airflow_provider._inbound import device_of, message_payload
 from airflow_provider.hooks.wacloud import WACloudHook
@@ -62,7 +64,13 @@ class _WACloudSensor(BaseSensorOperator):
         if poke_interval is None:
             poke_interval = MIN_RESCHEDULE_INTERVAL if on_worker_reschedule else DEFAULT_POKE_INTERVAL
         seconds = poke_interval.total_seconds() if isinstance(poke_interval, timedelta) else poke_interval
-        if on_worker_reschedule and float(seconds) < MIN_RESCHEDULE_INTERVAL:
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+            # Not templated (Airflow reads it when the DAG is parsed): a number or a timedelta.
+            raise ValueError(
+                f"{kwargs.get('task_id', 'sensor')}: poke_interval: expected a number of seconds or a "
+                "timedelta"
+            )
+        if on_worker_reschedule and seconds < MIN_RESCHEDULE_INTERVAL:
             raise ValueError(
                 f"{kwargs.get('task_id', 'sensor')}: poke_interval: reschedule mode needs at least "
                 f"{MIN_RESCHEDULE_INTERVAL:.0f} s (shorter intervals fail the sensor through an Airflow "
@@ -94,7 +102,7 @@ class _WACloudSensor(BaseSensorOperator):
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """One check; transient API errors count as "not yet"."""
         try:
-            with bad_input_fails_task(self.task_id):
+            with permanent_errors_fail_task(self.task_id):
                 value = self.check(self.hook.get_conn(), context)
         except Exception as exc:
             if not is_transient(exc):
@@ -107,7 +115,7 @@ class _WACloudSensor(BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         """Poke/reschedule as usual, or poke once and defer."""
-        with bad_input_fails_task(self.task_id):
+        with permanent_errors_fail_task(self.task_id):
             self.validate()
         if not self.deferrable:
             return super().execute(context)
@@ -123,7 +131,10 @@ class _WACloudSensor(BaseSensorOperator):
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger fired: the XCom value, or the reason the wait failed."""
         if not event or event.get("status") == "error":
-            raise AirflowException(f"WACloud wait failed: {(event or {}).get('message', 'no event')}")
+            message = f"WACloud wait failed: {(event or {}).get('message', 'no event')}"
+            if (event or {}).get("permanent"):  # decided in the trigger by the core's is_permanent
+                raise AirflowFailException(f"{self.task_id}: {message}")
+            raise AirflowException(message)
         return self.result_from_event(event)
 
     def result_from_event(self, event: dict[str, Any]) -> Any:
@@ -301,7 +312,8 @@ class WACloudInboundMessageSensor(_WACloudSensor):
         """
         reference = event["message"]
         try:
-            return self.hook.inbound_message(reference)
+            with permanent_errors_fail_task(self.task_id):
+                return self.hook.inbound_message(reference)
         except Exception as exc:
             if not is_transient(exc):
                 raise

@@ -2,8 +2,10 @@
 
 They only read (poll with the core's async client); they never send anything, so running one twice
 (triggerer restarts, HA) is harmless. A transient API failure (the core's ``is_transient``:
-unreachable, 408, 429, 5xx) is logged and the wait goes on. A permanent one (bad key, unknown id,
-missing connection, bad regex) ends a sensor's wait with an ``error`` event (the task fails). The
+unreachable, 408, 429, 5xx) is logged and the wait goes on. Any other (bad key, unknown id, missing
+connection, bad regex, 409) ends a sensor's wait with an ``error`` event (the task fails); the event's
+``permanent`` (the core's ``is_permanent``) says whether a retry could help: when true the sensor fails
+without retries. The
 ``AssetWatcher`` event trigger has no task to fail and must not start a DAG run: it backs off (see
 :class:`WACloudInboundMessageEventTrigger`).
 Every kwarg is a plain JSON value and ``serialize()`` returns exactly the constructor's kwargs (the same
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
-from airflow_provider._common import is_transient, portable_phone
+from airflow_provider._common import is_permanent, is_transient, portable_phone
 from airflow_provider._compat import AirflowNotFoundException
 from airflow_provider._inbound import device_of, event_reference
 from airflow_provider._shared_client import ClientLease, current_config, settings_digest, shared_client
@@ -70,7 +72,7 @@ class _PollingMixin:
                     payload = await self.check(client)
                 except Exception as exc:
                     if not is_transient(exc):
-                        yield {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
+                        yield _error_payload(self.wacloud_conn_id, exc)
                         return
                     self.log.warning("WACloud poll failed, will try again: %s", exc)
                     payload = None
@@ -187,10 +189,12 @@ async def _until_connected(subscription: Any, device: str) -> dict[str, Any]:
 
 
 def _error_payload(conn_id: str, exc: Exception) -> dict[str, Any]:
-    """The error event of a wait that cannot succeed (a missing connection names it)."""
+    """The error event of a wait that cannot succeed (a missing connection names it). ``permanent``: the
+    core's ``is_permanent`` (a wrong key, an unknown id, a bad regex): the sensor then fails without
+    retries; otherwise (409, a missing connection) Airflow's retries apply."""
     if isinstance(exc, AirflowNotFoundException):
-        return {"status": "error", "message": f"connection {conn_id!r}: {exc}"}
-    return {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
+        return {"status": "error", "message": f"connection {conn_id!r}: {exc}", "permanent": False}
+    return {"status": "error", "message": f"{type(exc).__name__}: {exc}", "permanent": is_permanent(exc)}
 
 
 class WACloudInboundMessageTrigger(_PollingTrigger):

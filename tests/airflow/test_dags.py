@@ -137,7 +137,20 @@ def test_a_retried_send_after_a_lost_answer_delivers_exactly_once(sandbox, ctl):
     assert result["reconciled"] is True
 
 
-def test_order_confirmation_sends_the_template_from_the_query_row(sandbox, ctl):
+def not_logged(output: str, numbers: list[str], texts: list[str] = ()) -> None:
+    """Assert that no number (in any form it could be written) and no text appears in ``output``."""
+    from wacloud_integrations import normalize_phone
+
+    for number in numbers:
+        digits = normalize_phone(number)
+        national = digits[2:]
+        for form in {number, digits, national, "0" + national, f"0{national[:3]}-{national[3:7]}-"}:
+            assert form not in output, f"a number reached the log (as {form[:3]}…)"
+    for text in texts:
+        assert text not in output, "a message text reached the log"
+
+
+def test_order_confirmation_sends_the_template_from_the_query_row(sandbox, ctl, capfd):
     from examples.airflow.dags.order_confirmation import dag
 
     run = dag.test(run_conf={"order_id": "INV-1001"})
@@ -146,9 +159,15 @@ def test_order_confirmation_sends_the_template_from_the_query_row(sandbox, ctl):
     assert (
         message["body"] == "Halo Budi Santoso, pesanan Anda #INV-1001 telah dikonfirmasi. Total: Rp 250,000"
     )
+    out = capfd.readouterr().out
+    assert "WhatsApp message" in out and "…7001" in out  # the task log was captured, masked
+    not_logged(out, ["0812-3456-7001"], ["Budi Santoso"])  # load_order's row goes by XCom only
 
 
-def test_bulk_broadcast_with_mapping_survives_a_bad_number(sandbox, ctl):
+BROADCAST = ("6281234567101", "6281234567102", "6281234567104", "6281234567105")
+
+
+def test_bulk_broadcast_with_mapping_survives_a_bad_number(sandbox, ctl, capfd):
     from examples.airflow.dags.bulk_broadcast import dag
 
     run = dag.test()
@@ -156,9 +175,41 @@ def test_bulk_broadcast_with_mapping_survives_a_bad_number(sandbox, ctl):
     assert sorted(k for k in states(run) if k[0] == "broadcast") == [("broadcast", i) for i in range(3)]
     (summary,) = xcom(sandbox_home(), "wacloud_bulk_broadcast", "summarize")
     assert (summary["total"], summary["sent"], summary["failed"]) == (5, 4, 1)
-    assert summary["failed_recipients"][0]["to"] == "12345"
-    for number in ("6281234567101", "6281234567102", "6281234567104", "6281234567105"):
+    assert summary["failed_recipients"][0]["to"] == "…2345"  # masked: the return value is logged
+    for number in BROADCAST:
         assert len(ctl.inbox(number)) == 1
+    out = capfd.readouterr().out
+    assert "Returned value was" in out
+    not_logged(out, list(BROADCAST), ["Citra", "Dewi"])
+
+
+def test_a_bad_rendered_pacing_fails_the_chunks_once_naming_the_field_before_any_send(sandbox, ctl, capfd):
+    """``min_interval="abc"`` died mid-batch with ``TypeError: … 'float' and 'str'``, retried."""
+    from examples.airflow.dags.bulk_broadcast import dag
+
+    before = {number: len(ctl.inbox(number)) for number in BROADCAST}
+    run = dag.test(run_conf={"min_interval": "abc"})
+    assert run.state == "failed"
+    chunks = {k: v for k, v in states(run).items() if k[0] == "broadcast"}
+    assert sorted(chunks.values()) == [("failed", 1)] * 3  # retries=1, yet each chunk ran once
+    out = capfd.readouterr().out
+    assert "broadcast: pacing.min_interval: expected a number of seconds" in out
+    assert "TypeError" not in out
+    assert {number: len(ctl.inbox(number)) for number in BROADCAST} == before
+
+
+def test_a_wrong_key_fails_the_send_once_without_retries(sandbox, ctl, monkeypatch, phone):
+    """A 401 was retried like a transient error: three more tries, each refused the same way."""
+    from examples.airflow.dags.send_with_retries import dag
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_WACLOUD_DEFAULT",
+        _env.connection_json(sandbox.base_url, "waha_wrong_key_000045", sandbox.device_id),
+    )
+    run = dag.test(run_conf={"phone": phone})
+    assert run.state == "failed"
+    assert states(run)[("payment_reminder", -1)] == ("failed", 1)  # retries=3, none used
+    assert ctl.inbox(phone) == []
 
 
 def test_a_sharded_broadcast_retries_a_shard_and_sends_each_recipient_once(sandbox, ctl):
@@ -233,7 +284,7 @@ def test_verify_dag_reads_the_code_at_run_time_from_the_app(verify_run, sandbox)
     assert not shows_code(verify_run["code"], str(rendered)) and not shows_code(verify_run["code"], str(conf))
 
 
-def test_reply_sensor_defers_and_resumes_with_the_reply(sandbox, ctl, phone):
+def test_reply_sensor_defers_and_resumes_with_the_reply(sandbox, ctl, phone, capfd):
     from airflow_provider.sensors.wacloud import WACloudInboundMessageSensor
     from examples.airflow.dags.customer_reply import dag
 
@@ -248,7 +299,11 @@ def test_reply_sensor_defers_and_resumes_with_the_reply(sandbox, ctl, phone):
     assert run.state == "success"
     assert waiting.is_set()
     (answer,) = xcom(sandbox_home(), "wacloud_customer_reply", "record")
-    assert answer == f"confirmed by {phone}: Ya, boleh"
+    (reply,) = xcom(sandbox_home(), "wacloud_customer_reply", "wait_for_reply")
+    assert answer == f"confirmed by …{phone[-4:]} (message {reply['id']})"  # no number, no text
+    out = capfd.readouterr().out
+    assert f"Returned value was: {answer}" in out
+    not_logged(out, [phone], ["Ya, boleh"])
     with _db(sandbox_home()) as db:
         (reschedules,) = db.execute(
             "SELECT COUNT(*) FROM task_reschedule JOIN task_instance "
@@ -286,3 +341,19 @@ def test_no_secret_reaches_logs_xcom_rendered_fields_or_triggers(sandbox, otp_ru
             "an OTP code reached XCom, rendered fields, triggers, TI rows or conf"
         )
         assert not shows_code(code, logs)
+
+
+def test_the_asset_driven_dag_returns_the_senders_masked(sandbox, ctl, phone):
+    """Its return value is logged: it returned the full numbers (``['6281…']``)."""
+    from types import SimpleNamespace
+
+    from airflow_provider._inbound import event_reference
+    from examples.airflow.dags.inbound_asset import dag, stop_requests
+    from wacloud_integrations.models import Message
+
+    stored = ctl.inbound(sandbox.device_id, phone, "STOP please")
+    reference = {"status": "matched", "message": event_reference(Message.model_validate(stored))}
+    # Keyed by the asset's name: Airflow 3.1's Asset is not hashable; the task reads only the values.
+    events = {stop_requests.name: [SimpleNamespace(extra={"payload": reference})]}
+    senders = dag.get_task("unsubscribe").python_callable(triggering_asset_events=events)
+    assert senders == [f"…{phone[-4:]}"]

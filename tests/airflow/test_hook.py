@@ -173,8 +173,8 @@ def test_provider_info_and_the_package_metadata_give_one_documentation_url():
 def test_a_refused_key_names_the_connection_and_its_field_not_an_environment_variable(
     monkeypatch, sandbox, phone
 ):
+    from airflow_provider._compat import AirflowFailException
     from airflow_provider.operators.wacloud import WACloudSendMessageOperator
-    from wacloud_integrations import AuthenticationError
 
     conn_id = _conn(
         monkeypatch,
@@ -184,9 +184,10 @@ def test_a_refused_key_names_the_connection_and_its_field_not_an_environment_var
         extra={"device_id": sandbox.device_id},
     )
     task = WACloudSendMessageOperator(task_id="t", to=phone, text="hi", wacloud_conn_id=conn_id)
-    with pytest.raises(AuthenticationError) as info:
+    with pytest.raises(AirflowFailException) as info:  # a wrong key: no retries (see test_operators)
         task.execute({})
     message = str(info.value)
+    assert message.startswith("t: AuthenticationError: ")
     assert "Password ('API key') field of Airflow connection 'wa_bad_key'" in message
     assert "WACLOUD_" not in message and "waha_refused_key_000077" not in message
 
@@ -248,3 +249,14 @@ def test_a_placeholder_device_id_in_the_connection_names_its_field(monkeypatch):
     with pytest.raises(AirflowException, match="Default device id") as info:
         WACloudHook(conn_id).client_config  # noqa: B018
     assert "550e8400-…" not in str(info.value)
+
+
+@pytest.mark.parametrize("timeout", ["abc", "-3", "nan"])
+def test_a_bad_timeout_names_the_connection_field_not_the_value(monkeypatch, timeout):
+    """It said ``could not convert string to float: 'abc'``: the value, and no field."""
+    conn_id = _conn(monkeypatch, host="http://127.0.0.1:9/api/v1", password=KEY, extra={"timeout": timeout})
+    with pytest.raises(AirflowException) as err:
+        _ = WACloudHook(conn_id).client_config
+    message = str(err.value)
+    assert "'Timeout (seconds)' field (extra timeout)" in message and "connection 'wa_test'" in message
+    assert f"'{timeout}'" not in message

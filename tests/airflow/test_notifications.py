@@ -95,3 +95,34 @@ def test_one_number_written_two_ways_is_one_message(ctl, phone):
     assert len(ctl.inbox(phone)) == 1
     send_wacloud_notification(to=local, text="hi")(_context())  # the same callback, the other spelling
     assert len(ctl.inbox(phone)) == 1
+
+
+@pytest.fixture
+def wrong_key(monkeypatch, sandbox):
+    from examples.airflow import _env
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_WA_WRONG_KEY",
+        _env.connection_json(sandbox.base_url, "waha_wrong_key_000044", sandbox.device_id),
+    )
+    return "wa_wrong_key"
+
+
+async def test_a_wrong_key_is_a_failure_no_retry_can_fix(wrong_key, ctl, phone):
+    from airflow_provider._compat import AirflowFailException
+
+    notifier = WACloudNotifier(to=[phone, "12345"], text="hi", wacloud_conn_id=wrong_key)
+    with pytest.raises(AirflowFailException, match=r"failed for 2 number.*answered 401"):
+        notifier.notify(_context())
+    with pytest.raises(AirflowFailException, match="answered 401"):
+        await notifier.async_notify(_context())
+    assert ctl.inbox(phone) == []
+
+
+def test_a_failure_a_retry_may_fix_stays_a_plain_failure(ctl, phone):
+    from airflow_provider._compat import AirflowFailException
+
+    ctl.set_fault(method="POST", path="/api/v1/messages", fail_next=1, error_status=503)
+    with pytest.raises(AirflowException, match="failed for 1 number") as err:
+        WACloudNotifier(to=phone, text="hi").notify(_context())
+    assert not isinstance(err.value, AirflowFailException)

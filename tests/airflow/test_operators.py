@@ -399,3 +399,79 @@ def test_bulk_device_ids_are_rendered_and_passed_through(sandbox, ctl, phone):
     single = WACloudBulkSendOperator(task_id="bulk3", recipients=numbers, text="x", device_ids="one-id")
     with pytest.raises(AirflowFailException, match="bulk3: device_ids: expected a list"):
         single.execute({})
+
+
+@pytest.fixture
+def wrong_key(monkeypatch, sandbox):
+    """A connection to the sandbox with a key it does not know (401 on every request)."""
+    from examples.airflow import _env
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_WA_WRONG_KEY",
+        _env.connection_json(sandbox.base_url, "waha_wrong_key_000042", sandbox.device_id),
+    )
+    return "wa_wrong_key"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda conn, to: WACloudSendMessageOperator(task_id="t", to=to, text="hi", wacloud_conn_id=conn),
+        lambda conn, to: WACloudSendTemplateOperator(
+            task_id="t", to=to, template_id=TEMPLATE_ID, variables={"name": "B"}, wacloud_conn_id=conn
+        ),
+        lambda conn, to: WACloudSendOTPOperator(task_id="t", to=to, wacloud_conn_id=conn),
+        lambda conn, to: WACloudVerifyOTPOperator(
+            task_id="t", to=to, code="123456", otp_id="o1", wacloud_conn_id=conn
+        ),
+        lambda conn, to: WACloudBulkSendOperator(
+            task_id="t", recipients=[to], template_id=TEMPLATE_ID, wacloud_conn_id=conn
+        ),
+    ],
+    ids=["message", "template", "otp", "verify", "bulk_template"],
+)
+def test_a_wrong_key_fails_the_task_without_retries(wrong_key, ctl, phone, make):
+    """A 401 was retried like a transient error (three more tries, each refused the same way)."""
+    with pytest.raises(AirflowFailException, match=r"^t: AuthenticationError: ") as err:
+        make(wrong_key, phone).execute(ti_context("t"))
+    assert "waha_wrong_key_000042" not in str(err.value) and phone not in str(err.value)
+    assert ctl.inbox(phone) == []
+
+
+def test_a_disconnected_device_keeps_airflows_retries(ctl, sandbox, phone):
+    from wacloud_integrations import DeviceNotConnectedError
+
+    ctl.disconnect(sandbox.device_id)
+    try:
+        with pytest.raises(DeviceNotConnectedError):  # 409: pairing fixes it, a retry may pass
+            WACloudSendMessageOperator(task_id="t", to=phone, text="hi").execute(ti_context("t"))
+    finally:
+        ctl.scan(sandbox.device_id)
+
+
+@pytest.mark.parametrize(
+    "pacing",
+    [
+        {"min_interval": "abc"},  # a literal: used to die mid-batch with TypeError 'float' + 'str'
+        '{"min_interval": "abc"}',  # a rendered JSON template
+        {"min_interval": "-1"},
+        {"daily_cap": "ten"},
+    ],
+)
+def test_bad_pacing_fails_naming_the_field_before_anything_is_sent(sandbox, ctl, phone, pacing):
+    op = WACloudBulkSendOperator(task_id="bulk", recipients=[phone], text="Promo", pacing=pacing)
+    with pytest.raises(AirflowFailException, match=r"^bulk: pacing\.(min_interval|daily_cap): expected"):
+        op.execute(ti_context("bulk"))
+    assert ctl.inbox(phone) == []
+
+
+def test_rendered_pacing_values_are_read_as_numbers(sandbox, ctl, phone):
+    op = WACloudBulkSendOperator(
+        task_id="bulk",
+        recipients=[phone],
+        text="Promo",
+        pacing={"min_interval": "{{ params.gap }}", "daily_cap": "{{ params.cap }}"},
+    )
+    op.render_template_fields({"params": {"gap": 0.0, "cap": 5}})
+    assert op.pacing == {"min_interval": "0.0", "daily_cap": "5"}  # text after rendering
+    assert op.execute(ti_context("bulk"))["sent"] == 1

@@ -279,7 +279,9 @@ def test_reply_sensor_defers_and_the_triggerer_logs_no_number_or_text(deployment
     deployment.ctl.inbound(deployment.sandbox.info["device_id"], phone, reply)
     state = deployment.finished("wacloud_customer_reply", run_id)
     assert state == "success", deployment.failure_report("wacloud_customer_reply", run_id)
-    assert deployment.xcom("wacloud_customer_reply", run_id, "record") == f"confirmed by {phone}: {reply}"
+    record = deployment.xcom("wacloud_customer_reply", run_id, "record")
+    assert record.startswith(f"confirmed by …{phone[-4:]} (message ")  # masked number, no reply text
+    assert phone not in record and reply not in record
     triggerer = deployment.trigger_logs()
     assert "Trigger fired event" in triggerer and "message_id" in triggerer
     assert phone not in triggerer and phone[2:] not in triggerer and reply not in triggerer
@@ -338,7 +340,9 @@ def test_an_inbound_stop_message_starts_the_asset_driven_dag(deployment):
     assert run["run_type"] == "asset_triggered"
     report = deployment.failure_report("wacloud_unsubscribe_on_stop", run["dag_run_id"])
     assert run["state"] == "success", report
-    assert deployment.xcom("wacloud_unsubscribe_on_stop", run["dag_run_id"], "unsubscribe") == [phone]
+    assert deployment.xcom("wacloud_unsubscribe_on_stop", run["dag_run_id"], "unsubscribe") == [
+        f"…{phone[-4:]}"
+    ]
     triggerer = deployment.trigger_logs()
     assert phone not in triggerer and "kirim promo" not in triggerer
 

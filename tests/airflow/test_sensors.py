@@ -87,8 +87,13 @@ def test_execute_complete_turns_events_into_results_or_failures():
     assert sensor.execute_complete({}, verified) == verified
     with pytest.raises(AirflowFailException, match="expired"):
         sensor.execute_complete({}, {"status": "expired", "otp_id": "o1"})
-    with pytest.raises(AirflowException, match="NotFoundError"):
+    with pytest.raises(AirflowException, match="NotFoundError") as err:  # an event from before 0.3
         sensor.execute_complete({}, {"status": "error", "message": "NotFoundError: no such OTP"})
+    assert not isinstance(err.value, AirflowFailException)
+    with pytest.raises(AirflowFailException, match="wait: WACloud wait failed: NotFoundError"):
+        sensor.execute_complete(
+            {}, {"status": "error", "message": "NotFoundError: no such OTP", "permanent": True}
+        )
 
 
 def test_sensors_defer_unless_a_worker_mode_is_asked_for():
@@ -260,3 +265,65 @@ async def test_a_failed_read_of_the_matched_message_waits_for_it_again(ctl, sand
     event = await again.run().asend(None)
     message = await asyncio.to_thread(sensor.execute_complete, {}, event.payload)
     assert message["id"] == wanted["id"] and message["body"] == "ya, boleh"
+
+
+@pytest.fixture
+def wrong_key(monkeypatch, sandbox):
+    """A connection to the sandbox with a key it does not know (401 on every request)."""
+    from examples.airflow import _env
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_WA_WRONG_KEY",
+        _env.connection_json(sandbox.base_url, "waha_wrong_key_000043", sandbox.device_id),
+    )
+    return "wa_wrong_key"
+
+
+@pytest.mark.parametrize("mode", ["poke", "reschedule"])
+def test_a_wrong_key_fails_a_worker_mode_sensor_without_retries(wrong_key, mode):
+    for sensor in (
+        WACloudOTPVerifiedSensor(task_id="s", otp_id="o1", mode=mode, wacloud_conn_id=wrong_key),
+        WACloudDeviceConnectedSensor(task_id="s", mode=mode, wacloud_conn_id=wrong_key),
+        WACloudInboundMessageSensor(task_id="s", mode=mode, wacloud_conn_id=wrong_key),
+    ):
+        with pytest.raises(AirflowFailException, match=r"^s: AuthenticationError: ") as err:
+            sensor.execute({"ti": RescheduledTI()})
+        assert "waha_wrong_key_000043" not in str(err.value)
+
+
+def test_a_wrong_key_fails_a_deferrable_sensor_before_it_defers(wrong_key):
+    sensor = WACloudOTPVerifiedSensor(task_id="s", otp_id="o1", wacloud_conn_id=wrong_key)
+    with pytest.raises(AirflowFailException, match=r"^s: AuthenticationError: "):
+        sensor.execute({})  # the first poke is on the worker
+
+
+async def test_a_permanent_error_in_the_trigger_fails_the_deferred_sensor_without_retries(
+    sandbox, wrong_key, monkeypatch
+):
+    """The trigger decides with the core's is_permanent and says so in its event."""
+    sensors = [
+        (
+            WACloudOTPVerifiedSensor(task_id="s", otp_id="o1", wacloud_conn_id=wrong_key),
+            WACloudOTPVerifiedTrigger(otp_id="o1", wacloud_conn_id=wrong_key, poll_interval=0.01),
+        ),
+        (
+            WACloudInboundMessageSensor(task_id="s", wacloud_conn_id=wrong_key),
+            WACloudInboundMessageTrigger(wacloud_conn_id=wrong_key, poll_interval=0.01),
+        ),
+        (
+            WACloudDeviceConnectedSensor(task_id="s", wacloud_conn_id=wrong_key),
+            WACloudDeviceConnectedTrigger(wacloud_conn_id=wrong_key, poll_interval=0.01),
+        ),
+    ]
+    for sensor, trigger in sensors:
+        event = await trigger.run().asend(None)
+        assert event.payload["status"] == "error" and event.payload["permanent"] is True
+        with pytest.raises(AirflowFailException, match="AuthenticationError"):
+            await asyncio.to_thread(sensor.execute_complete, {}, event.payload)
+    # A missing connection may be created before the next try: Airflow's retries apply.
+    trigger = WACloudOTPVerifiedTrigger(otp_id="o1", wacloud_conn_id="missing", poll_interval=0.01)
+    event = await trigger.run().asend(None)
+    assert event.payload["status"] == "error" and not event.payload.get("permanent")
+    with pytest.raises(AirflowException) as err:
+        await asyncio.to_thread(sensors[0][0].execute_complete, {}, event.payload)
+    assert not isinstance(err.value, AirflowFailException)

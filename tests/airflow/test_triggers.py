@@ -83,8 +83,10 @@ async def test_otp_trigger_reports_expiry(ctl, client, phone):
 async def test_a_permanent_error_ends_the_wait_with_an_error_event(sandbox):
     event = await WACloudOTPVerifiedTrigger(otp_id="no-such-otp", poll_interval=0.01).run().asend(None)
     assert event.payload["status"] == "error" and "NotFoundError" in event.payload["message"]
+    assert event.payload["permanent"] is True  # the core's is_permanent: the sensor fails, no retries
     event = await WACloudOTPVerifiedTrigger(otp_id="x", wacloud_conn_id="missing").run().asend(None)
     assert event.payload["status"] == "error" and "missing" in event.payload["message"]
+    assert not event.payload.get("permanent")  # the connection may exist by the next try
 
 
 async def test_device_trigger(ctl, sandbox):

@@ -477,3 +477,35 @@ async def test_a_run_where_everyone_failed_with_one_error_not_about_them_fails(a
     )
     assert [r.status for r in mixed.results] == ["sent", "failed"] and mixed.failure is None
     assert [len(ctl.inbox(n)) for n in batch] == [1, 0, 0]
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ({"min_interval": "abc"}, "pacing.min_interval"),
+        ({"min_interval": -1}, "pacing.min_interval"),
+        ({"jitter": float("nan")}, "pacing.jitter"),
+        ({"daily_cap": 1.5}, "pacing.daily_cap"),
+        ({"daily_cap": True}, "pacing.daily_cap"),
+        ({"min_interval": "{{ params.gap }}"}, "pacing.min_interval"),
+    ],
+)
+def test_pacing_values_are_checked_naming_the_field(settings, field):
+    """``min_interval="abc"`` used to reach the pacer: ``TypeError: … 'float' and 'str'`` mid-batch."""
+    with pytest.raises(InputError) as err:
+        Pacing(**settings)
+    assert err.value.field == field and str(err.value).startswith(f"{field}: expected")
+    assert all(str(v) not in str(err.value) for v in settings.values() if isinstance(v, str))
+    with pytest.raises(InputError, match=field.replace(".", r"\.")):
+        Pacing.from_mapping(settings)
+
+
+def test_pacing_from_rendered_text_reads_numbers_and_refuses_unknown_keys():
+    assert Pacing.from_mapping({"min_interval": " 1.5 ", "jitter": "0", "daily_cap": "100"}) == Pacing(
+        1.5, 0.0, 100
+    )
+    assert Pacing.from_mapping({"min_interval": "", "daily_cap": None}) == Pacing()
+    with pytest.raises(InputError, match=r"pacing\.min_intreval: not a pacing setting"):
+        Pacing.from_mapping({"min_intreval": 1})
+    with pytest.raises(InputError, match=r"pacing\.min_interval"):
+        Pacing.from_mapping({"min_interval": "1.5"}, text=False)

@@ -195,3 +195,38 @@ def test_find_sent_asks_the_server_to_filter_by_key_and_still_checks_each_messag
     client, _ = sync_client(script)
     assert client.messages.find_sent("0812-3456-7890", idempotency_key="k-1").id == "mine"
     assert script.requests[0].url.params["idempotency_key"] == "k-1"
+
+
+def test_permanent_errors_are_decided_once_in_the_core():
+    """Integrations fail a task without retries on these (Airflow: AirflowFailException)."""
+    from wacloud_integrations import errors as e
+    from wacloud_integrations.retry import is_permanent, is_transient
+
+    def status(cls, code):
+        return cls("refused", status_code=code)
+
+    permanent = [
+        status(e.BadRequestError, 400),
+        status(e.AuthenticationError, 401),
+        status(e.PermissionDeniedError, 403),
+        status(e.NotFoundError, 404),
+        status(e.BadRequestError, 422),
+        e.InputError("to", "not a number"),
+        e.ConfigurationError("api_key: missing"),
+    ]
+    passing = [
+        status(e.QuotaExhaustedError, 403),  # resets
+        status(e.DeviceNotConnectedError, 409),  # pairs
+        status(e.RateLimitError, 429),
+        status(e.ServerError, 500),
+        status(e.ServerError, 503),
+        status(e.APIStatusError, 408),
+        e.APIConnectionError("unreachable"),
+        e.APITimeoutError("slow"),
+        e.AmbiguousSendError("lost", idempotency_key="k"),
+        e.WaitTimeoutError("late"),
+        RuntimeError("anything else"),
+    ]
+    assert [is_permanent(x) for x in permanent] == [True] * len(permanent)
+    assert [is_permanent(x) for x in passing] == [False] * len(passing)
+    assert not any(is_transient(x) for x in permanent)  # never both

@@ -107,3 +107,14 @@ def test_a_placeholder_device_id_is_refused_when_the_settings_are_read(device):
     assert "Device ID field of Airflow connection" in str(info.value) and device not in str(info.value)
     with pytest.raises(ConfigurationError, match="WACLOUD_DEVICE_ID"):
         ClientConfig.resolve(api_key=KEY, environ={"WACLOUD_DEVICE_ID": device})
+
+
+@pytest.mark.parametrize(("field", "value"), [("timeout", "abc"), ("timeout", -1), ("media_timeout", "nan")])
+def test_a_bad_timeout_names_the_setting_not_the_value(field, value):
+    from wacloud_integrations import ClientConfig, InputError
+
+    with pytest.raises(InputError) as err:
+        ClientConfig.resolve(api_key="waha_key_for_timeouts_01", environ={}, **{field: value})
+    assert str(err.value).startswith(f"{field}: expected a number of seconds")
+    assert str(value) not in str(err.value)
+    assert ClientConfig.resolve(api_key="waha_key_for_timeouts_01", environ={}, timeout="7").timeout.read == 7

@@ -276,3 +276,44 @@ def test_waits_from_several_threads_share_one_watcher(sandbox, client, phone):
 
 async def _watchers():
     return w.watchers_in_loop()
+
+
+async def test_a_shared_readers_warnings_carry_no_waiters_context_and_say_whom_it_serves(
+    sandbox, aclient, phone
+):
+    """The reader's task used to inherit the first waiter's context: Airflow binds a trigger's dag, run
+    and task there, so the shared poll's warnings named a run that had ended minutes before."""
+    import contextvars
+    import logging
+
+    identity: contextvars.ContextVar[str | None] = contextvars.ContextVar("identity", default=None)
+    warned = asyncio.Event()
+    records: list[tuple[str, str | None]] = []
+
+    class Seen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:  # runs in the emitting task's context
+            records.append((record.getMessage(), identity.get()))
+            warned.set()
+
+    handler = Seen(level=logging.WARNING)
+    logging.getLogger("wacloud_integrations.watchers").addHandler(handler)
+    quiet = aclient.with_options(max_retries=0)  # the reader's client: one failure is one warning
+    try:
+        cursor = await quiet.messages.inbound_cursor()
+        sandbox.control.set_fault(method="GET", path="/api/v1/messages", fail_next=1, error_status=503)
+
+        async def first_waiter() -> None:
+            identity.set("dag=old run=finished task=wait")  # what Airflow binds for a trigger
+            async with w.watch_inbound(quiet, cursor, from_number=phone, interval=FAST) as sub:
+                await asyncio.wait_for(warned.wait(), 10)
+                sandbox.control.inbound(sandbox.device_id, phone, "after the failure")
+                assert (await _next(sub)).body == "after the failure"
+
+        await asyncio.create_task(first_waiter())
+    finally:
+        logging.getLogger("wacloud_integrations.watchers").removeHandler(handler)
+        sandbox.control.clear_faults()
+    message, context = records[0]
+    assert context is None, "the shared reader logged under a waiter's identity"
+    assert f"shared inbound reader for device {sandbox.device_id}, serving 1 waiter" in message
+    assert "poll failed (ServerError)" in message

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG, Param, task
 
 from airflow_provider.operators.wacloud import WACloudBulkSendOperator
 
@@ -28,25 +28,37 @@ with DAG(
     schedule=None,
     start_date=datetime(2026, 1, 1),
     catchup=False,
+    # Seconds between two sends of a device; a template renders it as text, the operator reads the number.
+    params={"min_interval": Param(0.0, description="Seconds between two sends of a device")},
     tags=["wacloud", "example"],
 ) as dag:
-
-    @task
+    # Numbers and names go to the send tasks through XCom, not through the log: a task's return value
+    # is logged unless show_return_value_in_logs=False.
+    @task(show_return_value_in_logs=False)
     def chunk_recipients() -> list[list[dict[str, Any]]]:
         """Split the audience; each chunk becomes one mapped send task."""
         return [CUSTOMERS[i : i + CHUNK] for i in range(0, len(CUSTOMERS), CHUNK)]
 
     @task
     def summarize(reports: list[dict[str, Any]]) -> dict[str, Any]:
-        """Add the chunks' counts up; list every failed recipient."""
+        """Add the chunks' counts up; list every failed recipient, masked (``…7890``): it is logged."""
+        from wacloud_integrations.masking import mask_phone
+
         total = {
             k: sum(r[k] for r in reports)
             for k in ("total", "sent", "failed", "skipped", "not_tried", "unknown")
         }
         failed = [f for r in reports for f in r["failed_recipients"]]
-        return {**total, "failed_recipients": [{"to": f["to"], "reason": f["reason"]} for f in failed]}
+        return {
+            **total,
+            "failed_recipients": [{"to": mask_phone(f["to"]), "reason": f["reason"]} for f in failed],
+        }
 
     reports = WACloudBulkSendOperator.partial(
-        task_id="broadcast", template_id=TEMPLATE_ID, concurrency=4, pacing={"min_interval": 0.0}, retries=1
+        task_id="broadcast",
+        template_id=TEMPLATE_ID,
+        concurrency=4,
+        pacing={"min_interval": "{{ params.min_interval }}"},
+        retries=1,
     ).expand(recipients=chunk_recipients())
     summarize(reports.output)

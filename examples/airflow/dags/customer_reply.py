@@ -1,6 +1,9 @@
 """Ask a customer to confirm on WhatsApp, then wait for the reply. The sensor defers (its default): the
 wait runs in the triggerer and holds no worker slot. The sensor returns the reply message for the next task.
 
+What a task returns is logged (``Returned value was: …``): ``record`` returns the sender's last four
+digits and the message id, never the number or the text.
+
 Not reschedule mode with a short interval: that fails in a real deployment through an Airflow scheduler
 race (apache/airflow#71172); the provider refuses reschedule intervals under 60 s.
 """
@@ -35,8 +38,10 @@ with DAG(
 
     @task
     def record(message: dict) -> str:
-        """What the customer answered."""
-        return f"confirmed by {message['from']}: {message['body']}"
+        """Who confirmed, masked (``…7401``): the return value is logged, so no number and no text."""
+        from wacloud_integrations.masking import mask_phone
+
+        return f"confirmed by {mask_phone(message['from'])} (message {message['id']})"
 
     ask >> reply
     record(reply.output)

@@ -2,7 +2,8 @@
 
 The triggerer polls with ``WACloudInboundMessageEventTrigger``; each matching message becomes an asset
 event whose ``extra`` carries a reference to the message (its id, never the number or the text: the
-triggerer logs events); the DAG reads the message through the API and unsubscribes the sender.
+triggerer logs events); the DAG reads the message through the API and unsubscribes the sender. What it
+returns is logged, so it returns the senders masked (``…7890``), never a number or a text.
 """
 
 from __future__ import annotations
@@ -28,12 +29,16 @@ with DAG(dag_id="wacloud_unsubscribe_on_stop", schedule=[stop_requests], tags=["
 
     @task
     def unsubscribe(triggering_asset_events: Any = None) -> list[str]:
-        """The senders of the messages that triggered this run (read through the API by reference)."""
+        """Unsubscribe the senders of the messages that triggered this run (read through the API by
+        reference); returns them masked (``…7890``): a task's return value is logged."""
+        from wacloud_integrations.masking import mask_phone
+
         hook = WACloudHook()
         senders = []
         for events in (triggering_asset_events or {}).values():
             for event in events:
                 senders.append(hook.inbound_message(event.extra.get("payload", event.extra))["from"])
-        return senders
+        # Your unsubscribe call goes here, with the full numbers in ``senders``.
+        return [mask_phone(sender) for sender in senders]
 
     unsubscribe()

@@ -28,8 +28,9 @@ with DAG(
     params={"order_id": Param("INV-1001", type="string")},
     tags=["wacloud", "example"],
 ) as dag:
-
-    @task(multiple_outputs=True)
+    # The row (number, name) goes to the send task through XCom, not through the log: a task's return
+    # value is logged unless show_return_value_in_logs=False.
+    @task(multiple_outputs=True, show_return_value_in_logs=False)
     def load_order(params: dict[str, Any] | None = None) -> dict[str, Any]:
         """The order and its customer, as one query row."""
         db = sqlite3.connect(":memory:")

@@ -36,7 +36,7 @@ with DAG(
     tags=["wacloud", "example"],
 ) as dag:
 
-    @task
+    @task(show_return_value_in_logs=False)  # the shards hold numbers: XCom only, not the log
     def plan_shards(params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """One shard per device: the recipients that device sends (stable across workers and runs)."""
         from wacloud_integrations.bulk import split_by_device
