@@ -18,7 +18,7 @@ import concurrent.futures
 import contextlib
 import os
 import threading
-from collections.abc import Coroutine, Mapping
+from collections.abc import Awaitable, Coroutine, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -41,6 +41,7 @@ __all__ = [
     "wait_for_device",
     "wait_for_inbound",
     "wait_for_otp",
+    "within",
 ]
 
 T = TypeVar("T")
@@ -203,6 +204,12 @@ async def _until(wait: Wait, awaitable: Any) -> T:
         return await asyncio.wait_for(awaitable, wait.left())
     except asyncio.TimeoutError:
         raise wait.timed_out() from None
+
+
+async def within(awaitable: Awaitable[T], *, timeout: float | None, what: str) -> T:
+    """``await awaitable`` by ``timeout`` seconds, else :class:`WaitTimeoutError` (the wait's outcome
+    *timed out*); for waits an integration builds on the shared watchers itself (Airflow's triggers)."""
+    return await _until(Wait(timeout, 1.0, what=what), awaitable)
 
 
 # A turn in the request budget may come this long after the deadline (the check at the deadline).

@@ -449,7 +449,7 @@ class AsyncMessages(_Resource):
         if after is None:
             return await self.inbound_cursor(device_id=device_id, from_number=from_number)
         data = after.model_dump() if isinstance(after, SentMessage) else dict(after)
-        message_id, to = data.get("message_id"), data.get("to") or from_number
+        message_id, to = data.get("message_id"), from_number or data.get("to")
         if not isinstance(message_id, str) or not message_id or not to:
             raise InputError("after", "give the sent message (its message_id and to), as a send returns it")
         async for message in self.list(
