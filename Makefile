@@ -105,7 +105,9 @@ test-airflow-min: $(AIRFLOW_MIN)
 #   .venv-lowest      core + sandbox + dev tools at their floors: tests/core and tests/sandbox
 #   .venv-lowest-mcp  the same with mcp: tests/mcp, and the packaging test that imports the MCP server
 # Made afresh when pyproject.toml changes (`--clear`: a kept newer version would hide a lowered floor);
-# ~5 s each to install from the uv cache.
+# ~5 s each to install from the uv cache. Measured on the 2-core machine (shared, load 3-13): the core and
+# sandbox suites ~4-5 min, the MCP suite ~1.5 min (8 min at load 13); test-prefect-min below ~5-6 min.
+# Together ~12 min more for `make test` (whose CI budget is 90 min; the whole run was not timed here).
 LOWEST := .venv-lowest/.installed
 LOWEST_MCP := .venv-lowest-mcp/.installed
 VERSION_TEST := tests/core/test_packaging.py::test_the_version_is_written_once_and_every_place_reads_it
