@@ -95,7 +95,7 @@ test-airflow: $(AIRFLOW) redis
 test-prefect: $(PREFECT)
 	.venv-prefect/bin/python -m pytest $(PYTEST) tests/prefect $(DOCS)prefect.py
 
-test: lint typecheck test-core test-airflow test-airflow-min test-prefect
+test: lint typecheck test-core test-airflow test-airflow-min test-prefect test-lowest test-prefect-min
 
 # --- Airflow: the oldest supported release ------------------------------------------------------------
 # The provider claims Airflow 3.1.8+ (pyproject `airflow` extra); the floor gets an environment of its own
@@ -120,6 +120,50 @@ $(AIRFLOW_MIN): pyproject.toml Makefile $(CORE)
 test-airflow-min: $(AIRFLOW_MIN)
 	.venv-airflow-min/bin/python -m pytest $(PYTEST) tests/airflow --deselect tests/airflow/test_real_celery.py
 # --- end of the Airflow floor block ------------------------------------------------------------------
+
+# --- The lowest versions allowed ------------------------------------------------------------------------
+# Every floor in pyproject.toml is a claim, tested here (README, "Supported versions"). `--resolution
+# lowest-direct` installs each requirement we declare at its floor (what those pull in at its newest).
+# Two environments, because mcp 2.3 needs pydantic 2.12 while the core claims pydantic 2.7:
+#   .venv-lowest      core + sandbox + dev tools at their floors: tests/core and tests/sandbox
+#   .venv-lowest-mcp  the same with mcp: tests/mcp, and the packaging test that imports the MCP server
+# Made afresh when pyproject.toml changes (`--clear`: a kept newer version would hide a lowered floor);
+# ~5 s each to install from the uv cache. Measured on the 2-core machine (shared, load 3-13): the core and
+# sandbox suites ~4-5 min, the MCP suite ~1.5 min (8 min at load 13); test-prefect-min below ~5-6 min.
+# Together ~12 min more for `make test` (whose CI budget is 90 min; the whole run was not timed here).
+LOWEST := .venv-lowest/.installed
+LOWEST_MCP := .venv-lowest-mcp/.installed
+VERSION_TEST := tests/core/test_packaging.py::test_the_version_is_written_once_and_every_place_reads_it
+
+$(LOWEST): pyproject.toml $(CORE)
+	$(UV) venv -q --clear --python $(PYTHON) .venv-lowest
+	$(UV) pip install -q --python .venv-lowest/bin/python --resolution lowest-direct -e ".[sandbox,dev]"
+	touch $@
+
+$(LOWEST_MCP): pyproject.toml $(CORE)
+	$(UV) venv -q --clear --python $(PYTHON) .venv-lowest-mcp
+	$(UV) pip install -q --python .venv-lowest-mcp/bin/python --resolution lowest-direct -e ".[sandbox,mcp,dev]"
+	touch $@
+
+.PHONY: test-lowest
+test-lowest: $(LOWEST) $(LOWEST_MCP) $(NPM_TOOLS) browser
+	.venv-lowest/bin/python -m pytest $(PYTEST) tests/core tests/sandbox --deselect $(VERSION_TEST)
+	.venv-lowest-mcp/bin/python -m pytest $(PYTEST) tests/mcp $(VERSION_TEST)
+
+# Prefect's floor: the lowest release the `prefect` extra allows, with everything else at its newest
+# (what `pip install "wacloud-integrations[prefect]" "prefect==<floor>"` gives). See docs/prefect.md.
+PREFECT_FLOOR := 3.7.5
+PREFECT_MIN := .venv-prefect-min/.installed
+
+$(PREFECT_MIN): pyproject.toml $(CORE)
+	$(UV) venv -q --allow-existing --python $(PYTHON) .venv-prefect-min
+	$(UV) pip install -q --python .venv-prefect-min/bin/python -e ".[sandbox,prefect,dev]" "prefect==$(PREFECT_FLOOR)"
+	touch $@
+
+.PHONY: test-prefect-min
+test-prefect-min: $(PREFECT_MIN)
+	.venv-prefect-min/bin/python -m pytest $(PYTEST) tests/prefect
+# --- end of the lowest-versions block ------------------------------------------------------------------
 
 # Figures for the docs: each prints its own table (a few minutes in all).
 bench: $(CORE) $(AIRFLOW) $(PREFECT)
@@ -147,4 +191,4 @@ generate: $(CORE)
 	.venv/bin/python scripts/generate_sync.py
 
 clean:
-	rm -rf .venv .venv-airflow .venv-airflow-min .venv-prefect .mypy_cache .ruff_cache .npm-tools
+	rm -rf .venv .venv-airflow .venv-airflow-min .venv-prefect .venv-lowest .venv-lowest-mcp .venv-prefect-min .mypy_cache .ruff_cache .npm-tools

@@ -36,7 +36,9 @@ _NOT_A_PHONE = {
     "@newsletter": "a channel id",
     "@broadcast": "a broadcast id",
 }
-_SEPARATORS = re.compile(r"[\s\-().]")
+# Spaces, dashes, dots, brackets and slashes ("030/1234567", "+421 2/212 345 67": how phonenumbers
+# 8.13.0 itself formats Slovak numbers) only group the digits.
+_SEPARATORS = re.compile(r"[\s\-()./]")
 _E164_DIGITS = re.compile(r"[1-9]\d{1,14}")
 
 

@@ -2,7 +2,9 @@ import ast
 import configparser
 import email.message
 import email.parser
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -179,6 +181,58 @@ def test_the_wheel_declares_every_entry_point_and_each_target_exists(dists):
             tree = ast.parse(whl.read(source))
             if attr:
                 assert attr in {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}, target
+
+
+def _install(venv: Path, requirement: str) -> None:
+    """A fresh environment holding ``requirement``: with uv when it is here (fast, cached), else pip."""
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    if uv:
+        commands = [
+            [uv, "venv", "-q", "--python", sys.executable, str(venv)],
+            [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), requirement],
+        ]
+    else:
+        commands = [
+            [sys.executable, "-m", "venv", str(venv)],
+            [
+                str(venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                requirement,
+            ],
+        ]
+    for command in commands:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=400, cwd=venv.parent)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+@pytest.mark.timeout(600)
+def test_the_built_wheel_installs_alone_and_its_sandbox_runs(dists, tmp_path: Path) -> None:
+    """README's "from a built wheel": installed into a fresh environment, away from this checkout."""
+    whl, _ = dists
+    venv = tmp_path / "fresh"
+    _install(venv, f"{whl.filename}[sandbox]")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    python, sandbox = venv / "bin" / "python", venv / "bin" / "wacloud-sandbox"
+    code = (
+        "import wacloud_integrations as w, wacloud_integrations.sandbox.app; print(w.__file__, w.__version__)"
+    )
+    imported = subprocess.run(
+        [python, "-c", code], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path
+    )
+    assert imported.returncode == 0, imported.stderr[-3000:]
+    where, version = imported.stdout.split()
+    from wacloud_integrations._version import __version__
+
+    assert Path(where).is_relative_to(venv) and version == __version__
+    for args in (["--help"], ["serve", "--help"]):
+        helped = subprocess.run(
+            [sandbox, *args], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path
+        )
+        assert helped.returncode == 0 and "usage: wacloud-sandbox" in helped.stdout, helped.stderr[-3000:]
 
 
 def test_the_readme_links_work_on_the_package_index():

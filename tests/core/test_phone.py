@@ -40,6 +40,15 @@ def test_normalised_numbers_read_back_as_themselves(raw):
     assert normalize_phone(once + "@c.us") == once
 
 
+@pytest.mark.parametrize(
+    ("raw", "region", "digits"),
+    [("+421 2/212 345 67", "ID", "421221234567"), ("030/1234567", "DE", "49301234567")],
+)
+def test_a_slash_groups_digits_as_a_space_does(raw, region, digits):
+    # Written this way in German-speaking countries, and phonenumbers 8.13.0 formats Slovak numbers so.
+    assert normalize_phone(raw, region=region) == digits
+
+
 def test_other_regions_and_international_numbers():
     assert normalize_phone("+44 20 7946 0958") == "442079460958"
     assert normalize_phone("020 7946 0958", region="GB") == "442079460958"

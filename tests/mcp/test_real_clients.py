@@ -127,6 +127,8 @@ def _inspector(node_env: dict[str, str], env: dict[str, str], cwd: Path, *method
     args = [cli, "--cli", SCRIPT, *server_env, *method] if Path(cli).exists() else []
     if not args:  # the package's own bin entry, wherever its build lives
         args = [str(TOOLS / "node_modules" / ".bin" / "mcp-inspector"), "--cli", SCRIPT, *server_env, *method]
+    # Its 15 s default to connect is not enough for a Python server starting on a loaded 2-core machine.
+    args += ["--connect-timeout", str((TIMEOUT - 30) * 1000)]
     return json.loads(_node(node_env, args, {}, cwd))
 
 

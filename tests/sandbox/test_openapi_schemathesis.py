@@ -66,6 +66,10 @@ def test_schemathesis_finds_no_server_error_or_schema_violation(tmp_path: Path) 
             "1",
             "--generation-database",
             "none",
+            # How many drawn ids the path-id pattern filters out is the generator's luck, not the server's
+            # doing (schemathesis 4.26 failed it once in three runs on GET /messages/otp/{otp_id}/status).
+            "--suppress-health-check",
+            "filter_too_much",
             "--no-color",
         ]
         env = dict(os.environ, SCHEMATHESIS_HOOKS="", NO_COLOR="1")
