@@ -144,19 +144,23 @@ def main() -> None:
     with SandboxProcess(api_keys=[KEY], seed=True, args=["--quota", "100000000"]) as sandbox:
         ctl = SandboxControl(sandbox.root_url, KEY)
         rows = []
-        for shared, tag in ((True, "1"), (False, "2")):
-            asked = _setup(sandbox.base_url, ctl, args.devices, args.questions, tag)
-            rows.append(
-                (shared, asyncio.run(_scenario(sandbox.base_url, ctl, asked, args.poll, args.sample, shared)))
-            )
-        print(f"{args.questions} open questions over {args.devices} devices, poll every {args.poll:g}s")
-        print("| waits | API requests per interval, nobody answering | answer -> returned p50 | p95 |")
-        print("| --- | --- | --- | --- |")
-        for shared, r in rows:
+        for shared, tag, count in ((True, "1", args.questions), (False, "2", args.baseline)):
+            asked = _setup(sandbox.base_url, ctl, args.devices, count, tag)
+            print(f"asked {count} questions", flush=True)
+            result = asyncio.run(_scenario(sandbox.base_url, ctl, asked, args.poll, args.sample, shared))
+            rows.append((shared, count, result))
+        print(
+            f"Open questions over {args.devices} devices, poll every {args.poll:g}s, {args.sample} answered"
+        )
+        print(
+            "| waits | questions | requests per interval, nobody answering | answer -> returned p50 | p95 |"
+        )
+        print("| --- | --- | --- | --- | --- |")
+        for shared, count, r in rows:
             name = (
                 "waiting.wait_for_answer (shared)" if shared else "messages.wait_for_answer each (baseline)"
             )
-            print(f"| {name} | {r['idle']:.1f} | {r['p50']:.2f} s | {r['p95']:.2f} s |")
+            print(f"| {name} | {count} | {r['idle']:.1f} | {r['p50']:.2f} s | {r['p95']:.2f} s |")
         past = asyncio.run(_storm(sandbox.base_url, ctl, SEED_DEVICE_ID, args.storm_runs))
         print(f"\n429 storm (Retry-After: 60), timeout=1 s, worst of {args.storm_runs} runs")
         print("| wait | seconds past the deadline (max) |")
