@@ -116,14 +116,14 @@ class WACloudOTPVerifiedTrigger(_PollingTrigger):
         from wacloud_integrations.waiting import wait_for_otp
 
         try:
-            config = await current_config(self.wacloud_conn_id, self.device_id)
-            info = await wait_for_otp(
-                config,
-                self.otp_id,
-                interval=self.poll_interval,
-                timeout=seconds_left(self.deadline),
-                per_second=poll_ceiling(),
-            )
+            async with shared_client(self.wacloud_conn_id, self.device_id) as client:  # the settings now
+                info = await wait_for_otp(
+                    client.config,
+                    self.otp_id,
+                    interval=self.poll_interval,
+                    timeout=seconds_left(self.deadline),
+                    per_second=poll_ceiling(),
+                )
             verified_at = info.verified_at.isoformat() if info.verified_at else None
             payload = {"status": "verified", "otp_id": self.otp_id, "verified_at": verified_at}
         except OTPExpiredError:
