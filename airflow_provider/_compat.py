@@ -7,12 +7,18 @@ Airflow 3.2 moved the task exceptions to ``airflow.sdk.exceptions``; 3.1 has the
 from __future__ import annotations
 
 try:
-    from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowNotFoundException
+    from airflow.sdk.exceptions import (
+        AirflowException,
+        AirflowFailException,
+        AirflowNotFoundException,
+        AirflowSensorTimeout,
+    )
 except ImportError:  # Airflow 3.1
     from airflow.exceptions import (  # type: ignore[no-redef]
         AirflowException,
         AirflowFailException,
         AirflowNotFoundException,
+        AirflowSensorTimeout,
     )
 
-__all__ = ["AirflowException", "AirflowFailException", "AirflowNotFoundException"]
+__all__ = ["AirflowException", "AirflowFailException", "AirflowNotFoundException", "AirflowSensorTimeout"]

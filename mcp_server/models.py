@@ -248,6 +248,10 @@ class OtpWaitResult(OtpStatusResult):
     """Where ``wait_for_otp`` stopped waiting."""
 
     waited_seconds: float = Field(description="How long the tool waited.")
+    outcome: Literal["verified", "expired", "timed_out"] = Field(
+        description="verified; expired (the code ran out: send a new one); timed_out (this wait ran out "
+        "first, the OTP is still pending)."
+    )
     timed_out: bool = Field(description="True when the wait ran out while the OTP was still pending.")
 
 

@@ -18,7 +18,7 @@ from wacloud_integrations import (
     WACloudError,
 )
 from wacloud_integrations.masking import CODE_MASK
-from wacloud_integrations.models import SendOTPRequest
+from wacloud_integrations.models import OTPStatusInfo, SendOTPRequest
 from wacloud_integrations.models._errors import input_error_from
 
 from .app import App, app_of
@@ -208,10 +208,6 @@ async def get_otp_status(
     return project(OtpStatusResult, info)
 
 
-# Polls start fast (a person often types the code within seconds) and settle at a few seconds.
-_POLL_STEPS = (0.5, 1.0, 2.0, 3.0)
-
-
 async def wait_for_otp(
     otp_id: Annotated[str, Field(description="The otp_id from send_otp.")],
     timeout_seconds: Annotated[
@@ -222,28 +218,44 @@ async def wait_for_otp(
 ) -> OtpWaitResult:
     """Wait until an OTP is verified (the person entered the code in your app) or has expired.
 
-    For flows where the code is checked elsewhere, not by verify_otp. Returns the state it ended in;
-    timed_out is true when the wait ran out while the OTP was still pending. Never the code. Reports
-    progress while it waits when the client asks for it.
+    For flows where the code is checked elsewhere, not by verify_otp. outcome says how it ended:
+    verified, expired (the code ran out: send a new one), or timed_out (this wait ran out while the OTP
+    was still pending; it may still be verified later). Never the code. Reports progress while it waits
+    when the client asks for it; stops polling at once when the client cancels.
     """
+    from wacloud_integrations import OTPExpiredError, WaitTimeoutError
+    from wacloud_integrations.waiting import wait_for_otp as core_wait
+
     app = app_of(ctx)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    polls = 0
-    while True:
+    # The core's one wait (docs/waiting.md): deadline, 429s and 5xx handled as on every other surface.
+    waiting = asyncio.ensure_future(
+        core_wait(app.client.config, otp_id, interval=_POLL_INTERVAL, timeout=timeout_seconds)
+    )
+    try:
+        while not waiting.done():
+            await asyncio.wait({waiting}, timeout=_PROGRESS_EVERY)
+            elapsed = min(loop.time() - started, float(timeout_seconds))
+            if not waiting.done():
+                await ctx.report_progress(elapsed, float(timeout_seconds), "OTP still pending")
+        info, outcome = waiting.result(), "verified"
+    except OTPExpiredError:
+        info, outcome = OTPStatusInfo(otp_id=otp_id, status="expired"), "expired"
+    except WaitTimeoutError:
+        info, outcome = OTPStatusInfo(otp_id=otp_id, status="pending"), "timed_out"
+    except WACloudError as exc:  # failed: a permanent error (unknown otp_id, bad key) is a tool error
         with api_errors(not_found="otp_id"):
-            info = await app.client.otp.status(otp_id)
-        elapsed = loop.time() - started
-        done = info.status in ("verified", "expired")
-        if done or elapsed >= timeout_seconds:
-            return OtpWaitResult(
-                **project(OtpStatusResult, info).model_dump(),
-                waited_seconds=round(elapsed, 1),
-                timed_out=not done,
-            )
-        await ctx.report_progress(
-            min(elapsed, float(timeout_seconds)), float(timeout_seconds), f"OTP still {info.status}"
-        )
-        step = _POLL_STEPS[min(polls, len(_POLL_STEPS) - 1)]
-        polls += 1
-        await app.client.sleep(min(step, timeout_seconds - elapsed))
+            raise exc from None
+    finally:
+        waiting.cancel()  # a cancelled tool call stops the poll at once
+    return OtpWaitResult(
+        **project(OtpStatusResult, info).model_dump(),
+        waited_seconds=round(loop.time() - started, 1),
+        outcome=outcome,
+        timed_out=outcome == "timed_out",
+    )
+
+
+_POLL_INTERVAL = 2.0  # seconds between status reads (the account's shared request budget applies)
+_PROGRESS_EVERY = 2.0

@@ -15,7 +15,6 @@ from pydantic import SecretStr
 
 from wacloud_integrations import InputError, Pacing, WaitTimeoutError
 from wacloud_integrations.bulk import BATCH_KEY_REUSED, RecipientLike
-from wacloud_integrations.inbound import InboundCursor
 from wacloud_integrations.masking import mask_message, mask_phone
 from wacloud_integrations.waiting import wait_for_inbound, wait_for_otp
 
@@ -24,7 +23,7 @@ from ._keys import batch_fingerprint, run_key
 from ._logging import run_logger
 from ._plans import Call, Plan, Shared
 from ._progress import BulkProgress
-from .errors import BatchKeyReusedError, WaitExpiredError
+from .errors import BatchKeyReusedError, WaitTimedOutError
 
 __all__ = [
     "bulk_send_plan",
@@ -191,7 +190,8 @@ def verify_otp_plan(to: str, code: str | SecretStr, otp_id: str | None) -> Plan[
 
 
 def wait_for_otp_plan(otp_id: str, timeout: float, poll_interval: float) -> Plan[dict[str, Any]]:
-    """Poll the OTP's status until it is verified or expired; running out of time fails the wait.
+    """Wait until the OTP is verified (the core's one wait, docs/waiting.md): an expired code raises
+    ``OTPExpiredError``, running out of ``timeout`` first raises :class:`WaitTimedOutError`.
 
     The reads take turns in the account's request budget with every other OTP wait of the process
     (``WACLOUD_POLL_REQUESTS_PER_SECOND``, default 5/s); transient errors and 429s only delay it.
@@ -199,7 +199,7 @@ def wait_for_otp_plan(otp_id: str, timeout: float, poll_interval: float) -> Plan
     try:
         info = yield Shared(wait_for_otp, (otp_id,), {"timeout": timeout, "interval": poll_interval})
     except WaitTimeoutError as exc:  # a TimeoutError: Prefect would end the run TimedOut, not Failed
-        raise WaitExpiredError(f"OTP {otp_id} was not verified within {timeout:.0f}s") from exc
+        raise WaitTimedOutError(f"OTP {otp_id} was not verified within {timeout:.0f}s") from exc
     run_logger().info("OTP %s is %s", otp_id, info.status)
     return info.to_dict()
 
@@ -207,6 +207,7 @@ def wait_for_otp_plan(otp_id: str, timeout: float, poll_interval: float) -> Plan
 def wait_for_inbound_plan(
     from_number: str,
     *,
+    after: Mapping[str, Any] | None,
     since: datetime | None,
     contains: str | None,
     pattern: str | None,
@@ -216,16 +217,16 @@ def wait_for_inbound_plan(
 ) -> Plan[dict[str, Any]]:
     """Wait for a message from ``from_number`` (matching ``contains``/``pattern``) with the core's cursor.
 
-    Without ``since`` the cursor starts just past the newest stored message from ``from_number``, so "after
-    the wait started" is decided on the API's clock, not this worker's. The wait itself subscribes to
-    the device's shared watcher: concurrent waits of the process cost one read per device and interval.
+    The wait starts where the intent started (``messages.reply_cursor``): the server time of the sent
+    message ``after`` (a send task's result), or ``since``; with neither, just past the newest stored
+    message from ``from_number`` (the API's clock, not this worker's). The wait itself subscribes to the
+    device's shared watcher: concurrent waits of the process cost one read per device and interval.
     """
-    if since is not None:
-        cursor = InboundCursor(since)
-    else:
-        cursor = yield Call(
-            "messages", "inbound_cursor", kwargs={"device_id": device_id, "from_number": from_number}
-        )
+    cursor = yield Call(
+        "messages",
+        "reply_cursor",
+        kwargs={"after": after, "since": since, "device_id": device_id, "from_number": from_number},
+    )
     try:
         message = yield Shared(
             wait_for_inbound,
@@ -240,7 +241,7 @@ def wait_for_inbound_plan(
             },
         )
     except WaitTimeoutError as exc:  # a TimeoutError: Prefect would end the run TimedOut, not Failed
-        raise WaitExpiredError(f"no message from {mask_phone(from_number)} within {timeout:.0f}s") from exc
+        raise WaitTimedOutError(f"no message from {mask_phone(from_number)} within {timeout:.0f}s") from exc
     run_logger().info("WhatsApp message %s received from %s", message.id, mask_phone(from_number))
     return mask_message(message).to_dict()  # a code the person typed back is not in the result
 

@@ -284,7 +284,9 @@ async def averify_otp(
 def wait_for_otp_verification(
     credentials: CredentialsLike, otp_id: str, *, timeout: float = 600.0, poll_interval: float = 3.0
 ) -> dict[str, Any]:
-    """Wait until the OTP is ``verified`` or ``expired`` (its status); fails after ``timeout`` seconds."""
+    """Wait until the OTP is ``verified`` and return its status. An expired code raises the core's
+    ``OTPExpiredError``; running out of ``timeout`` first raises
+    :class:`~prefect_blocks.errors.WaitTimedOutError`; both end the run ``Failed`` (docs/waiting.md)."""
     return run_plan(credentials, ops.wait_for_otp_plan(otp_id, timeout, poll_interval))
 
 
@@ -304,6 +306,7 @@ def wait_for_inbound_message(
     credentials: CredentialsLike,
     from_number: str,
     *,
+    after: Mapping[str, Any] | None = None,
     since: datetime | None = None,
     contains: str | None = None,
     pattern: str | None = None,
@@ -314,12 +317,16 @@ def wait_for_inbound_message(
     """Wait for a message from ``from_number``, optionally one containing ``contains`` (case-insensitive)
     or matching the regular expression ``pattern``. Returns the stored message; fails after ``timeout``.
 
-    By default only messages stored after the wait starts count, decided on the API's clock (the
-    core's inbound cursor); pass ``since`` to include earlier ones (a reply that beat the wait)."""
+    The wait starts where the intent started, so a reply that beat the wait is not lost: pass
+    ``after`` (the result of the ``send_message`` task the reply answers: the wait reads from that
+    message's server time) or ``since`` (a moment on the API's clock). With neither, only messages stored
+    after the wait starts count (the core's inbound cursor). Running out of ``timeout`` raises
+    :class:`~prefect_blocks.errors.WaitTimedOutError` (the run ends ``Failed``)."""
     return run_plan(
         credentials,
         ops.wait_for_inbound_plan(
             from_number,
+            after=after,
             since=since,
             contains=contains,
             pattern=pattern,
@@ -335,6 +342,7 @@ async def await_for_inbound_message(
     credentials: CredentialsLike,
     from_number: str,
     *,
+    after: Mapping[str, Any] | None = None,
     since: datetime | None = None,
     contains: str | None = None,
     pattern: str | None = None,
@@ -347,6 +355,7 @@ async def await_for_inbound_message(
         credentials,
         ops.wait_for_inbound_plan(
             from_number,
+            after=after,
             since=since,
             contains=contains,
             pattern=pattern,

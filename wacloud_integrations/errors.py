@@ -26,12 +26,15 @@ __all__ = [
     "ConflictError",
     "DeviceNotConnectedError",
     "EnvelopeError",
+    "ExpiredError",
     "InputError",
     "InvalidWebhookSignatureError",
     "MissingTemplateVariableError",
     "NotFoundError",
+    "OTPExpiredError",
     "PermissionDeniedError",
     "PhoneNumberError",
+    "QuestionExpiredError",
     "QuotaExhaustedError",
     "RateLimitError",
     "ResponseFormatError",
@@ -96,7 +99,35 @@ class BatchFailedError(WACloudError, RuntimeError):
 
 
 class WaitTimeoutError(WACloudError, TimeoutError):
-    """A wait (for a device to connect, an OTP to be verified) ran out of time."""
+    """Our wait ran out first (its ``timeout``, on the local monotonic clock): the outcome *timed out*.
+
+    The thing waited for may still happen later; nothing on the server ran out.
+    """
+
+    outcome = "timed_out"
+
+
+class ExpiredError(WACloudError):
+    """What was waited for ran out by its own expiry, judged on the server's timestamps: the outcome
+    *expired*. Waiting longer cannot help; send a new code or ask again."""
+
+    outcome = "expired"
+
+
+class OTPExpiredError(ExpiredError):
+    """The one-time code expired before it was verified. ``otp_id`` names it (never the code)."""
+
+    def __init__(self, message: str, *, otp_id: str | None = None) -> None:
+        self.otp_id = otp_id
+        super().__init__(message)
+
+
+class QuestionExpiredError(ExpiredError):
+    """The question's ``expires_in`` passed on the server's clock before a matching answer came."""
+
+    def __init__(self, message: str, *, message_id: str | None = None) -> None:
+        self.message_id = message_id
+        super().__init__(message)
 
 
 class InputError(WACloudError, ValueError):

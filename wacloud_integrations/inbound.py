@@ -55,6 +55,16 @@ class InboundCursor:
     seen: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
+    def starting_at(cls, start: Message | datetime) -> InboundCursor:
+        """A cursor from where the intent started: a sent message (its server time) or a moment on the
+        server's clock. A reply that came before the wait's first poll is still read."""
+        if isinstance(start, datetime):
+            return cls(start)
+        if start.created_at is None:
+            raise InputError("since", "the message has no server time; give since= instead")
+        return cls(start.created_at)
+
+    @classmethod
     def after(cls, newest: Iterable[Message]) -> InboundCursor:
         """A cursor just past the first of ``newest`` (empty: from the beginning)."""
         for message in newest:

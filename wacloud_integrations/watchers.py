@@ -44,6 +44,7 @@ __all__ = [
     "DEFAULT_REQUESTS_PER_SECOND",
     "REQUESTS_PER_SECOND_ENV",
     "InboundSubscription",
+    "NoTurn",
     "RequestBudget",
     "StatusSubscription",
     "lease_client",
@@ -200,22 +201,23 @@ class _Watcher:
         elif subscriber.interval < self._planned:
             self._wake.set()  # a shorter interval: re-plan the sleep under way (no extra poll)
 
-    async def remove(self, subscriber: Any) -> bool:
-        """Drop ``subscriber``; True when it was the last one and the watcher stopped."""
+    def leave(self, subscriber: Any) -> asyncio.Task[None] | None:
+        """Drop ``subscriber``. When it was the last one, the watcher stops: its poll task is cancelled and
+        returned (await it to let it finish); the caller takes the watcher out of the registry at once, in
+        the same step, so a waiter joining from then on starts a new watcher instead of this stopping one."""
         self.subscribers.pop(subscriber, None)
-        if self.subscribers:
-            return False
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        return True
+        if self.subscribers or self._task is None:
+            return None
+        task, self._task = self._task, None
+        task.cancel()
+        return task
 
     async def _run(self) -> None:
         async with lease_client(self.config) as self.client:
             failures = 0
             while self.subscribers:
                 started = time.monotonic()
+                retry_after = None
                 try:
                     await self.poll()
                     failures = 0
@@ -223,9 +225,10 @@ class _Watcher:
                     raise
                 except Exception as exc:
                     failures += 1
+                    retry_after = getattr(exc, "retry_after", None)
                     self._failed(exc, failures)
                 self.polls += 1
-                await self._sleep_from(started, failures)
+                await self._sleep_from(started, failures, retry_after)
 
     def _failed(self, exc: Exception, failures: int) -> None:
         if is_transient(exc):
@@ -240,11 +243,15 @@ class _Watcher:
             for subscriber in list(self.subscribers):
                 subscriber.fail(exc)
 
-    async def _sleep_from(self, started: float, failures: int) -> None:
-        """Sleep until ``started`` + the interval; re-plan when a shorter-interval subscriber joins."""
+    async def _sleep_from(self, started: float, failures: int, retry_after: float | None = None) -> None:
+        """Sleep until ``started`` + the interval (after failures: doubled, at least a 429's
+        ``Retry-After``, at most a minute); re-plan when a shorter-interval subscriber joins. Each
+        subscriber's own deadline is kept by the subscriber, not here."""
         while self.subscribers:
             self._planned = self.interval()
-            delay = self._planned if not failures else min(self._planned * 2**failures, _MAX_BACKOFF)
+            delay = self._planned
+            if failures:
+                delay = min(max(self._planned * 2**failures, retry_after or 0.0), _MAX_BACKOFF)
             left = started + delay - time.monotonic()
             if left <= 0:
                 return
@@ -408,9 +415,14 @@ async def _subscribe(
     try:
         yield subscriber
     finally:
-        # Shielded: a cancelled waiter still takes itself out (and stops a watcher it was the last of).
-        if await asyncio.shield(watcher.remove(subscriber)) and registry.get(key) is watcher:
-            del registry[key]
+        # Leaving and unregistering happen in one step (no await between them): a waiter that joins in
+        # the same tick as the last one leaves starts a fresh watcher and is polled for.
+        stopping = watcher.leave(subscriber)
+        if stopping is not None:
+            if registry.get(key) is watcher:
+                del registry[key]
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(stopping)  # its client is given back before this waiter goes on
 
 
 def _interval(value: float) -> float:
@@ -486,14 +498,29 @@ class RequestBudget:
             self.ceiling = float(per_second)
             self.rate = min(self.rate, self.ceiling)
 
-    async def acquire(self, *, clock: Callable[[], float] = time.monotonic) -> None:
-        """Wait for this caller's turn."""
+    async def acquire(
+        self, *, until: float | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> bool:
+        """Wait for this caller's turn; False (and no turn taken) when it would come after ``until``
+        (a ``time.monotonic()`` instant: the caller's deadline)."""
+        if until is None:
+            await self._take(None, clock)
+            return True
+        try:
+            return await asyncio.wait_for(self._take(until, clock), max(0.0, until - clock()))
+        except asyncio.TimeoutError:  # the callers ahead in line take longer than the deadline allows
+            return False
+
+    async def _take(self, until: float | None, clock: Callable[[], float]) -> bool:
         async with self._lock:
             wait = self._next_at - clock()
+            if until is not None and clock() + max(wait, 0.0) > until:
+                return False
             if wait > 0:
                 await asyncio.sleep(wait)
             self._next_at = max(self._next_at, clock()) + 1 / self.rate
             self.granted += 1
+            return True
 
     def slow_down(self, retry_after: float | None = None) -> None:
         """A 429: halve the rate (down to one request per 10 s) and pause for ``retry_after``."""
@@ -506,8 +533,11 @@ class RequestBudget:
         """A request went through: recover a tenth of the ceiling, up to it."""
         self.rate = min(self.ceiling, self.rate + self.ceiling / 10)
 
-    async def call(self, request: Callable[[], Any]) -> Any:
-        """Run ``await request()`` in turn; a 429 slows the budget down and is retried, never raised.
+    async def call(self, request: Callable[[], Any], *, until: float | None = None) -> Any:
+        """Run ``await request()`` in turn; a 429 slows the budget down (every user pauses for its
+        ``Retry-After``) and the request is tried again at its next turn, never raised. :class:`NoTurn`
+        when the next turn would come after ``until`` (the caller's deadline, a ``time.monotonic()``
+        instant): a wait's deadline holds whatever the server says.
 
         ``request`` should not retry on its own (a client with ``max_retries=0``): a retry outside the
         budget would break the ceiling.
@@ -515,7 +545,8 @@ class RequestBudget:
         from .errors import RateLimitError
 
         while True:
-            await self.acquire()
+            if not await self.acquire(until=until):
+                raise NoTurn("no request turn before the deadline")
             try:
                 result = await request()
             except RateLimitError as exc:
@@ -523,6 +554,10 @@ class RequestBudget:
                 continue
             self.succeeded()
             return result
+
+
+class NoTurn(Exception):
+    """:meth:`RequestBudget.call` could not give a turn before the caller's deadline."""
 
 
 def configured_ceiling() -> float:

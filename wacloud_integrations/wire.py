@@ -67,6 +67,12 @@ class Call(Generic[T]):
     timeout: httpx.Timeout | None = None
     idempotency_key: str | None = None
     headers: dict[str, str] = field(default_factory=dict, repr=False)
+    max_retries: int | None = None
+    """At most this many retries of this call (None: the client's policy); waits use 0 and decide."""
+
+    def may_retry(self, attempt: int) -> bool:
+        """Whether the call's own limit allows another attempt after ``attempt`` (0-based)."""
+        return self.max_retries is None or attempt < self.max_retries
 
     def __post_init__(self) -> None:
         self.method = self.method.upper()
@@ -159,8 +165,12 @@ def after_response(
             return Outcome(error=_unreadable(call, response.status_code, exc))
     error = status_error(call, response.status_code, body, response.headers, config=config)
     retry_after = getattr(error, "retry_after", None)
-    if not ok_status and config.retry.retry_status(
-        response.status_code, attempt, is_send=call.is_send, safe=call.safe, retry_after=retry_after
+    if (
+        not ok_status
+        and call.may_retry(attempt)
+        and config.retry.retry_status(
+            response.status_code, attempt, is_send=call.is_send, safe=call.safe, retry_after=retry_after
+        )
     ):
         delay = config.retry.backoff(attempt, retry_after)
         logger.info(
@@ -214,7 +224,8 @@ def _unreadable(call: Call[Any], status: int, exc: Exception | None, what: str =
 
 def after_exception(config: ClientConfig, call: Call[T], exc: Exception, attempt: int) -> Outcome[T]:
     """Handle a transport failure: a retry, a connection error, or an ambiguous send."""
-    if config.retry.retry_exception(exc, attempt, is_send=call.is_send, safe=call.safe):
+    retry = config.retry.retry_exception(exc, attempt, is_send=call.is_send, safe=call.safe)
+    if retry and call.may_retry(attempt):
         delay = config.retry.backoff(attempt)
         path = mask_phones(call.path)  # /contacts/{phone}: numbers in logs read as the core shows them
         logger.info("%s %s failed (%s); retrying in %.2fs", call.method, path, type(exc).__name__, delay)

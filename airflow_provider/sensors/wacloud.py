@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from airflow_provider._common import is_transient, permanent_errors_fail_task
-from airflow_provider._compat import AirflowException, AirflowFailException
+from airflow_provider._common import as_mapping, is_transient, permanent_errors_fail_task
+from airflow_provider._compat import AirflowException, AirflowFailException, AirflowSensorTimeout
 from airflow_provider._inbound import device_of, message_payload
 from airflow_provider.hooks.wacloud import WACloudHook
 
@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 __all__ = ["WACloudDeviceConnectedSensor", "WACloudInboundMessageSensor", "WACloudOTPVerifiedSensor"]
 
 
+# Airflow's own deferral timeout comes this long after the wait's deadline: the trigger's "timed_out"
+# event (the core's rule, docs/waiting.md) ends the wait; Airflow's timeout is only the backstop.
+DEADLINE_BACKSTOP = timedelta(seconds=120)
 # Covers the first poke's own duration, which Airflow does not record (see _cursor).
 RESCHEDULE_MARGIN = timedelta(seconds=2)
 DEFAULT_POKE_INTERVAL = 5.0
@@ -82,6 +85,16 @@ class _WACloudSensor(BaseSensorOperator):
         self.wacloud_conn_id = wacloud_conn_id
         self.device_id = device_id
         self.deferrable = deferrable
+        self._deadline: str | None = None
+
+    def deadline(self) -> str:
+        """When this wait's ``timeout`` runs out (ISO 8601, UTC), fixed when the sensor first defers; the
+        trigger keeps it across a triggerer restart."""
+        if self._deadline is None:
+            from datetime import timezone
+
+            self._deadline = (datetime.now(timezone.utc) + timedelta(seconds=self.timeout)).isoformat()
+        return self._deadline
 
     @cached_property
     def hook(self) -> WACloudHook:
@@ -125,7 +138,7 @@ class _WACloudSensor(BaseSensorOperator):
         self.defer(
             trigger=self.trigger(context),
             method_name="execute_complete",
-            timeout=timedelta(seconds=self.timeout),
+            timeout=timedelta(seconds=self.timeout) + DEADLINE_BACKSTOP,
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
@@ -135,6 +148,8 @@ class _WACloudSensor(BaseSensorOperator):
             if (event or {}).get("permanent"):  # decided in the trigger by the core's is_permanent
                 raise AirflowFailException(f"{self.task_id}: {message}")
             raise AirflowException(message)
+        if event.get("status") == "timed_out":  # the wait's own deadline: a sensor timeout, no retries
+            raise AirflowSensorTimeout(f"{self.task_id}: not done within {self.timeout:g}s (timeout)")
         return self.result_from_event(event)
 
     def result_from_event(self, event: dict[str, Any]) -> Any:
@@ -186,6 +201,7 @@ class WACloudOTPVerifiedSensor(_WACloudSensor):
             wacloud_conn_id=self.wacloud_conn_id,
             device_id=self.device_id,
             poll_interval=self.poke_interval,
+            deadline=self.deadline(),
         )
 
 
@@ -208,17 +224,25 @@ class WACloudDeviceConnectedSensor(_WACloudSensor):
         from airflow_provider.triggers.wacloud import WACloudDeviceConnectedTrigger
 
         return WACloudDeviceConnectedTrigger(
-            device_id=self.device_id, wacloud_conn_id=self.wacloud_conn_id, poll_interval=self.poke_interval
+            device_id=self.device_id,
+            wacloud_conn_id=self.wacloud_conn_id,
+            poll_interval=self.poke_interval,
+            deadline=self.deadline(),
         )
 
 
 class WACloudInboundMessageSensor(_WACloudSensor):
-    """Wait for a WhatsApp message to a device received after the sensor started.
+    """Wait for a WhatsApp message to a device received after the intent started: the message it
+    answers (``after``), a moment (``since``), or else when the sensor started.
 
     :param device_id: The receiving device (the connection's default; None there = any device).
     :param from_number: Only from this number (any common form).
     :param contains: Only bodies containing this text (case-insensitive).
     :param pattern: Only bodies matching this regular expression (``re.search``).
+    :param after: The sent message the reply answers: the send task's XCom (``task.output``, or a
+        ``{{ ti.xcom_pull(...) }}`` template). The wait reads from that message's server time, so a reply
+        that came between the send and the sensor's first check is not lost.
+    :param since: A moment on the API's clock (ISO 8601 with its offset, templated) to read from.
 
     Returns the message: ``{"id", "device_id", "from", "to", "body", "message_type", "created_at"}``;
     standalone 6-digit numbers in ``body`` are masked (``••••••``): a customer may send a code. When
@@ -229,7 +253,15 @@ class WACloudInboundMessageSensor(_WACloudSensor):
     successful poll ran (the API's clock); in reschedule mode, see :meth:`_cursor`.
     """
 
-    template_fields: Sequence[str] = ("device_id", "from_number", "contains", "pattern", "wacloud_conn_id")
+    template_fields: Sequence[str] = (
+        "device_id",
+        "from_number",
+        "contains",
+        "pattern",
+        "after",
+        "since",
+        "wacloud_conn_id",
+    )
 
     def __init__(
         self,
@@ -237,12 +269,16 @@ class WACloudInboundMessageSensor(_WACloudSensor):
         from_number: str | None = None,
         contains: str | None = None,
         pattern: str | None = None,
+        after: Any = None,
+        since: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.from_number = from_number
         self.contains = contains
         self.pattern = pattern
+        self.after = after
+        self.since = since
         self._inbound_cursor: InboundCursor | None = None
 
     def validate(self) -> None:
@@ -259,6 +295,15 @@ class WACloudInboundMessageSensor(_WACloudSensor):
         from the second poke on, the start is the first reschedule Airflow recorded (when the first poke
         *ended*, on the worker's clock) minus a small margin.
         """
+        if self._inbound_cursor is None and (self.after or self.since):
+            # Where the intent started (the core's reply_cursor): the sent message or the moment given.
+            after = as_mapping(self.after, f"{self.task_id}: after") if self.after else None
+            self._inbound_cursor = client.messages.reply_cursor(
+                after=after,
+                since=self.since or None,
+                device_id=device_of(client, self.device_id),
+                from_number=self.from_number or None,
+            )
         if self._inbound_cursor is None:
             first = None
             if self.reschedule and context.get("ti") is not None:
@@ -302,6 +347,7 @@ class WACloudInboundMessageSensor(_WACloudSensor):
             pattern=self.pattern,
             wacloud_conn_id=self.wacloud_conn_id,
             poll_interval=self.poke_interval,
+            deadline=self.deadline(),
         )
 
     def result_from_event(self, event: dict[str, Any]) -> Any:
@@ -325,5 +371,5 @@ class WACloudInboundMessageSensor(_WACloudSensor):
         self.defer(
             trigger=self.trigger({}),  # the inbound trigger reads no context
             method_name="execute_complete",
-            timeout=timedelta(seconds=self.timeout),
+            timeout=timedelta(seconds=self.timeout) + DEADLINE_BACKSTOP,
         )

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import AsyncExitStack, aclosing
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
@@ -48,41 +48,9 @@ __all__ = [
 ]
 
 
-class _PollingMixin:
-    """The poll loop: ``check()`` until it returns a payload; transient errors only cost a poll."""
+class _PollingTrigger(BaseTrigger):
+    """A wait's settings and serialization; each trigger's ``run`` drives one of the core's waits."""
 
-    wacloud_conn_id: str
-    device_id: str | None
-    poll_interval: float
-    log: Any
-
-    async def check(self, client: AsyncWACloud) -> dict[str, Any] | None:
-        """One poll: an event payload when the wait is over, else None."""
-        raise NotImplementedError
-
-    async def _poll(self) -> AsyncGenerator[dict[str, Any], None]:
-        async with AsyncExitStack() as stack:
-            try:
-                client = await stack.enter_async_context(shared_client(self.wacloud_conn_id, self.device_id))
-            except Exception as exc:
-                yield {"status": "error", "message": f"connection {self.wacloud_conn_id!r}: {exc}"}
-                return
-            while True:
-                try:
-                    payload = await self.check(client)
-                except Exception as exc:
-                    if not is_transient(exc):
-                        yield _error_payload(self.wacloud_conn_id, exc)
-                        return
-                    self.log.warning("WACloud poll failed, will try again: %s", exc)
-                    payload = None
-                if payload is not None:
-                    yield payload
-                    return
-                await asyncio.sleep(self.poll_interval)
-
-
-class _PollingTrigger(_PollingMixin, BaseTrigger):
     def __init__(self, *, wacloud_conn_id: str, device_id: str | None, poll_interval: float) -> None:
         super().__init__()
         self.wacloud_conn_id = wacloud_conn_id
@@ -100,14 +68,9 @@ class _PollingTrigger(_PollingMixin, BaseTrigger):
         """The class path and the kwargs that rebuild this trigger."""
         return f"{type(self).__module__}.{type(self).__qualname__}", self._kwargs()
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Poll until done; yield one event."""
-        # The poll (and its hold on the shared client) ends before the event is yielded: a generator
-        # left suspended at its event holds nothing (else the garbage collector would close the client
-        # later, possibly after the loop is gone).
-        async with aclosing(self._poll()) as payloads:
-            payload = await anext(payloads)
-        yield TriggerEvent(payload)
+    async def run(self) -> AsyncIterator[TriggerEvent]:  # pragma: no cover - every trigger has its own
+        raise NotImplementedError
+        yield
 
 
 # Time for the event trigger's back-off; tests replace them to move time without waiting.
@@ -121,7 +84,15 @@ BACKOFF_CAP = 900.0
 
 
 class WACloudOTPVerifiedTrigger(_PollingTrigger):
-    """Fires ``{"status": "verified"|"expired", "otp_id", …}`` when the OTP leaves ``pending``."""
+    """Fires one event when the core's OTP wait ends (docs/waiting.md, "One set of outcomes"):
+    ``{"status": "verified", "otp_id", "verified_at"}``, ``{"status": "expired", "otp_id"}``,
+    ``{"status": "timed_out", "otp_id"}`` (``deadline`` passed first) or an ``error`` event.
+
+    The reads take turns in the account's request budget, shared by every OTP trigger of the triggerer.
+
+    :param deadline: When the sensor's ``timeout`` runs out (ISO 8601, UTC): the wait's own deadline, kept
+        across a triggerer restart. None: no deadline but Airflow's deferral timeout.
+    """
 
     def __init__(
         self,
@@ -130,31 +101,51 @@ class WACloudOTPVerifiedTrigger(_PollingTrigger):
         wacloud_conn_id: str = WACloudHook.default_conn_name,
         poll_interval: float = 5.0,
         device_id: str | None = None,
+        deadline: str | None = None,
     ) -> None:
         super().__init__(wacloud_conn_id=wacloud_conn_id, device_id=device_id, poll_interval=poll_interval)
         self.otp_id = otp_id
-        self._quiet: tuple[AsyncWACloud, AsyncWACloud] | None = None
+        self.deadline = deadline
 
     def _kwargs(self) -> dict[str, Any]:
-        return {"otp_id": self.otp_id, **super()._kwargs()}
+        return {"otp_id": self.otp_id, **super()._kwargs(), "deadline": self.deadline}
 
-    async def check(self, client: AsyncWACloud) -> dict[str, Any] | None:
-        """Done when the status is ``verified`` or ``expired``; the read waits for its turn in the account's
-        request budget (shared by every OTP trigger of the triggerer) and does not retry on its own."""
-        from wacloud_integrations.watchers import request_budget
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """The core's one OTP wait (``waiting.wait_for_otp``); one event for its outcome."""
+        from wacloud_integrations import OTPExpiredError, WaitTimeoutError
+        from wacloud_integrations.waiting import wait_for_otp
 
-        if self._quiet is None or self._quiet[0] is not client:
-            self._quiet = (client, client.with_options(max_retries=0))
-        quiet = self._quiet[1]
-        info = await request_budget(client.config, poll_ceiling()).call(lambda: quiet.otp.status(self.otp_id))
-        if info.status not in ("verified", "expired"):
-            return None
-        verified_at = info.verified_at.isoformat() if info.verified_at else None
-        return {"status": info.status, "otp_id": self.otp_id, "verified_at": verified_at}
+        try:
+            async with shared_client(self.wacloud_conn_id, self.device_id) as client:  # the settings now
+                info = await wait_for_otp(
+                    client.config,
+                    self.otp_id,
+                    interval=self.poll_interval,
+                    timeout=seconds_left(self.deadline),
+                    per_second=poll_ceiling(),
+                )
+            verified_at = info.verified_at.isoformat() if info.verified_at else None
+            payload = {"status": "verified", "otp_id": self.otp_id, "verified_at": verified_at}
+        except OTPExpiredError:
+            payload = {"status": "expired", "otp_id": self.otp_id}
+        except WaitTimeoutError:
+            payload = {"status": "timed_out", "otp_id": self.otp_id}
+        except Exception as exc:
+            payload = _error_payload(self.wacloud_conn_id, exc)
+        yield TriggerEvent(payload)
+
+
+def seconds_left(deadline: str | None) -> float | None:
+    """Seconds until an ISO 8601 deadline (0 when past); None without one."""
+    if not deadline:
+        return None
+    when = datetime.fromisoformat(deadline)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 class WACloudDeviceConnectedTrigger(_PollingTrigger):
-    """Fires ``{"status": "connected", "device_id"}`` when the device is connected."""
+    """Fires ``{"status": "connected", "device_id"}`` when the device is connected,
+    ``{"status": "timed_out"}`` when ``deadline`` passed first (see :class:`WACloudOTPVerifiedTrigger`)."""
 
     def __init__(
         self,
@@ -162,20 +153,33 @@ class WACloudDeviceConnectedTrigger(_PollingTrigger):
         device_id: str | None = None,
         wacloud_conn_id: str = WACloudHook.default_conn_name,
         poll_interval: float = 5.0,
+        deadline: str | None = None,
     ) -> None:
         super().__init__(wacloud_conn_id=wacloud_conn_id, device_id=device_id, poll_interval=poll_interval)
+        self.deadline = deadline
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {**super()._kwargs(), "deadline": self.deadline}
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Wait on the device's shared status watcher until it says ``connected``."""
+        from wacloud_integrations import WaitTimeoutError
+        from wacloud_integrations.waiting import within
         from wacloud_integrations.watchers import watch_device_status
 
         payload: dict[str, Any]
         try:
             async with shared_client(self.wacloud_conn_id, self.device_id) as client:
                 device = client.config.device(self.device_id)  # no default: an error naming the setting
-                payload = await _until_connected(
-                    watch_device_status(client, device_id=device, interval=self.poll_interval), device
+                payload = await within(
+                    _until_connected(
+                        watch_device_status(client, device_id=device, interval=self.poll_interval), device
+                    ),
+                    timeout=seconds_left(self.deadline),
+                    what=f"device {device}",
                 )
+        except WaitTimeoutError:
+            payload = {"status": "timed_out", "device_id": self.device_id}
         except Exception as exc:
             payload = _error_payload(self.wacloud_conn_id, exc)
         yield TriggerEvent(payload)
@@ -218,8 +222,10 @@ class WACloudInboundMessageTrigger(_PollingTrigger):
         pattern: str | None = None,
         wacloud_conn_id: str = WACloudHook.default_conn_name,
         poll_interval: float = 5.0,
+        deadline: str | None = None,
     ) -> None:
         super().__init__(wacloud_conn_id=wacloud_conn_id, device_id=device_id, poll_interval=poll_interval)
+        self.deadline = deadline
         self.cursor = dict(cursor) if cursor is not None else None
         self.from_number = portable_phone(from_number)
         self.contains = contains
@@ -233,16 +239,28 @@ class WACloudInboundMessageTrigger(_PollingTrigger):
             "contains": self.contains,
             "pattern": self.pattern,
             **super()._kwargs(),
+            "deadline": self.deadline,
         }
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Subscribe to the device's shared inbound watcher from the cursor; one event for the first match."""
+        """Subscribe to the device's shared inbound watcher from the cursor; one event for the first match,
+        or ``{"status": "timed_out"}`` when ``deadline`` passed first."""
+        from wacloud_integrations import WaitTimeoutError
+        from wacloud_integrations.waiting import within
+
         payload: dict[str, Any]
         try:
             async with shared_client(self.wacloud_conn_id, self.device_id) as client:
-                cursor = await self._start(client)
-                async with _watch(client, cursor, self) as replies:
-                    payload = {"status": "matched", "message": event_reference(await replies.next())}
+
+                async def first_match() -> Message:
+                    cursor = await self._start(client)
+                    async with _watch(client, cursor, self) as replies:
+                        return await replies.next()
+
+                message = await within(first_match(), timeout=seconds_left(self.deadline), what="reply")
+                payload = {"status": "matched", "message": event_reference(message)}
+        except WaitTimeoutError:
+            payload = {"status": "timed_out"}
         except Exception as exc:
             payload = _error_payload(self.wacloud_conn_id, exc)
         yield TriggerEvent(payload)

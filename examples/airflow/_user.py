@@ -1,8 +1,8 @@
 """A simulated user for the OTP DAG: once the sensor is waiting, read the code on the sandbox phone and
 type it in (verify it), as a person would in your app.
 
-"Waiting" is observed, not guessed: the trigger's check is wrapped so its first ``pending`` answer sets
-an event; the user acts on that event, so nothing depends on sleeps or timing.
+"Waiting" is observed, not guessed: the core's OTP check (which the trigger's wait runs) is wrapped so its
+first ``pending`` answer sets an event; the user acts on that event, so nothing depends on sleeps or timing.
 """
 
 from __future__ import annotations
@@ -12,26 +12,26 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from airflow_provider.triggers.wacloud import WACloudOTPVerifiedTrigger
+from wacloud_integrations import waiting as core_waiting
 
 
 @contextmanager
 def trigger_waiting() -> Iterator[threading.Event]:
-    """An event set when an OTP trigger has polled and found the OTP still pending."""
+    """An event set when an OTP wait (the trigger's) has read the OTP and found it still pending."""
     waiting = threading.Event()
-    original = WACloudOTPVerifiedTrigger.check
+    original = core_waiting.otp_settled
 
-    async def check(self: WACloudOTPVerifiedTrigger, client: Any) -> dict[str, Any] | None:
-        result = await original(self, client)
-        if result is None:
+    def settled(info: Any, otp_id: str) -> bool:
+        done = original(info, otp_id)
+        if not done:
             waiting.set()
-        return result
+        return done
 
-    WACloudOTPVerifiedTrigger.check = check  # type: ignore[method-assign]
+    core_waiting.otp_settled = settled  # type: ignore[assignment]
     try:
         yield waiting
     finally:
-        WACloudOTPVerifiedTrigger.check = original  # type: ignore[method-assign]
+        core_waiting.otp_settled = original  # type: ignore[assignment]
 
 
 class SimulatedUser(threading.Thread):

@@ -11,7 +11,7 @@ Three failures are alerted:
 - ``nightly-etl`` raises: its ``on_failure`` hook sends the alert from the flow's own process;
 - ``hourly-sync`` raises: the automation sends it;
 - ``wait-for-confirmation`` waits for a customer's reply that never comes. A wait that runs out fails
-  the run (``WaitExpiredError``, state ``Failed``), so the same automation sends it. The automation also
+  the run (``WaitTimedOutError``, state ``Failed``), so the same automation sends it. The automation also
   listens for ``Crashed`` and ``TimedOut`` (a flow's own ``timeout_seconds``), which are not ``Failed``.
 """
 

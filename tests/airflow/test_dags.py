@@ -313,6 +313,26 @@ def test_reply_sensor_defers_and_resumes_with_the_reply(sandbox, ctl, phone, cap
     assert reschedules == 0  # deferred, not rescheduled (apache/airflow#71172)
 
 
+@pytest.mark.timeout(300)
+def test_a_reply_before_the_sensors_first_check_is_not_lost(sandbox, ctl, phone, monkeypatch):
+    """Issue 17: the customer answered between the send and the sensor's first check (1-3 s in a real
+    deployment, unbounded with full worker slots) and the sensor waited out its timeout. The sensor
+    starts from the sent message (``after=ask.output``), so the early reply is found."""
+    from airflow_provider.operators.wacloud import WACloudSendMessageOperator
+    from examples.airflow.dags.customer_reply import dag
+
+    original = WACloudSendMessageOperator.execute
+
+    def send_then_customer_answers_at_once(self, context):
+        result = original(self, context)
+        ctl.inbound(sandbox.device_id, phone, "ya, siap")  # before the sensor runs at all
+        return result
+
+    monkeypatch.setattr(WACloudSendMessageOperator, "execute", send_then_customer_answers_at_once)
+    run = dag.test(run_conf={"phone": phone})
+    assert run.state == "success"
+
+
 def sandbox_home() -> str:
     import os
 

@@ -16,6 +16,7 @@ except ImportError:  # Airflow 3.1
 
 from airflow_provider._compat import AirflowException, AirflowFailException
 from airflow_provider.sensors.wacloud import (
+    DEADLINE_BACKSTOP,
     WACloudDeviceConnectedSensor,
     WACloudInboundMessageSensor,
     WACloudOTPVerifiedSensor,
@@ -71,7 +72,9 @@ def test_deferrable_otp_sensor_defers_with_its_timeout(ctl, client, phone):
     assert isinstance(trigger, WACloudOTPVerifiedTrigger)
     assert trigger.otp_id == otp.otp_id and trigger.poll_interval == 2
     assert deferred.value.method_name == "execute_complete"
-    assert deferred.value.timeout == timedelta(minutes=15)
+    # Airflow's own deferral timeout is a backstop behind the wait's deadline (the trigger's event).
+    assert deferred.value.timeout == timedelta(minutes=15) + DEADLINE_BACKSTOP
+    assert trigger.deadline is not None
 
 
 def test_deferrable_sensor_does_not_defer_when_already_done(ctl, client, phone):

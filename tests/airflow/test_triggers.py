@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import importlib
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -77,7 +78,7 @@ async def test_otp_trigger_reports_expiry(ctl, client, phone):
     sent = client.otp.send(phone, expiry_minutes=1)
     ctl.advance_clock(120)
     event = await WACloudOTPVerifiedTrigger(otp_id=sent.otp_id, poll_interval=0.01).run().asend(None)
-    assert event == TriggerEvent({"status": "expired", "otp_id": sent.otp_id, "verified_at": None})
+    assert event == TriggerEvent({"status": "expired", "otp_id": sent.otp_id})
 
 
 async def test_a_permanent_error_ends_the_wait_with_an_error_event(sandbox):
@@ -442,17 +443,25 @@ async def test_trigger_events_carry_no_number_text_or_code(ctl, sandbox, client,
 
 # ---- waiting at scale: the triggers share the core's watchers and request budget ---------------------
 
-# What serialize() gave before the shared watchers (recorded): deferred tasks must survive an upgrade.
+# What serialize() gives (recorded): deferred tasks must survive an upgrade. Since the one wait (issue 17)
+# the three sensor triggers carry the wait's ``deadline`` last; a trigger serialized before it (without
+# the key) still loads: test_a_trigger_serialized_before_the_deadline_still_loads.
 RECORDED = [
     (
         WACloudOTPVerifiedTrigger(otp_id="otp-1", poll_interval=2),
         "airflow_provider.triggers.wacloud.WACloudOTPVerifiedTrigger",
-        {"otp_id": "otp-1", "wacloud_conn_id": "wacloud_default", "device_id": None, "poll_interval": 2.0},
+        {
+            "otp_id": "otp-1",
+            "wacloud_conn_id": "wacloud_default",
+            "device_id": None,
+            "poll_interval": 2.0,
+            "deadline": None,
+        },
     ),
     (
         WACloudDeviceConnectedTrigger(device_id="dev", wacloud_conn_id="other"),
         "airflow_provider.triggers.wacloud.WACloudDeviceConnectedTrigger",
-        {"wacloud_conn_id": "other", "device_id": "dev", "poll_interval": 5.0},
+        {"wacloud_conn_id": "other", "device_id": "dev", "poll_interval": 5.0, "deadline": None},
     ),
     (
         WACloudInboundMessageTrigger(
@@ -471,6 +480,7 @@ RECORDED = [
             "wacloud_conn_id": "wacloud_default",
             "device_id": "dev",
             "poll_interval": 3.0,
+            "deadline": None,
         },
     ),
     (
@@ -492,6 +502,40 @@ RECORDED = [
 def test_serialize_is_unchanged_by_the_shared_watchers(trigger, classpath, kwargs):
     assert trigger.serialize() == (classpath, kwargs)
     assert list(trigger.serialize()[1]) == list(kwargs)  # the same keys in the same order
+
+
+@pytest.mark.parametrize(("trigger", "classpath", "kwargs"), RECORDED, ids=lambda x: type(x).__name__)
+def test_a_trigger_serialized_before_the_deadline_still_loads(trigger, classpath, kwargs):
+    older = {k: v for k, v in kwargs.items() if k != "deadline"}
+    assert type(trigger)(**older).serialize() == (classpath, kwargs)
+
+
+async def test_otp_trigger_times_out_at_its_deadline_under_429(ctl, client, phone):
+    """The wait's own deadline holds whatever the server says (Retry-After: 60 on every request)."""
+    from datetime import datetime, timedelta, timezone
+
+    sent = client.otp.send(phone)
+    deadline = (datetime.now(timezone.utc) + timedelta(seconds=1)).isoformat()
+    ctl.set_fault(method="GET", path="/api/v1/messages/otp", rate_limit_next=100_000, retry_after=60)
+    try:
+        began = time.monotonic()
+        trigger = WACloudOTPVerifiedTrigger(otp_id=sent.otp_id, poll_interval=0.05, deadline=deadline)
+        event = await trigger.run().asend(None)
+        assert event == TriggerEvent({"status": "timed_out", "otp_id": sent.otp_id})
+        assert time.monotonic() - began < 15
+    finally:
+        ctl.clear_faults()
+
+
+def test_a_timed_out_event_is_a_sensor_timeout_and_expired_fails_without_retry():
+    from airflow_provider._compat import AirflowFailException, AirflowSensorTimeout
+    from airflow_provider.sensors.wacloud import WACloudOTPVerifiedSensor
+
+    sensor = WACloudOTPVerifiedSensor(task_id="wait", otp_id="o1", timeout=60)
+    with pytest.raises(AirflowSensorTimeout):
+        sensor.execute_complete({}, {"status": "timed_out", "otp_id": "o1"})
+    with pytest.raises(AirflowFailException, match="expired"):
+        sensor.execute_complete({}, {"status": "expired", "otp_id": "o1"})
 
 
 async def _all_fire(runs: list[Any], deadline: float = 30) -> list[TriggerEvent]:

@@ -23,7 +23,7 @@ PACKAGE = ROOT / "wacloud_integrations"
 RESOURCES = ("devices", "messages", "otp", "templates", "webhooks", "contacts", "account")
 # The one argument a method may take positionally: what the call is about.
 IDENTIFYING = {"to", "name", "url", "device_id", "template_id", "webhook_id", "otp_id", "contact_id"}
-IDENTIFYING |= {"phone", "lid", "cursor", "recipients"}
+IDENTIFYING |= {"phone", "lid", "cursor", "recipients", "question"}
 
 
 def offline() -> WACloud:

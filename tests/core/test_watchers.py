@@ -61,7 +61,7 @@ async def test_one_poll_serves_every_waiter_and_each_gets_only_its_own(sandbox, 
         assert lists <= watcher.polls - rounds_before + 1
         assert all(not s.drain() for s in subs), "a message was handed to a waiter twice"
     assert not w._watchers.get(asyncio.get_running_loop()), "the watcher outlived its subscribers"
-    assert watcher._task is not None and watcher._task.done()
+    assert watcher._task is None and not watcher.subscribers, "the stopped watcher keeps no task"
 
 
 async def test_a_waiter_never_gets_what_arrived_before_its_cursor(sandbox, aclient, phone):

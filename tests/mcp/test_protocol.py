@@ -132,6 +132,27 @@ async def test_wait_for_otp_without_a_progress_token_times_out_cleanly(make):
         )
     assert waited.structured_content["status"] == "pending"
     assert waited.structured_content["timed_out"] is True
+    assert waited.structured_content["outcome"] == "timed_out"
+
+
+async def test_wait_for_otp_tells_expired_from_timed_out(make, ctl):
+    async with Client(make(WACLOUD_MCP_CONFIRM="host")) as client:
+        sent = await client.call_tool("send_otp", {"to": PHONE})
+        ctl.advance_clock(11 * 60)  # past the default 10-minute expiry
+        waited = await client.call_tool(
+            "wait_for_otp", {"otp_id": sent.structured_content["otp_id"], "timeout_seconds": 30}
+        )
+    assert not waited.is_error, waited.content
+    assert waited.structured_content["outcome"] == "expired"
+    assert waited.structured_content["status"] == "expired"
+    assert waited.structured_content["timed_out"] is False
+
+
+async def test_wait_for_otp_of_an_unknown_otp_fails_at_once(make):
+    async with Client(make(WACLOUD_MCP_CONFIRM="host")) as client:
+        waited = await client.call_tool("wait_for_otp", {"otp_id": "no-such-otp", "timeout_seconds": 600})
+    assert waited.is_error
+    assert "otp_id" in str(waited.content)
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])

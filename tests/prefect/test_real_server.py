@@ -151,7 +151,7 @@ def test_an_automation_alerts_when_a_served_wait_runs_out(on_server, runner, san
     try:
         state = _run("real-wait-for-reply/real", {"credentials": credentials, "customer": customer}, runner)
         assert state.is_failed() and state.name == "Failed", (state.name, state.message)
-        assert "WaitExpiredError" in (state.message or "")
+        assert "WaitTimedOutError" in (state.message or "")
         alert = wait_until(lambda: ctl.inbox(on_call), timeout=90, what="the automation's WhatsApp alert")
         assert len(alert) == 1
         assert "real-wait-for-reply" in alert[0]["body"] and "Failed" in alert[0]["body"]
@@ -185,7 +185,7 @@ def test_an_example_runs_unchanged_against_the_users_server(on_server):
         )
         assert runs and runs[0].state is not None and runs[0].state.name == "Failed"
         logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[runs[0].id])))
-    assert any("WaitExpiredError" in log.message or "within" in log.message for log in logs), [
+    assert any("WaitTimedOutError" in log.message or "within" in log.message for log in logs), [
         log.message for log in logs
     ]
     assert time.monotonic() - started < 240

@@ -11,7 +11,7 @@ from prefect import flow
 from prefect.exceptions import FailedRun
 
 from prefect_blocks import tasks as t
-from prefect_blocks.errors import WaitExpiredError
+from prefect_blocks.errors import WaitTimedOutError
 from tests.leaks import shows_code
 from wacloud_integrations import InputError, MissingTemplateVariableError, WaitTimeoutError
 from wacloud_integrations.bulk import device_order
@@ -196,7 +196,7 @@ def test_a_wait_that_runs_out_fails_the_run_not_timed_out(mode, credentials, pho
 
         state = asyncio.run(async_wait(return_state=True))
     assert state.is_failed() and state.name == "Failed", state.name
-    with pytest.raises(WaitExpiredError, match="within 0s") as caught:
+    with pytest.raises(WaitTimedOutError, match="within 0s") as caught:
         state.result()
     assert not isinstance(caught.value, TimeoutError)
     assert phone not in str(caught.value)  # the number is masked
@@ -210,7 +210,7 @@ def test_an_otp_wait_that_runs_out_fails_the_flow_run(credentials, phone):
 
     state = otp_wait(return_state=True)
     assert state.is_failed() and state.name == "Failed", state.name
-    with pytest.raises(WaitExpiredError, match="not verified within") as caught:
+    with pytest.raises(WaitTimedOutError, match="not verified within") as caught:
         state.result()
     assert isinstance(caught.value.__cause__, WaitTimeoutError)
 
@@ -246,3 +246,47 @@ def test_failed_task_fails_the_flow_not_silently(credentials, ctl, phone):
     with pytest.raises((InputError, FailedRun)):
         run_mode("sync-tasks-in-async-flow", lambda: t.send_message(credentials, phone), lambda: None)
     assert ctl.inbox(phone) == []
+
+
+def test_the_old_wait_error_name_still_works_and_warns():
+    import prefect_blocks.errors as errors
+
+    with pytest.warns(DeprecationWarning, match="WaitTimedOutError"):
+        assert errors.WaitExpiredError is WaitTimedOutError
+
+
+def test_an_expired_otp_fails_the_wait_the_same_way_whatever_ran_out_first(credentials, ctl, phone):
+    """Expired is judged on the server: the code ran out before the wait's deadline, so the task ends
+    Failed with OTPExpiredError on every attempt, not Completed with a status (docs/waiting.md)."""
+    from wacloud_integrations import OTPExpiredError
+
+    sent_box: dict = {}
+
+    @flow(name="otp-wait-expired")
+    def otp_wait() -> dict:
+        sent = t.send_otp(credentials, phone, expiry_minutes=1)
+        sent_box.update(sent)
+        ctl.advance_clock(61)
+        return t.wait_for_otp_verification(credentials, sent["otp_id"], timeout=30, poll_interval=0.2)
+
+    for _ in range(2):
+        state = otp_wait(return_state=True)
+        assert state.is_failed() and state.name == "Failed", state.name
+        with pytest.raises(OTPExpiredError):
+            state.result()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_reply_that_beat_the_wait_is_found_from_the_sent_message(mode, credentials, ctl, sandbox, phone):
+    def sync_flow() -> dict:
+        sent = t.send_message(credentials, phone, text="Reply YA to confirm")
+        ctl.inbound(sandbox.device_id, phone, "ya")  # before the wait starts
+        return t.wait_for_inbound_message(credentials, phone, after=sent, contains="ya", timeout=30)
+
+    async def async_flow() -> dict:
+        sent = await t.asend_message(credentials, phone, text="Reply YA to confirm")
+        ctl.inbound(sandbox.device_id, phone, "ya")
+        return await t.await_for_inbound_message(credentials, phone, after=sent, contains="ya", timeout=30)
+
+    result = run_mode(mode, sync_flow, async_flow)
+    assert result["body"] == "ya"

@@ -339,3 +339,31 @@ def test_the_cli_prints_the_view_address_and_no_ui_removes_it() -> None:
     with SandboxProcess(api_keys=[KEY], seed=False, args=["--no-ui"]) as off:
         assert off.info["ui_url"] is None and off.ui_url is None
         assert httpx.get(off.root_url + "/").status_code == 404
+
+
+def test_a_question_shows_open_then_answered_then_an_expired_one(sb: SandboxServer) -> None:
+    from wacloud_integrations import WACloud
+
+    number = "6281277001234"
+    with WACloud(KEY, base_url=sb.base_url, default_device_id=DEVICE) as client, browser(sb) as web:
+        login(web, KEY)
+        question = client.messages.ask(
+            number,
+            text="Ship?",
+            choices={"yes": "Ship it", "no": "Hold"},
+            kind="poll",
+            idempotency_key="ui-q",
+        )
+        assert "question · open" in web.get(sb.chat_url(number)).text
+        sb.control.inbound(DEVICE, number, "Ship it", "poll_vote", reply_to=question.message_id)
+        assert "question · answered: Ship it" in web.get(sb.chat_url(number)).text
+        client.messages.ask(
+            number,
+            text="And now?",
+            choices={"a": "A", "b": "B"},
+            kind="text",
+            expires_in=30,
+            idempotency_key="ui-e",
+        )
+        sb.control.advance_clock(31)
+        assert "question · expired" in web.get(sb.chat_url(number)).text

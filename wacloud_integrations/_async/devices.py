@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable
 
-from ..errors import WaitTimeoutError
 from ..models import CreateDeviceRequest, Device, DeviceStatusInfo, PairingQR, SyncResult
+from ..waits import Wait
 from ..wire import Call, path
 from ._base import _many, _one, _Resource, _validated
 
@@ -64,18 +63,28 @@ class AsyncDevices(_Resource):
         poll_interval: float = 2.0,
         on_qr: Callable[[PairingQR], object] | None = None,
     ) -> DeviceStatusInfo:
-        """Poll until the device is connected; ``on_qr`` gets each new QR while it is pairing."""
-        deadline = time.monotonic() + timeout
+        """Wait until the device is connected (the rules of every wait: :mod:`wacloud_integrations.waits`);
+        ``on_qr`` gets each new QR while it is pairing.
+
+        Raises :class:`~wacloud_integrations.errors.WaitTimeoutError` when ``timeout`` ran out first and a
+        permanent API error (bad key, unknown device) at once; transient errors only delay the wait.
+        """
+        wait = Wait(timeout, poll_interval, what=f"device {device_id}")
+        where = path("devices/{device_id}/status", device_id=device_id)
+        status = Call("GET", where, _one(DeviceStatusInfo), max_retries=0)  # the wait decides retries
         last_qr = None
         while True:
-            info = await self.status(device_id)
-            if info.status == "connected":
-                return info
-            if on_qr is not None and info.status == "pairing":
-                qr = await self.pair(device_id)
-                if qr.qr_code != last_qr:
-                    last_qr = qr.qr_code
-                    on_qr(qr)
-            if time.monotonic() + poll_interval > deadline:
-                raise WaitTimeoutError(f"device {device_id} is still {info.status} after {timeout:.0f}s")
-            await self._client.sleep(poll_interval)
+            try:
+                info = await self._client.request(status)
+                if info.status == "connected":
+                    return info
+                if on_qr is not None and info.status == "pairing":
+                    qr = await self.pair(device_id)
+                    if qr.qr_code != last_qr:
+                        last_qr = qr.qr_code
+                        on_qr(qr)
+            except Exception as exc:
+                pause = wait.pause(exc)
+            else:
+                pause = wait.pause()
+            await self._client.sleep(pause)

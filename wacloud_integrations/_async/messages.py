@@ -12,7 +12,9 @@ from ..ids import check_key
 from ..inbound import InboundCursor, InboundFilter
 from ..message_types import MEDIA_TYPES
 from ..models import ListContent, Message, SentMessage, build_message
+from ..questions import Answer, Question, QuestionKind
 from ..wire import Call
+from . import asking
 from ._base import _every, _many, _offset, _one, _page_size, _Resource
 from .devices import AsyncDevices
 from .templates import AsyncTemplates
@@ -418,6 +420,45 @@ class AsyncMessages(_Resource):
         newest = await self.list_page(device_id=device_id, direction="inbound", phone=from_number, limit=1)
         return InboundCursor.after(newest)
 
+    async def reply_cursor(
+        self,
+        *,
+        after: SentMessage | Mapping[str, Any] | None = None,
+        since: datetime | str | None = None,
+        device_id: str | None = None,
+        from_number: str | None = None,
+    ) -> InboundCursor:
+        """Where a wait for a reply starts: where the intent started, so a quick reply is never lost.
+
+        ``after``: the sent message the reply answers (a :class:`SentMessage`, or the dict a send task
+        returns: ``message_id`` and ``to``); the wait reads from its server time. ``since``: a moment on
+        the server's clock (a ``datetime`` or ISO 8601). With neither: just past the newest stored
+        inbound message (:meth:`inbound_cursor`), what arrives from now on.
+        """
+        if after is not None and since is not None:
+            raise InputError("after", "give after= or since=, not both")
+        if since is not None:
+            if isinstance(since, str):
+                try:
+                    since = datetime.fromisoformat(since)
+                except ValueError:
+                    raise InputError("since", "give a date and time in ISO 8601") from None
+            if not isinstance(since, datetime) or since.tzinfo is None:
+                raise InputError("since", "give a date and time with its UTC offset (ISO 8601)")
+            return InboundCursor.starting_at(since)
+        if after is None:
+            return await self.inbound_cursor(device_id=device_id, from_number=from_number)
+        data = after.model_dump() if isinstance(after, SentMessage) else dict(after)
+        message_id, to = data.get("message_id"), from_number or data.get("to")
+        if not isinstance(message_id, str) or not message_id or not to:
+            raise InputError("after", "give the sent message (its message_id and to), as a send returns it")
+        async for message in self.list(
+            device_id=device_id, direction="outbound", phone=str(to), max_items=_FIND_SENT_SCAN
+        ):
+            if message_id in (message.id, message.message_id) and message.created_at is not None:
+                return InboundCursor.starting_at(message.created_at)
+        raise InputError("after", "that message is not among the messages sent to this number")
+
     async def poll_inbound(
         self,
         cursor: InboundCursor,
@@ -440,6 +481,57 @@ class AsyncMessages(_Resource):
             )
         ]
         return [m for m in cursor.take(read) if wanted.matches(m)]
+
+    async def ask(
+        self,
+        to: str,
+        *,
+        text: str,
+        choices: Mapping[str, str],
+        kind: QuestionKind = "list",
+        synonyms: Mapping[str, Sequence[str]] | None = None,
+        device_id: str | None = None,
+        expires_in: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Question:
+        """Ask ``to`` a question and return it (wait for the answer with :meth:`wait_for_answer`).
+
+        ``choices`` maps the ids your code branches on to the titles the person sees (unique in any
+        case; at most 10); ``kind`` sends them as a ``"list"``, a ``"poll"`` or a numbered ``"text"``.
+        ``synonyms`` adds words a person may type for a choice (``{"approve": ["ya", "yes", "✅"]}``).
+        ``expires_in``: seconds after which the question takes no answer. Give ``idempotency_key`` (for
+        example from a task's identity) so that a retry, a resume or a call after the server's 24 h
+        window finds the question already asked instead of asking again.
+        """
+        return await asking.ask(
+            self,
+            to,
+            text=text,
+            choices=choices,
+            kind=kind,
+            synonyms=synonyms,
+            device_id=device_id,
+            expires_in=expires_in,
+            idempotency_key=idempotency_key,
+        )
+
+    async def wait_for_answer(
+        self,
+        question: Question | Mapping[str, Any],
+        *,
+        timeout: float | None = 600.0,
+        poll_interval: float = 3.0,
+    ) -> Answer:
+        """Wait for the answer to ``question`` (a :class:`Question`, or its ``model_dump(mode="json")``).
+
+        An answer given before this call is found too. Each reply answers one question only: the one it
+        refers to (a vote, a list choice), else the newest open question to that number; a reply that
+        matches no choice is not an answer and the wait goes on (:mod:`wacloud_integrations.questions`).
+        Raises :class:`~wacloud_integrations.errors.QuestionExpiredError` when the question expired first,
+        :class:`~wacloud_integrations.errors.WaitTimeoutError` when ``timeout`` ran out first, and a
+        permanent API error at once (:mod:`wacloud_integrations.waits`).
+        """
+        return await asking.wait_for_answer(self, question, timeout=timeout, poll_interval=poll_interval)
 
     async def send_many(self, recipients: Sequence[bulk.RecipientLike], **options: Any) -> bulk.BulkReport:
         """Send to many recipients through this client; see :func:`wacloud_integrations.bulk.send_many`."""

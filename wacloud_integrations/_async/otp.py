@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from ..errors import BadRequestError, NotFoundError, WaitTimeoutError
+from ..errors import BadRequestError, NotFoundError
 from ..models import OTPSent, OTPStatusInfo, OTPVerification, SendOTPRequest, VerifyOTPRequest
+from ..waits import Wait, otp_settled
 from ..wire import Call, path
 from ._base import _one, _Resource, _validated
 
@@ -88,19 +88,36 @@ class AsyncOTP(_Resource):
 
     async def status(self, otp_id: str) -> OTPStatusInfo:
         """``pending``, ``verified`` or ``expired``."""
-        return await self._client.request(
-            Call("GET", path("messages/otp/{otp_id}/status", otp_id=otp_id), _one(OTPStatusInfo))
-        )
+        return await self._client.request(_status_call(otp_id))
 
     async def wait_until_verified(
         self, otp_id: str, *, timeout: float = 600.0, poll_interval: float = 3.0
     ) -> OTPStatusInfo:
-        """Poll until the OTP is verified or expired (see ``.status``); WaitTimeoutError if time runs out."""
-        deadline = time.monotonic() + timeout
+        """Wait until the OTP is verified and return its status (the rules of every wait:
+        :mod:`wacloud_integrations.waits`).
+
+        Raises :class:`~wacloud_integrations.errors.OTPExpiredError` when the code expired first,
+        :class:`~wacloud_integrations.errors.WaitTimeoutError` when ``timeout`` ran out first, and a
+        permanent API error (bad key, unknown id) at once; transient errors only delay the wait.
+        """
+        wait = Wait(timeout, poll_interval, what=f"OTP {otp_id}")
+        call = _status_call(otp_id, max_retries=0)  # the wait decides when to try again
         while True:
-            info = await self.status(otp_id)
-            if info.status in ("verified", "expired"):
-                return info
-            if time.monotonic() + poll_interval > deadline:
-                raise WaitTimeoutError(f"OTP {otp_id} is still {info.status} after {timeout:.0f}s")
-            await self._client.sleep(poll_interval)
+            try:
+                info = await self._client.request(call)
+            except Exception as exc:
+                pause = wait.pause(exc)
+            else:
+                if otp_settled(info, otp_id):
+                    return info
+                pause = wait.pause()
+            await self._client.sleep(pause)
+
+
+def _status_call(otp_id: str, max_retries: int | None = None) -> Call[OTPStatusInfo]:
+    return Call(
+        "GET",
+        path("messages/otp/{otp_id}/status", otp_id=otp_id),
+        _one(OTPStatusInfo),
+        max_retries=max_retries,
+    )

@@ -72,18 +72,28 @@ class SandboxControl:
         """Disconnect a device; returns the device."""
         return self._call("POST", f"/devices/{quote(device_id, safe='')}/disconnect")
 
-    def inbound(self, device_id: str, from_: str, body: str, message_type: str = "text") -> dict[str, Any]:
-        """A customer at ``from_`` writes ``body`` to the device; returns the stored message."""
-        return self._call(
-            "POST",
-            "/inbound",
-            json={
-                "device_id": device_id,
-                "from": from_,
-                "body": body,
-                "message_type": message_type,
-            },
-        )
+    def inbound(
+        self,
+        device_id: str,
+        from_: str,
+        body: str,
+        message_type: str = "text",
+        *,
+        reply_to: str | None = None,
+    ) -> dict[str, Any]:
+        """A customer at ``from_`` writes ``body`` to the device; returns the stored message.
+
+        ``reply_to`` (a message id) makes it an answer to that message: with ``message_type="poll_vote"``
+        ``body`` is the option voted for, with ``"list_response"`` the row chosen (title or id)."""
+        payload: dict[str, Any] = {
+            "device_id": device_id,
+            "from": from_,
+            "body": body,
+            "message_type": message_type,
+        }
+        if reply_to is not None:
+            payload["reply_to"] = reply_to
+        return self._call("POST", "/inbound", json=payload)
 
     def inbox(self, phone: str, *, limit: int = 1000) -> list[dict[str, Any]]:
         """What the simulated phone ``phone`` received, oldest first (its newest ``limit`` messages)."""

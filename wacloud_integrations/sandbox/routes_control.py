@@ -51,7 +51,9 @@ async def inbound(body: InboundRequest, ctx: Ctx = Depends(control_ctx)) -> JSON
     """A customer writes to a device: stored as an inbound message, ``message`` webhooks fire."""
     device = world.get_device(ctx.state, ctx.account, body.device_id)
     sender = phone(body.from_, "from")
-    row = world.receive_inbound(ctx.state, ctx.account, device, sender, body.body, body.message_type)
+    row = world.receive_inbound(
+        ctx.state, ctx.account, device, sender, body.body, body.message_type, reply_to=body.reply_to
+    )
     return ok(world.message_out(row), 201)
 
 

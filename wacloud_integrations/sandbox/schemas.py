@@ -144,6 +144,9 @@ class InboundRequest(BaseModel):
     from_: str = Field(alias="from", min_length=1)
     body: str = Field(min_length=1)
     message_type: str = "text"
+    reply_to: str | None = Field(default=None, min_length=1, max_length=128)
+    """The id of the message this one answers: a poll (``poll_vote``: ``body`` is the option), a list
+    (``list_response``: ``body`` is the row's title or id) or any message (a quoted text reply)."""
 
 
 class ScanRequest(BaseModel):

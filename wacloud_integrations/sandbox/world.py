@@ -370,8 +370,15 @@ def receive_inbound(
     sender: str,
     body: str,
     message_type: str = "text",
+    *,
+    reply_to: str | None = None,
 ) -> dict[str, Any]:
-    """A customer writes to a device. A device that is not connected holds it until ``messages/sync``."""
+    """A customer writes to a device. A device that is not connected holds it until ``messages/sync``.
+
+    A poll vote or a list choice names the message it answers (``reply_to``, required for them); its
+    ``content`` carries that reference and the choice (docs/api-decisions.md, "Poll votes and list
+    choices")."""
+    content = _inbound_content(state, account, device, sender, body, message_type, reply_to)
     now = state.clock(account).now()
     synced = device["status"] == "connected"
     row = {
@@ -383,7 +390,7 @@ def receive_inbound(
         "to_": device["phone_number"],
         "message_type": message_type,
         "body": body,
-        "content": json.dumps({"text": body} if message_type == "text" else {"body": body}),
+        "content": json.dumps(content),
         "template_id": None,
         "status": "received",
         "ack": None,
@@ -400,6 +407,54 @@ def receive_inbound(
     if synced:
         emit_inbound(state, row)
     return row
+
+
+def _inbound_content(
+    state: SandboxState,
+    account: Account,
+    device: dict[str, Any],
+    sender: str,
+    body: str,
+    message_type: str,
+    reply_to: str | None,
+) -> dict[str, Any]:
+    """What an inbound message's ``content`` holds: its text, and for an answer the reference and choice."""
+    if message_type in ("poll_vote", "list_response") and reply_to is None:
+        raise ApiError(
+            422,
+            "validation_error",
+            f"reply_to: a {message_type} names the message it answers",
+            field="reply_to",
+        )
+    if reply_to is None:
+        return {"text": body} if message_type == "text" else {"body": body}
+    answered = state.store.one(
+        "SELECT * FROM messages WHERE account = ? AND (id = ? OR whatsapp_message_id = ?) "
+        "AND direction = 'outbound' AND device_id = ? AND to_ = ?",
+        (account.id, reply_to, reply_to, device["id"], sender),
+    )
+    if answered is None:
+        raise ApiError(
+            404, "not_found", "reply_to: no message sent to this number from this device", field="reply_to"
+        )
+    sent = json.loads(answered["content"] or "{}")
+    if message_type == "poll_vote":
+        if answered["message_type"] != "poll" or body not in (sent.get("poll_options") or []):
+            raise ApiError(422, "validation_error", "body: vote for one of the poll's options", field="body")
+        return {"reply_to": answered["id"], "selected_options": [body]}
+    if message_type == "list_response":
+        rows = [
+            row
+            for section in (sent.get("message") or {}).get("sections") or []
+            for row in section.get("rows") or []
+        ]
+        row = next((r for r in rows if body in (r.get("title"), r.get("id"))), None)
+        if answered["message_type"] != "list" or row is None:
+            raise ApiError(
+                422, "validation_error", "body: choose one of the list's rows (title or id)", field="body"
+            )
+        return {"reply_to": answered["id"], "row_id": row.get("id"), "title": row.get("title")}
+    return {"text": body, "reply_to": answered["id"]}
 
 
 def emit_inbound(state: SandboxState, row: dict[str, Any]) -> None:

@@ -1,6 +1,9 @@
 """Ask a customer to confirm on WhatsApp, then wait for the reply. The sensor defers (its default): the
 wait runs in the triggerer and holds no worker slot. The sensor returns the reply message for the next task.
 
+``after=ask.output``: the wait starts at the sent message's server time, so a customer who answers
+between the send and the sensor's first check (seconds, or longer when worker slots are full) is not lost.
+
 What a task returns is logged (``Returned value was: …``): ``record`` returns the sender's last four
 digits and the message id, never the number or the text.
 
@@ -31,6 +34,7 @@ with DAG(
     reply = WACloudInboundMessageSensor(
         task_id="wait_for_reply",
         from_number="{{ params.phone }}",
+        after=ask.output,
         pattern=r"(?i)^\s*ya\b",
         poke_interval=2.0,
         timeout=3600,
@@ -43,5 +47,4 @@ with DAG(
 
         return f"confirmed by {mask_phone(message['from'])} (message {message['id']})"
 
-    ask >> reply
     record(reply.output)

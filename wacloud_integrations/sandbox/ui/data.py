@@ -121,7 +121,32 @@ def conversation(state: SandboxState, account: Account, device_id: str, phone: s
         "OR (m.direction = 'inbound' AND m.from_ = ?)) ORDER BY m.seq DESC LIMIT ?) ORDER BY seq",
         (account.id, device_id, phone, phone, MESSAGE_LIMIT),
     )
-    return [bubble(row) for row in rows]
+    bubbles = [bubble(row) for row in rows]
+    _mark_questions(state, account, rows, bubbles)
+    return bubbles
+
+
+def _mark_questions(
+    state: SandboxState, account: Account, rows: list[dict[str, Any]], bubbles: list[dict[str, Any]]
+) -> None:
+    """A question (``messages.ask``) shows as open, answered (with the choice) or expired, by the core's
+    one rule over the conversation shown (``questions.assign``)."""
+    from ...models import Message
+    from ...questions import assign, spec_of
+
+    messages = [Message.model_validate(world.message_out(row)) for row in rows]
+    answers = {question: choice for question, choice in assign(messages).values()}
+    now = state.clock(account).now()
+    for message, shown in zip(messages, bubbles, strict=True):
+        spec = spec_of(message) if message.direction == "outbound" else None
+        if spec is None:
+            continue
+        if message.id in answers:
+            shown["question"] = {"state": "answered", "answer": spec.titles[answers[message.id]]}
+        elif spec.expires_at is not None and spec.expires_at.timestamp() < now:
+            shown["question"] = {"state": "expired"}
+        else:
+            shown["question"] = {"state": "open"}
 
 
 def bubble(row: dict[str, Any]) -> dict[str, Any]:

@@ -306,9 +306,10 @@ async def reply(device_id: str, phone: str, va: tuple[Visit, dict[str, str]] = D
     if not form.get("body", "").strip():
         v.session.notify("error", "body: write a message first")
         return v.back(back)
-    request = InboundRequest.model_validate(
-        {"device_id": device_id, "from": phone, "body": form["body"], "message_type": kind}
-    )
+    fields = {"device_id": device_id, "from": phone, "body": form["body"], "message_type": kind}
+    if kind != "text" and form.get("reply_to"):
+        fields["reply_to"] = form["reply_to"][:128]  # the poll or list answered (the bubble's message id)
+    request = InboundRequest.model_validate(fields)
     await run(v, "Sent as the customer", lambda: routes_control.inbound(request, v.ctx))
     return v.back(back)
 
