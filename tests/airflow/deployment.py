@@ -28,11 +28,16 @@ BIN = Path(sys.executable).parent
 T = TypeVar("T")
 
 
-def wait_for(what: str, probe: Callable[[], T | None], deadline: float) -> T:
-    """Poll ``probe`` until it returns something truthy; fail naming ``what`` at the deadline."""
+def wait_for(
+    what: str, probe: Callable[[], T | None], deadline: float, checks: Iterable[Callable[[], None]] = ()
+) -> T:
+    """Poll ``probe`` until it returns something truthy; fail naming ``what`` at the deadline, or at once
+    when one of ``checks`` raises (a component that exited would otherwise look like a slow one)."""
     end = time.monotonic() + deadline
     last: Any = None
     while time.monotonic() < end:
+        for check in checks:
+            check()
         try:
             last = probe()
         except (httpx.HTTPError, OSError) as exc:  # a component still starting

@@ -28,6 +28,7 @@ import httpx
 import pytest
 
 from examples.airflow import _env
+from tests.airflow import deployment as deployment_helpers
 from tests.leaks import shows_code
 from tests.ports import unused_port
 from wacloud_integrations import WACloud
@@ -44,22 +45,8 @@ CHECKS: list[Callable[[], None]] = []  # run before every probe: the deployment'
 
 
 def wait_for(what: str, probe: Callable[[], T | None], deadline: float) -> T:
-    """Poll ``probe`` until it returns something truthy; fail naming ``what`` at the deadline, or at once
-    when a component has exited (a dead triggerer would otherwise look like a slow one)."""
-    end = time.monotonic() + deadline
-    last: Any = None
-    while time.monotonic() < end:
-        for check in CHECKS:
-            check()
-        try:
-            last = probe()
-        except (httpx.HTTPError, OSError) as exc:  # a component still starting
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.25)  # the poll period of a wait with a deadline, not a synchronisation
-    raise AssertionError(f"timed out after {deadline:.0f} s waiting for {what}; last seen: {last!r}")
+    """:func:`tests.airflow.deployment.wait_for`, failing at once when a component has exited."""
+    return deployment_helpers.wait_for(what, probe, deadline, CHECKS)
 
 
 @dataclass
