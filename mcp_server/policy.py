@@ -1,7 +1,8 @@
 """The guard rails, enforced in code before anything is sent; the model cannot talk its way past them.
 
 * read-only: no tool may change anything;
-* allowlist: only listed numbers or prefixes may receive anything (empty means no sends);
+* allowlist: only listed numbers or prefixes may receive anything (empty means no sends), a question
+  (``ask``) included; ``wait_for_reply`` waits only for replies from them;
 * rate limits: sends per hour overall and per recipient, and a stricter limit for OTPs;
 * duplicate suppression: the same send repeated within a short window is not sent again, and every
   attempt of one logical send carries the same derived idempotency key, so a client's retry of the same
@@ -93,6 +94,16 @@ class Policy:
                 "(WACLOUD_MCP_ALLOWED_RECIPIENTS). "
                 "Nothing was sent. Do not try other numbers; ask the user whether this recipient should be "
                 "added to the server configuration."
+            )
+
+    def require_listened(self, number: str) -> None:
+        """Refuse to wait for replies from a number the allowlist does not name (``wait_for_reply``): the
+        agent waits only on conversations it may also write to."""
+        if not self.is_allowed(number):
+            raise ToolError(
+                "Refused: to: this server waits only for replies from numbers in the recipient allowlist "
+                "(WACLOUD_MCP_ALLOWED_RECIPIENTS). Nothing was read. list_messages shows other "
+                "conversations; ask the user whether this number should be allowed."
             )
 
     # ---- rate limits (sliding one-hour windows)
