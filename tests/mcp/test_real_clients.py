@@ -97,8 +97,8 @@ def _check_ts_session(out: dict[str, Any], ctl: Any, text: str) -> None:
     assert out["ask"]["choice"] == "approve" and out["ask"]["status"] == "sent"
     assert out["ask"]["progress"] and out["ask"]["progress"][0]["total"] == 120
     assert "402184" not in json.dumps(out)  # no code in any tool output
-    assert [m["body"] for m in ctl.inbox(PHONE)][0] == text
-    assert len(ctl.inbox(PHONE)) == 2  # the message and the question, each once
+    inbox = ctl.inbox(PHONE)
+    assert len(inbox) == 2 and inbox[0]["body"] == text  # the message and the question, each once
 
 
 def _person(env: dict[str, str]) -> dict[str, str]:

@@ -104,7 +104,13 @@ async def test_ask_expired(make, sandbox, ctl):
         moved: list[bool] = []
         result = await client.call_tool(
             "ask",
-            {"to": PHONE, "text": "Quick?", "choices": CHOICES, "expires_in_seconds": 60, "timeout_seconds": 60},
+            {
+                "to": PHONE,
+                "text": "Quick?",
+                "choices": CHOICES,
+                "expires_in_seconds": 60,
+                "timeout_seconds": 60,
+            },
             progress_callback=on_progress,
         )
     out = result.structured_content
