@@ -167,6 +167,13 @@ class Policy:
             return None
         return record
 
+    def touch(self, fingerprint: str) -> None:
+        """Restart the duplicate window of a send that went out: ``ask`` calls it when its wait ends, so
+        the same ``ask`` repeated to wait longer finds the same question instead of asking again."""
+        record = self.recent(fingerprint)
+        if record is not None and record.state == "sent":
+            record.started = self._clock()
+
     def _sweep(self) -> None:
         """Forget finished sends long past the window (the look-up reaches back one window only)."""
         now, window = self._clock(), self.settings.dedup_window_seconds

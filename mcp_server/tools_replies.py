@@ -239,7 +239,8 @@ async def ask(
             **base,
             outcome="expired",
             waited_seconds=waited,
-            detail=f"{said} It expired unanswered and takes no answer now; ask again if still needed.",
+            detail=f"{said} It expired unanswered and takes no answer now. To ask anew, word it "
+            "differently (the same arguments repeated soon give this same question).",
         )
     except WaitTimeoutError:
         waited = round(loop.time() - started, 1)
@@ -255,6 +256,10 @@ async def ask(
             f"The question was sent (question_id {question.message_id}), but waiting for its answer failed: "
             f"{to_tool_error(exc, not_found='device_id')}"
         ) from None
+    finally:
+        # However the wait ended (cancelled too), the same ask repeated within the duplicate window
+        # from now waits for this question instead of asking again.
+        app.policy.touch(prepared.fingerprint)
     untrusted, _ = clean(answer.text, app.settings.max_inbound_chars, codes=True)
     return AskResult(
         **base,

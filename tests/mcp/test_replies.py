@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 from mcp import Client
 
+from mcp_server import build_server
+from mcp_server.config import Settings
+from mcp_server.policy import Policy
 from wacloud_integrations import AsyncWACloud
 from wacloud_integrations.watchers import watchers_in_loop
 
@@ -90,6 +93,27 @@ async def test_ask_timed_out_then_repeated_waits_for_the_same_question(make, san
     assert out["outcome"] == "answered" and out["choice"] == "reject"
     assert out["untrusted_text"] == "reject"
     assert len(_sent(ctl)) == 1  # asked once
+
+
+async def test_a_long_wait_keeps_the_question_for_a_repeated_ask(env, sandbox, ctl):
+    # The duplicate window (120 s) counts from the end of the wait, not from the send: an ask whose wait
+    # timed out after 100 s and is repeated 50 s later waits for the same question.
+    now = [0.0]
+    settings = Settings.from_env({**env, "WACLOUD_MCP_CONFIRM": "host"})
+    server = build_server(settings, policy=Policy(settings, clock=lambda: now[0]))
+    arguments = {"to": PHONE, "text": "Still go on?", "choices": CHOICES}
+    async with Client(server) as client:
+
+        async def later(value: float, total: float | None, message: str | None) -> None:
+            now[0] = 100.0  # the wait took long on the policy's clock
+
+        first = await client.call_tool("ask", {**arguments, "timeout_seconds": 3}, progress_callback=later)
+        now[0] = 150.0
+        again = await client.call_tool("ask", {**arguments, "timeout_seconds": 1})
+    assert first.structured_content["outcome"] == "timed_out", text_of(first)
+    assert again.structured_content["status"] == "duplicate_suppressed", again.structured_content
+    assert again.structured_content["question_id"] == first.structured_content["question_id"]
+    assert len(ctl.inbox(PHONE)) == 1
 
 
 async def test_ask_expired(make, sandbox, ctl):
