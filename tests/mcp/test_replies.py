@@ -146,7 +146,9 @@ async def test_ask_goes_through_the_policy(make, ctl):
     async with Client(make(WACLOUD_MCP_CONFIRM="host")) as client:
         outside = await client.call_tool("ask", {"to": OTHER, "text": "Hi?", "choices": CHOICES})
         bad = await client.call_tool("ask", {"to": PHONE, "text": "Hi?", "choices": {"a b": "x"}})
-        dry = None
+        one = await client.call_tool(
+            "ask", {"to": PHONE, "text": "Hi?", "choices": {"yes": "Yes"}, "kind": "poll"}
+        )
     async with Client(make(WACLOUD_MCP_DRY_RUN="true")) as client:
         dry = await client.call_tool("ask", {"to": PHONE, "text": "Hi?", "choices": CHOICES})
     async with Client(make(WACLOUD_MCP_READ_ONLY="true")) as client:
@@ -154,6 +156,7 @@ async def test_ask_goes_through_the_policy(make, ctl):
         refused = await client.call_tool("ask", {"to": PHONE, "text": "Hi?", "choices": CHOICES})
     assert outside.is_error and "allowlist" in text_of(outside)
     assert bad.is_error and "choices" in text_of(bad) and "Nothing was sent" in text_of(bad)
+    assert one.is_error and "choices" in text_of(one) and "Nothing was sent" in text_of(one)
     assert not dry.is_error and dry.structured_content["outcome"] == "not_sent"
     assert dry.structured_content["status"] == "dry_run"
     assert "ask" not in names and "wait_for_reply" in names
