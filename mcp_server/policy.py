@@ -1,7 +1,8 @@
 """The guard rails, enforced in code before anything is sent; the model cannot talk its way past them.
 
 * read-only: no tool may change anything;
-* allowlist: only listed numbers or prefixes may receive anything (empty means no sends);
+* allowlist: only listed numbers or prefixes may receive anything (empty means no sends), a question
+  (``ask``) included; ``wait_for_reply`` waits only for replies from them;
 * rate limits: sends per hour overall and per recipient, and a stricter limit for OTPs;
 * duplicate suppression: the same send repeated within a short window is not sent again, and every
   attempt of one logical send carries the same derived idempotency key, so a client's retry of the same
@@ -95,6 +96,16 @@ class Policy:
                 "added to the server configuration."
             )
 
+    def require_listened(self, number: str) -> None:
+        """Refuse to wait for replies from a number the allowlist does not name (``wait_for_reply``): the
+        agent waits only on conversations it may also write to."""
+        if not self.is_allowed(number):
+            raise ToolError(
+                "Refused: to: this server waits only for replies from numbers in the recipient allowlist "
+                "(WACLOUD_MCP_ALLOWED_RECIPIENTS). Nothing was read. list_messages shows other "
+                "conversations; ask the user whether this number should be allowed."
+            )
+
     # ---- rate limits (sliding one-hour windows)
 
     def check_rate(self, number: str, *, otp: bool = False) -> None:
@@ -155,6 +166,13 @@ class Policy:
             self._done[fingerprint] = (record.idempotency_key, record.started)
             return None
         return record
+
+    def touch(self, fingerprint: str) -> None:
+        """Restart the duplicate window of a send that went out: ``ask`` calls it when its wait ends, so
+        the same ``ask`` repeated to wait longer finds the same question instead of asking again."""
+        record = self.recent(fingerprint)
+        if record is not None and record.state == "sent":
+            record.started = self._clock()
 
     def _sweep(self) -> None:
         """Forget finished sends long past the window (the look-up reaches back one window only)."""

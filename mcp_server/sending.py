@@ -22,6 +22,7 @@ from wacloud_integrations.idempotency import content_fingerprint
 from wacloud_integrations.logs import get_logger
 from wacloud_integrations.masking import mask_phone
 from wacloud_integrations.models import Message
+from wacloud_integrations.questions import question_key
 
 from .app import App, app_of
 from .errors import to_tool_error
@@ -48,6 +49,8 @@ class PreparedSend:
     heading: str
     fields: dict[str, Any] = field(default_factory=dict)
     otp: bool = False
+    question: bool = False
+    """A question: ``fields`` are ``messages.ask``'s arguments (text, choices, kind, expires_in)."""
 
     @property
     def recipient(self) -> Phone:
@@ -69,7 +72,14 @@ class PreparedSend:
             }
         )
 
-    def question(self) -> str:
+    def stored_key(self, key: str) -> str:
+        """The idempotency key WACloud stores for an attempt made with ``key``: the key itself, or for a
+        question the core's question key built from it (``messages.ask`` sends with that one)."""
+        if not self.question:
+            return key
+        return question_key(key, expires_in=self.fields.get("expires_in"), synonyms=[])
+
+    def prompt(self) -> str:
         """What the user is asked; invisible characters are made visible so nothing hides in the text."""
         where = f"+{self.to} (device {self.device_id})"
         return f"Send this WhatsApp {self.heading} to {where}?\n\n{visible(self.text)}"
@@ -110,7 +120,7 @@ async def _sent_elsewhere(app: App, prepared: PreparedSend) -> bool:
     for key in app.policy.other_keys(prepared.fingerprint):
         try:
             found = await app.client.messages.find_sent(
-                prepared.recipient, idempotency_key=key, device_id=prepared.device_id
+                prepared.recipient, idempotency_key=prepared.stored_key(key), device_id=prepared.device_id
             )
         except WACloudError as exc:
             raise ToolError(
@@ -149,7 +159,7 @@ async def gate(app: App, prepared: PreparedSend, ctx: Context[Any, Any]) -> Elic
         )
     if record is None and await _sent_elsewhere(app, prepared):
         return _NOT_ASKED  # the body finds it again and answers already_sent; nobody is asked
-    return Elicit(prepared.question(), Confirm)
+    return Elicit(prepared.prompt(), Confirm)
 
 
 def confirmation_of(
@@ -187,19 +197,25 @@ class Delivery:
     """Replaces the status's usual explanation (an already_sent that another process made)."""
 
 
-async def _look_up(app: App, prepared: PreparedSend, record: SendRecord) -> Message | None:
-    """The stored message an earlier attempt of this send left under one of its keys, if any."""
+async def _look_up(app: App, prepared: PreparedSend, record: SendRecord) -> tuple[Message | None, Any]:
+    """The stored message an earlier attempt of this send left under one of its keys, if any; for a
+    question also the :class:`Question` itself (``messages.ask`` with that key finds it, sends nothing)."""
     for key in record.lookup:
         found = await app.client.messages.find_sent(
-            prepared.recipient, idempotency_key=key, device_id=prepared.device_id
+            prepared.recipient, idempotency_key=prepared.stored_key(key), device_id=prepared.device_id
         )
         if found is not None:
-            return found
-    return None
+            return found, (await _send(app, prepared, key) if prepared.question else None)
+    return None, None
 
 
 async def _send(app: App, prepared: PreparedSend, key: str) -> Any:
-    """One attempt, through the core (which never retries a send whose outcome is unknown)."""
+    """One attempt, through the core (which never retries a send whose outcome is unknown). A question
+    goes through ``messages.ask``, which first looks up its key and returns a question already asked."""
+    if prepared.question:
+        return await app.client.messages.ask(
+            prepared.recipient, device_id=prepared.device_id, idempotency_key=key, **prepared.fields
+        )
     if prepared.otp:
         return await app.client.otp.send(
             prepared.recipient, device_id=prepared.device_id, idempotency_key=key, **prepared.fields
@@ -268,7 +284,7 @@ async def deliver(
             policy.refund(prepared.to, stamp, otp=prepared.otp)
 
     try:
-        found = await _look_up(app, prepared, record)
+        found, question = await _look_up(app, prepared, record)
     except BaseException as exc:
         if resuming:
             policy.finish(record, "uncertain")
@@ -284,7 +300,7 @@ async def deliver(
         raise
     if found is not None:
         detail = None if resuming else by_other
-        result = build(prepared, Delivery("already_sent", found=found, detail=detail))
+        result = build(prepared, Delivery("already_sent", question, found=found, detail=detail))
         policy.finish(record, "sent", result.model_dump())
         log.info(
             "%s to %s: already sent by %s",

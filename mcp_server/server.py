@@ -25,6 +25,7 @@ from wacloud_integrations.logs import get_logger
 from . import tools_contacts as contacts
 from . import tools_otp as otp
 from . import tools_read as read
+from . import tools_replies as replies
 from . import tools_send as send
 from . import tools_templates as templates
 from .app import App
@@ -62,6 +63,8 @@ TOOLS: list[tuple[Callable[..., Any], str, ToolAnnotations]] = [
     (otp.verify_otp, "Verify a one-time code", VERIFY),
     (otp.get_otp_status, "OTP status", READ),
     (otp.wait_for_otp, "Wait for an OTP to be verified", READ),
+    (replies.ask, "Ask a question and wait for the answer", SEND),
+    (replies.wait_for_reply, "Wait for a reply", READ_OPEN),
 ]
 
 

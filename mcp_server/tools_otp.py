@@ -32,6 +32,7 @@ from .models import (
     as_text,
     project,
 )
+from .progress import reporting
 from .sending import Delivery, PreparedSend, confirmation_of, deliver
 from .tools_send import DeviceId, Phone
 
@@ -230,16 +231,10 @@ async def wait_for_otp(
     loop = asyncio.get_running_loop()
     started = loop.time()
     # The core's one wait (docs/waiting.md): deadline, 429s and 5xx handled as on every other surface.
-    waiting = asyncio.ensure_future(
-        core_wait(app.client.config, otp_id, interval=_POLL_INTERVAL, timeout=timeout_seconds)
-    )
+    waiting = core_wait(app.client.config, otp_id, interval=_POLL_INTERVAL, timeout=timeout_seconds)
     try:
-        while not waiting.done():
-            await asyncio.wait({waiting}, timeout=_PROGRESS_EVERY)
-            elapsed = min(loop.time() - started, float(timeout_seconds))
-            if not waiting.done():
-                await ctx.report_progress(elapsed, float(timeout_seconds), "OTP still pending")
-        info, outcome = waiting.result(), "verified"
+        info = await reporting(ctx, waiting, total=float(timeout_seconds), message="OTP still pending")
+        outcome = "verified"
     except OTPExpiredError:
         info, outcome = OTPStatusInfo(otp_id=otp_id, status="expired"), "expired"
     except WaitTimeoutError:
@@ -247,8 +242,6 @@ async def wait_for_otp(
     except WACloudError as exc:  # failed: a permanent error (unknown otp_id, bad key) is a tool error
         with api_errors(not_found="otp_id"):
             raise exc from None
-    finally:
-        waiting.cancel()  # a cancelled tool call stops the poll at once
     return OtpWaitResult(
         **project(OtpStatusResult, info).model_dump(),
         waited_seconds=round(loop.time() - started, 1),
@@ -258,4 +251,3 @@ async def wait_for_otp(
 
 
 _POLL_INTERVAL = 2.0  # seconds between status reads (the account's shared request budget applies)
-_PROGRESS_EVERY = 2.0

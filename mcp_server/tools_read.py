@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
+from wacloud_integrations.models import Message
+
 from .app import app_of
 from .errors import api_errors
 from .models import (
@@ -23,7 +25,7 @@ from .models import (
 from .tools_send import DeviceId
 from .untrusted import clean
 
-__all__ = ["get_account", "get_device_status", "list_devices", "list_messages"]
+__all__ = ["get_account", "get_device_status", "list_devices", "list_messages", "message_item"]
 
 _OTP_WITHHELD = "[one-time code message: text withheld]"
 
@@ -89,27 +91,30 @@ async def list_messages(
             offset=offset,
             sort_order="asc" if oldest_first else "desc",
         )
-    items = []
-    for message in page:
-        # Received text may hold a one-time code the person typed back: standalone 6 digits are masked.
-        inbound = message.direction != "outbound"
-        text, truncated = clean(message.body, app.settings.max_inbound_chars, codes=inbound)
-        if isinstance(message.content, dict) and "otp_id" in message.content:
-            # WACloud masks codes in stored messages; withholding OTP messages does not rely on that.
-            text, truncated = _OTP_WITHHELD, False
-        items.append(
-            MessageItem(
-                id=message.id,
-                direction=message.direction,
-                from_number=message.from_,
-                to=message.to,
-                message_type=message.message_type,
-                status=message.status,
-                template_id=message.template_id,
-                created_at=as_text(message.created_at),
-                untrusted_text=text,
-                truncated=truncated,
-            )
-        )
+    items = [message_item(message, app.settings.max_inbound_chars) for message in page]
     next_offset = offset + len(page) if len(page) == limit else None
     return MessagePage(messages=items, offset=offset, next_offset=next_offset)
+
+
+def message_item(message: Message, limit: int) -> MessageItem:
+    """A stored message as the model sees it: its text only in ``untrusted_text``, without invisible
+    characters, cut at ``limit``; received text with standalone 6-digit numbers masked; a one-time-code
+    message's text withheld."""
+    # Received text may hold a one-time code the person typed back: standalone 6 digits are masked.
+    inbound = message.direction != "outbound"
+    text, truncated = clean(message.body, limit, codes=inbound)
+    if isinstance(message.content, dict) and "otp_id" in message.content:
+        # WACloud masks codes in stored messages; withholding OTP messages does not rely on that.
+        text, truncated = _OTP_WITHHELD, False
+    return MessageItem(
+        id=message.id,
+        direction=message.direction,
+        from_number=message.from_,
+        to=message.to,
+        message_type=message.message_type,
+        status=message.status,
+        template_id=message.template_id,
+        created_at=as_text(message.created_at),
+        untrusted_text=text,
+        truncated=truncated,
+    )

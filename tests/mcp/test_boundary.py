@@ -28,11 +28,16 @@ VALID = {
     "name": "n",
     "content": "c",
     "first_name": "f",
+    "text": "Go on?",
+    "choices": {"yes": "Yes", "no": "No"},
 }
 
 
 def _base(schema: dict[str, Any]) -> dict[str, Any]:
-    return {name: VALID[name] for name in schema.get("required", [])}
+    base = {name: VALID[name] for name in schema.get("required", [])}
+    if "timeout_seconds" in schema.get("properties", {}):
+        base["timeout_seconds"] = 1  # a wait that an accepted value starts ends at once
+    return base
 
 
 def _wrong(schema: dict[str, Any]) -> Any:

@@ -58,7 +58,7 @@ async def test_http_with_the_token(http_server, ctl):
     async with http, Client(streamable_http_client(http_server, http_client=http)) as client:
         tools = (await client.list_tools()).tools
         sent = await client.call_tool("send_message", {"to": PHONE, "text": "over http"})
-    assert len(tools) == 20
+    assert len(tools) == 22
     assert sent.structured_content["status"] == "sent"
     assert [m["body"] for m in ctl.inbox(PHONE)] == ["over http"]
 

@@ -83,7 +83,7 @@ def _node(node_env: dict[str, str], args: list[str], env: dict[str, str], cwd: P
 def _check_ts_session(out: dict[str, Any], ctl: Any, text: str) -> None:
     assert out["server"]["name"] == "wacloud"
     assert {"logging", "completions", "tools", "prompts"} <= set(out["capabilities"])
-    assert len(out["tools"]) == 20 and "wait_for_otp" in out["tools"]
+    assert len(out["tools"]) == 22 and {"wait_for_otp", "ask", "wait_for_reply"} <= set(out["tools"])
     assert out["read"] == {"isError": False, "name": "Order Confirmation"}
     assert out["completion"] == [TEMPLATE_ID]
     assert out["send"]["isError"] is False and out["send"]["status"] == "sent", out["send"]
@@ -91,7 +91,23 @@ def _check_ts_session(out: dict[str, Any], ctl: Any, text: str) -> None:
     assert len(out["bad"]["text"]) < 1000
     assert out["unknownPrompt"] == -32602
     assert any(entry["level"] == "info" and "send_message to" in entry["data"] for entry in out["logs"])
-    assert [m["body"] for m in ctl.inbox(PHONE)] == [text]
+    assert out["reply"]["isError"] is False and out["reply"]["outcome"] == "replied", out["reply"]
+    assert out["reply"]["reply"]["untrusted_text"] == "my code is ••••••"
+    assert out["ask"]["isError"] is False and out["ask"]["outcome"] == "answered", out["ask"]
+    assert out["ask"]["choice"] == "approve" and out["ask"]["status"] == "sent"
+    assert out["ask"]["progress"] and out["ask"]["progress"][0]["total"] == 120
+    assert "402184" not in json.dumps(out)  # no code in any tool output
+    inbox = ctl.inbox(PHONE)
+    assert len(inbox) == 2 and inbox[0]["body"] == text  # the message and the question, each once
+
+
+def _person(env: dict[str, str]) -> dict[str, str]:
+    """What the TypeScript client needs to play the person through the sandbox's control API."""
+    return {
+        "MCP_SANDBOX_URL": env["WACLOUD_BASE_URL"].removesuffix("/api/v1"),
+        "MCP_SANDBOX_KEY": env["WACLOUD_API_KEY"],
+        "MCP_DEVICE_ID": env["WACLOUD_DEVICE_ID"],
+    }
 
 
 def test_typescript_sdk_over_stdio(node_env, env, ctl, tmp_path):
@@ -103,12 +119,13 @@ def test_typescript_sdk_over_stdio(node_env, env, ctl, tmp_path):
         "MCP_PHONE": PHONE,
         "MCP_TEMPLATE_ID": TEMPLATE_ID,
         "MCP_TEXT": text,
+        **_person(env),
     }
     out = json.loads(_node(node_env, [str(CLIENTS / "ts_client.mjs")], variables, tmp_path))
     _check_ts_session(out, ctl, text)
 
 
-def test_typescript_sdk_over_http_with_the_token(node_env, http_server, ctl, tmp_path):  # noqa: F811
+def test_typescript_sdk_over_http_with_the_token(node_env, http_server, env, ctl, tmp_path):  # noqa: F811
     text = "from the TypeScript SDK over HTTP"
     variables = {
         "MCP_URL": http_server,
@@ -116,6 +133,7 @@ def test_typescript_sdk_over_http_with_the_token(node_env, http_server, ctl, tmp
         "MCP_PHONE": PHONE,
         "MCP_TEMPLATE_ID": TEMPLATE_ID,
         "MCP_TEXT": text,
+        **_person(env),
     }
     out = json.loads(_node(node_env, [str(CLIENTS / "ts_client.mjs")], variables, tmp_path))
     _check_ts_session(out, ctl, text)
@@ -156,7 +174,7 @@ def test_mcp_inspector_cli_over_stdio(node_env, env, ctl, tmp_path):
         *("--method", "tools/call", "--tool-name", "send_message"),
         *("--tool-arg", f'to="{PHONE}"', "text=from the MCP Inspector"),
     )
-    assert len(listed["tools"]) == 20
+    assert len(listed["tools"]) == 22
     assert read["structuredContent"]["name"] == "Order Confirmation"
     assert sent["structuredContent"]["status"] == "sent", sent
     assert [m["body"] for m in ctl.inbox(PHONE)] == ["from the MCP Inspector"]

@@ -24,7 +24,7 @@ async def test_console_script_serves_over_stdio(env, ctl, tmp_path):
                 "send_template_message", {"to": PHONE, "template_id": TEMPLATE_ID, "variables": TEMPLATE_VARS}
             )
             refused = await client.call_tool("send_message", {"to": "6285611112222", "text": "x"})
-    assert len(tools) == 20
+    assert len(tools) == 22
     assert sent.structured_content["status"] == "sent"
     assert refused.is_error
     assert [m["body"] for m in ctl.inbox(PHONE)] == [TEMPLATE_TEXT]

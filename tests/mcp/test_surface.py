@@ -29,10 +29,12 @@ TOOLS = [
     "verify_otp",
     "get_otp_status",
     "wait_for_otp",
+    "ask",
+    "wait_for_reply",
 ]
-SENDS = {"send_message", "send_template_message", "send_otp"}
+SENDS = {"send_message", "send_template_message", "send_otp", "ask"}
 # Tools whose results reach outside the account's own data: third parties' text, or any WhatsApp number.
-OPEN_WORLD = SENDS | {"list_messages", "list_contacts", "get_contact", "check_number"}
+OPEN_WORLD = SENDS | {"list_messages", "list_contacts", "get_contact", "check_number", "wait_for_reply"}
 WRITES = SENDS | {"create_template", "update_template", "delete_template", "update_contact", "verify_otp"}
 
 

@@ -2,7 +2,9 @@
 // Usage: node ts_client.mjs  with NPM_TOOLS (where the SDK is installed) and either
 //   MCP_COMMAND (+ MCP_ARGS as a JSON list; the server's environment is inherited) or MCP_URL (+ MCP_TOKEN).
 // It lists tools, reads a template, completes a template id, sends one message with progress and
-// logging on, and prints one JSON object with what it saw.
+// logging on, waits for the person's reply (wait_for_reply) and asks a question (ask), playing the
+// person through the sandbox's control API (MCP_SANDBOX_URL, MCP_SANDBOX_KEY, MCP_DEVICE_ID), and prints
+// one JSON object with what it saw.
 import { createRequire } from "node:module";
 
 const require = createRequire(`${process.env.NPM_TOOLS}/`);
@@ -43,6 +45,43 @@ out.completion = (
 await client.setLoggingLevel("info");
 const sent = await client.callTool({ name: "send_message", arguments: { to: phone, text: process.env.MCP_TEXT } });
 out.send = { isError: sent.isError ?? false, ...sent.structuredContent };
+
+// The person plays their part through the sandbox's control API (as a phone would).
+async function personWrites(body) {
+  const answer = await fetch(`${process.env.MCP_SANDBOX_URL}/_sandbox/inbound`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-Api-Key": process.env.MCP_SANDBOX_KEY },
+    body: JSON.stringify({ device_id: process.env.MCP_DEVICE_ID, from: phone, body, message_type: "text" }),
+  });
+  if (!answer.ok) throw new Error(`sandbox inbound failed: ${answer.status}`);
+}
+await personWrites("my code is 402184");
+const reply = await client.callTool({
+  name: "wait_for_reply",
+  arguments: { to: phone, message_id: sent.structuredContent?.message_id, timeout_seconds: 60 },
+});
+out.reply = { isError: reply.isError ?? false, ...reply.structuredContent };
+const progress = [];
+let answered = false;
+const asked = await client.callTool(
+  {
+    name: "ask",
+    arguments: { to: phone, text: "Deploy now?", choices: { approve: "Approve", reject: "Reject" } },
+  },
+  undefined,
+  {
+    timeout: 120000,
+    resetTimeoutOnProgress: true,
+    onprogress: async (p) => {
+      progress.push(p);
+      if (!answered) {
+        answered = true;
+        await personWrites("Approve");
+      }
+    },
+  },
+);
+out.ask = { isError: asked.isError ?? false, ...asked.structuredContent, progress };
 const bad = await client.callTool({ name: "verify_otp", arguments: { to: 402184, code: "402184" } });
 out.bad = { isError: bad.isError ?? false, text: bad.content?.[0]?.text };
 try {
