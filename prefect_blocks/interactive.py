@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -309,7 +308,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=3.0, help="seconds between inbound checks")
     parser.add_argument("--rescan", type=float, default=5.0, help="seconds between reads of waiting runs")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .bridge import configure_logging  # the bridge's lines and the resumer's look the same
+
+    configure_logging("INFO")
     asyncio.run(Resumer(args.credentials, interval=args.interval, rescan=args.rescan).run())
     return 0
 
