@@ -11,8 +11,8 @@ on WhatsApp"):
     python -m examples.prefect.approval serve                   # serves the deployment
     prefect deployment run wacloud-approval/approval --params '{"approver": "6281234567890"}'
 
-Without arguments it runs once locally against the sandbox (a stand-in approver answers) and the
-resumer runs in this process::
+Without arguments it runs once locally against the sandbox (a stand-in approver answers), on your
+``PREFECT_API_URL`` or else a throwaway server, and the resumer runs in this process::
 
     .venv-prefect/bin/python -m examples.prefect.approval
 """
@@ -20,6 +20,7 @@ resumer runs in this process::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import threading
 
@@ -50,9 +51,13 @@ def approval(approver: str, credentials: str = "wacloud", timeout: int = 3600) -
 
 def main() -> None:
     """One local run: the sandbox plays WACloud and the approver; the resumer runs in a thread."""
-    from examples.prefect._env import local_stack, say, until
+    from prefect.settings import PREFECT_API_URL
 
-    with local_stack() as stack:
+    from examples.prefect._env import local_stack, say, throwaway_prefect, until
+
+    # The resumer and the run talk to one server: the user's (PREFECT_API_URL), else a throwaway one.
+    server = contextlib.nullcontext() if PREFECT_API_URL.value() else throwaway_prefect()
+    with server, local_stack() as stack:
         stack.credentials.save("wacloud-approval-demo", overwrite=True)
         resumer = Resumer("wacloud-approval-demo", interval=0.5, rescan=0.5)
         stop: list[asyncio.Event] = []
