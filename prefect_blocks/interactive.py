@@ -225,6 +225,7 @@ class Resumer:
         self.resumed: list[str] = []
         self._answers: dict[str, dict[str, Any]] = {}  # flow run id → answer, found but not yet resumed
         self._watching: dict[str, asyncio.Task[None]] = {}
+        self._expired: set[str] = set()  # flow runs whose question expired unanswered
         self._logger = run_logger()
 
     async def scan(self) -> None:
@@ -238,6 +239,10 @@ class Resumer:
         for run_id, entry in entries.items():
             if run_id in self._answers:
                 await self._resume(run_id, self._answers[run_id])
+            elif run_id in self._expired:  # no answer can come: drop the record once the run ended
+                if await self._ended(run_id):
+                    self._expired.discard(run_id)
+                    await Variable.aunset(variable_name(run_id))
             elif run_id not in self._watching or self._watching[run_id].done():
                 self._watching[run_id] = asyncio.create_task(self._watch(config, run_id, entry["question"]))
 
@@ -250,6 +255,7 @@ class Resumer:
                 question.get("message_id"),
                 run_id,
             )
+            self._expired.add(run_id)
             return
         except Exception as exc:  # a permanent error: try again at the next scan
             self._logger.warning(
@@ -259,19 +265,24 @@ class Resumer:
         self._answers[run_id] = answer.model_dump(mode="json")
         await self._resume(run_id, self._answers[run_id])
 
-    async def _resume(self, run_id: str, answer: dict[str, Any]) -> None:
+    async def _ended(self, run_id: str) -> bool:
+        """Whether the flow run is gone or in a final state."""
         from prefect.exceptions import ObjectNotFound
+
+        async with get_client() as client:
+            try:
+                run = await client.read_flow_run(UUID(run_id))
+            except ObjectNotFound:
+                return True
+        return run.state is None or run.state.is_final()
+
+    async def _resume(self, run_id: str, answer: dict[str, Any]) -> None:
         from prefect.flow_runs import NotPausedError
 
         try:
             await aresume_flow_run(UUID(run_id), run_input=answer)
         except NotPausedError:
-            async with get_client() as client:
-                try:
-                    run = await client.read_flow_run(UUID(run_id))
-                except ObjectNotFound:
-                    run = None
-            if run is not None and run.state is not None and not run.state.is_final():
+            if not await self._ended(run_id):
                 return  # not paused yet: the next scan tries again
             self._logger.info("flow run %s is no longer waiting; its record is dropped", run_id)
         except (FlowPauseTimeout, RuntimeError) as exc:

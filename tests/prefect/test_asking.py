@@ -208,3 +208,17 @@ def test_a_paused_run_is_resumed_by_the_whatsapp_answer(credentials, ctl, sandbo
     assert phone not in repr(answer)
     assert asyncio.run(waiting_runs(phone)) == []  # the record is gone
     assert len(ctl.inbox(phone)) == 1
+
+
+def test_a_paused_run_whose_question_expires_fails_with_question_expired(credentials, ctl, phone):
+    seen: dict[str, Any] = {}
+
+    @flow(name="wacloud-test-approval-expires")
+    def approval() -> str:
+        seen["flow_run_id"] = str(FlowRunContext.get().flow_run.id)  # type: ignore[union-attr]
+        return pause_for_answer(credentials, phone, text="Quick?", choices=CHOICES, expires_in=2).choice
+
+    with pytest.raises(QuestionExpiredError):
+        approval()  # the pause ends at the question's expiry: nobody answered
+    assert len(ctl.inbox(phone)) == 1
+    assert asyncio.run(waiting_runs(phone)) == []  # the record is gone
