@@ -33,11 +33,12 @@ APPROVER = "6281234567502"
 
 
 @flow(name="wacloud-approval")
-def approval(approver: str, credentials: str = "wacloud", timeout: int = 3600) -> str:
+def approval(approver: str, credentials: str = "wacloud", timeout: int = 3600, suspend: bool = False) -> str:
     """Ask ``approver`` (a phone number) whether to go on; ``"approved"`` or ``"rejected"``.
 
     ``credentials`` names a saved ``WACloudCredentials`` block; the run waits at most ``timeout``
-    seconds for the answer (then it fails with ``WaitTimedOutError``).
+    seconds for the answer (then it fails with ``WaitTimedOutError``); ``suspend=True`` suspends the
+    run while it waits (the process exits; the run starts again when resumed, without asking again).
     """
     answer = pause_for_answer(
         credentials,
@@ -45,6 +46,7 @@ def approval(approver: str, credentials: str = "wacloud", timeout: int = 3600) -
         text="Deploy the release to production?",
         choices=CHOICES,
         timeout=timeout,
+        suspend=suspend,
     )
     return "approved" if answer.choice == "approve" else "rejected"
 

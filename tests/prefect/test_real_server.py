@@ -193,7 +193,8 @@ def test_an_example_runs_unchanged_against_the_users_server(on_server):
     assert time.monotonic() - started < 240
 
 
-def test_a_served_approval_run_is_resumed_by_the_whatsapp_answer(on_server, runner, sandbox, ctl):
+@pytest.mark.parametrize("suspend", [False, True], ids=["paused", "suspended"])
+def test_a_served_approval_run_is_resumed_by_the_whatsapp_answer(suspend, on_server, runner, sandbox, ctl):
     """``examples/prefect/approval.py`` served, a run started through the server, the resumer as its own
     process (``wacloud-prefect-resumer``): the run pauses, the approver answers on WhatsApp, the run
     completes with "rejected"; the question went out once and no log holds the API key."""
@@ -217,7 +218,9 @@ def test_a_served_approval_run_is_resumed_by_the_whatsapp_answer(on_server, runn
     )
     try:
         flow_run = run_deployment(
-            "wacloud-approval/real", parameters={"approver": approver, "credentials": credentials}, timeout=0
+            "wacloud-approval/real",
+            parameters={"approver": approver, "credentials": credentials, "suspend": suspend},
+            timeout=0,
         )
 
         def paused() -> bool:
