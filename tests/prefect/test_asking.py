@@ -13,12 +13,12 @@ from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 
 from prefect_blocks import tasks as t
-from prefect_blocks.bridge import event_for
+from prefect_blocks.bridge import create_app
 from prefect_blocks.interactive import Resumer, WhatsAppAnswer, pause_for_answer, pending, waiting_runs
 from wacloud_integrations import QuestionExpiredError
-from wacloud_integrations.models import MessageEvent
 
 from .helpers import MODES, run_mode, wait_until
+from .test_bridge import SECRET, _Client, _delivery
 
 CHOICES = {"approve": "Approve", "reject": "Reject"}
 DROP = {"method": "POST", "path": "/api/v1/messages", "drop_next": 1}
@@ -183,19 +183,22 @@ def test_a_paused_run_is_resumed_by_the_whatsapp_answer(credentials, ctl, sandbo
     stored = ctl.inbound(
         sandbox.device_id, phone, "Approve", "list_response", reply_to=question["message_id"]
     )
-    delivery = MessageEvent.model_validate(
-        {
-            "event": "message",
-            "device_id": sandbox.device_id,
-            "timestamp": 0,
-            "data": {"message_id": stored["id"], "from": f"{phone}@c.us", "to": "x@c.us", "body": "Approve"},
-        }
+    # a signed delivery of that reply through the bridge: its event names the waiting flow run
+    emitted: list[dict[str, Any]] = []
+    bridge = _Client(create_app(SECRET, emit=lambda **kw: emitted.append(kw)))
+    body, headers = _delivery(
+        device_id=sandbox.device_id,
+        message_id=stored["id"],
+        **{"from": f"{phone}@c.us"},
+        to="6289876543210@c.us",
+        body="Approve",
     )
-    spec = event_for(delivery, b"{}", asyncio.run(waiting_runs(phone, sandbox.device_id)))
-    assert {
+    assert bridge.post("/wacloud/webhook", content=body, headers=headers).status_code == 200
+    flow_run = {
         "prefect.resource.id": f"prefect.flow-run.{seen['flow_run_id']}",
         "prefect.resource.role": "flow-run",
-    } in (spec or {})["related"]
+    }
+    assert flow_run in emitted[0]["related"]
 
     thread, resumer, box = _resumer_thread(credentials)
     runner.join(90)
