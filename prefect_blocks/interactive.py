@@ -40,7 +40,7 @@ from prefect.variables import Variable
 from wacloud_integrations import QuestionExpiredError, WaitTimeoutError
 from wacloud_integrations.masking import mask_phone
 from wacloud_integrations.questions import Question, QuestionKind
-from wacloud_integrations.waiting import wait_for_answer
+from wacloud_integrations.waiting import run_shared, wait_for_answer
 
 from ._logging import run_logger
 from ._plans import CredentialsLike, _acredentials
@@ -322,7 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .bridge import configure_logging  # the bridge's lines and the resumer's look the same
 
     configure_logging("INFO")
-    asyncio.run(Resumer(args.credentials, interval=args.interval, rescan=args.rescan).run())
+    # the process's shared loop (the core's), where every wait of the process shares the watchers
+    run_shared(Resumer(args.credentials, interval=args.interval, rescan=args.rescan).run())
     return 0
 
 
