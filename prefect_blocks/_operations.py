@@ -16,7 +16,8 @@ from pydantic import SecretStr
 from wacloud_integrations import InputError, Pacing, WaitTimeoutError
 from wacloud_integrations.bulk import BATCH_KEY_REUSED, RecipientLike
 from wacloud_integrations.masking import mask_message, mask_phone
-from wacloud_integrations.waiting import wait_for_inbound, wait_for_otp
+from wacloud_integrations.questions import QuestionKind
+from wacloud_integrations.waiting import wait_for_answer, wait_for_inbound, wait_for_otp
 
 from . import _outcomes as outcomes
 from ._keys import batch_fingerprint, run_key
@@ -26,6 +27,8 @@ from ._progress import BulkProgress
 from .errors import BatchKeyReusedError, WaitTimedOutError
 
 __all__ = [
+    "ask_plan",
+    "ask_question_plan",
     "bulk_send_plan",
     "check_number_plan",
     "send_message_plan",
@@ -250,3 +253,91 @@ def check_number_plan(phone: str, device_id: str | None) -> Plan[dict[str, Any]]
     """Whether WhatsApp knows ``phone``."""
     result = yield Call("contacts", "check_exists", (phone,), {"device_id": device_id})
     return result.to_dict()
+
+
+def ask_question_plan(
+    to: str,
+    *,
+    text: str,
+    choices: Mapping[str, str],
+    kind: QuestionKind,
+    synonyms: Mapping[str, Sequence[str]] | None,
+    device_id: str | None,
+    expires_in: int | None,
+    idempotency_key: str | None,
+) -> Plan[dict[str, Any]]:
+    """Ask a question (the core's ``messages.ask``) and return it as JSON (``Question.model_dump``).
+
+    The key comes from the run like every send's (``_keys.run_key``): a task retry, a flow retry or a
+    suspended run that runs again finds the question already asked (the core looks it up) instead of
+    asking twice.
+    """
+    content = {
+        "ask": kind,
+        "text": text,
+        "choices": dict(choices) if isinstance(choices, Mapping) else choices,
+        "synonyms": {k: list(v) for k, v in (synonyms or {}).items()},
+        "expires_in": expires_in,
+    }
+    key = run_key(to, content, idempotency_key)
+    question = yield Call(
+        "messages",
+        "ask",
+        (to,),
+        {
+            "text": text,
+            "choices": choices,
+            "kind": kind,
+            "synonyms": synonyms,
+            "device_id": device_id,
+            "expires_in": expires_in,
+            "idempotency_key": key.key,
+        },
+    )
+    run_logger().info(
+        "WhatsApp question %s asked to %s (%s)", question.message_id, mask_phone(question.to), kind
+    )
+    return dict(question.model_dump(mode="json"))
+
+
+def ask_plan(
+    to: str,
+    *,
+    text: str,
+    choices: Mapping[str, str],
+    kind: QuestionKind,
+    synonyms: Mapping[str, Sequence[str]] | None,
+    device_id: str | None,
+    expires_in: int | None,
+    idempotency_key: str | None,
+    timeout: float | None,
+    poll_interval: float,
+) -> Plan[dict[str, Any]]:
+    """Ask, then wait for the answer on the process's shared watchers; the ``Answer`` as JSON.
+
+    Outcomes (docs/waiting.md): answered (the result), expired (the core's ``QuestionExpiredError``),
+    timed out (:class:`WaitTimedOutError`, so the run ends ``Failed``), failed (a permanent API error).
+    """
+    question = yield from ask_question_plan(
+        to,
+        text=text,
+        choices=choices,
+        kind=kind,
+        synonyms=synonyms,
+        device_id=device_id,
+        expires_in=expires_in,
+        idempotency_key=idempotency_key,
+    )
+    try:
+        answer = yield Shared(wait_for_answer, (question,), {"interval": poll_interval, "timeout": timeout})
+    except WaitTimeoutError as exc:  # a TimeoutError: Prefect would end the run TimedOut, not Failed
+        raise WaitTimedOutError(
+            f"question {question['message_id']} was not answered within {timeout or 0:.0f}s"
+        ) from exc
+    run_logger().info(
+        "WhatsApp question %s answered %r by %s",
+        answer.question_id,
+        answer.choice,
+        mask_phone(answer.from_number),
+    )
+    return dict(answer.model_dump(mode="json"))

@@ -7,7 +7,11 @@ unsigned, tampered with or stale, and emits:
 - ``wacloud.message.received`` for an inbound message, on resource ``wacloud.contact.<number>``;
 - ``wacloud.message.status`` for a status change, on resource ``wacloud.message.<message_id>``.
 
-Both name the device as a related resource (role ``device``). The signature covers only the body, so
+Both name the device as a related resource (role ``device``). An inbound message from a number that a
+paused flow run is waiting on (:func:`prefect_blocks.interactive.pause_for_answer`) also names that flow
+run (``prefect.flow-run.<id>``, role ``flow-run``), so automations and the run's page follow it. With
+``--credentials BLOCK`` the bridge also runs the resumer (:class:`prefect_blocks.interactive.Resumer`)
+that resumes those runs with the answer as their run input. The signature covers only the body, so
 everything the bridge trusts comes from the body: ``parse_event`` refuses a delivery whose signed
 ``timestamp`` is too old (a captured delivery replayed later), and the Prefect event id derives from
 the body's signed ``id``, so a redelivery (or a replay with forged headers) is the same event; the
@@ -26,12 +30,14 @@ would show it) and ``PREFECT_API_URL`` pointing at the server::
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import hashlib
 import logging
 import os
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from prefect.events import emit_event
@@ -46,6 +52,7 @@ from wacloud_integrations.masking import mask_codes, mask_phone
 from wacloud_integrations.models import MessageEvent, StatusEvent, WebhookEvent
 
 from ._logging import run_logger
+from .interactive import Resumer, waiting_runs
 
 __all__ = ["RECEIVED", "STATUS", "configure_logging", "create_app", "event_for", "event_id", "main"]
 
@@ -54,6 +61,7 @@ STATUS = "wacloud.message.status"
 SECRET_ENV = "WACLOUD_WEBHOOK_SECRET"
 _SEEN_LIMIT = 10_000
 Emit = Callable[..., Any]
+WaitingRuns = Callable[[str, str | None], Awaitable[list[str]]]
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -68,8 +76,11 @@ def event_id(event: WebhookEvent, raw: bytes) -> uuid.UUID:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"wacloud-webhook:{source}")
 
 
-def event_for(event: WebhookEvent, raw: bytes) -> dict[str, Any] | None:
-    """The Prefect event (``emit_event`` arguments) for a WACloud webhook event; ``None`` to ignore it."""
+def event_for(event: WebhookEvent, raw: bytes, flow_runs: Sequence[str] = ()) -> dict[str, Any] | None:
+    """The Prefect event (``emit_event`` arguments) for a WACloud webhook event; ``None`` to ignore it.
+
+    ``flow_runs``: the flow runs waiting for this inbound message (named as related resources).
+    """
     related = [
         {"prefect.resource.id": f"wacloud.device.{event.device_id}", "prefect.resource.role": "device"}
     ]
@@ -77,10 +88,14 @@ def event_for(event: WebhookEvent, raw: bytes) -> dict[str, Any] | None:
     if isinstance(event, MessageEvent):
         data = event.data
         sender = _digits(data.from_)
+        runs = [
+            {"prefect.resource.id": f"prefect.flow-run.{run}", "prefect.resource.role": "flow-run"}
+            for run in flow_runs
+        ]
         return {
             "event": RECEIVED,
             "resource": {"prefect.resource.id": f"wacloud.contact.{sender}", "prefect.resource.name": sender},
-            "related": related,
+            "related": [*related, *runs],
             "payload": {
                 "message_id": data.message_id,
                 "from": sender,
@@ -125,8 +140,14 @@ def create_app(
     path: str = "/wacloud/webhook",
     emit: Emit = emit_event,
     tolerance_seconds: float | None = 300,
+    waiting: WaitingRuns | None = waiting_runs,
+    resumer: Resumer | None = None,
 ) -> Starlette:
-    """The ASGI app: ``POST path`` receives deliveries, ``GET /healthz`` answers ``ok``."""
+    """The ASGI app: ``POST path`` receives deliveries, ``GET /healthz`` answers ``ok``.
+
+    ``waiting`` finds the flow runs that wait for a sender's answer (``None``: name none); ``resumer``
+    runs alongside the app while it is served.
+    """
     if not secret:
         raise ValueError(f"the webhook secret is empty; set {SECRET_ENV}")
     seen: OrderedDict[str, None] = OrderedDict()
@@ -141,7 +162,13 @@ def create_app(
             return JSONResponse({"ok": False, "error": str(exc)}, status_code=401)
         except ValueError:
             return JSONResponse({"ok": False, "error": "the body is not JSON"}, status_code=400)
-        spec = event_for(event, raw)
+        runs: list[str] = []
+        if waiting is not None and isinstance(event, MessageEvent):
+            try:
+                runs = await waiting(_digits(event.data.from_), event.device_id)
+            except Exception as exc:  # the event still goes out, without the flow runs
+                logger.warning("waiting flow runs not read: %s", type(exc).__name__)
+        spec = event_for(event, raw, runs)
         if spec is None:
             return JSONResponse({"ok": True, "ignored": event.event})
         delivery = str(spec["id"])
@@ -162,7 +189,22 @@ def create_app(
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True})
 
-    return Starlette(routes=[Route(path, receive, methods=["POST"]), Route("/healthz", health)])
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if resumer is None:
+            yield
+            return
+        stop = asyncio.Event()
+        running = asyncio.create_task(resumer.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await running
+
+    return Starlette(
+        routes=[Route(path, receive, methods=["POST"]), Route("/healthz", health)], lifespan=lifespan
+    )
 
 
 def configure_logging(level: str = "INFO") -> dict[str, Any]:
@@ -213,6 +255,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=LEVELS,
         help="lowest level logged to stderr, with timestamps (default INFO: one line per delivery)",
     )
+    parser.add_argument(
+        "--credentials",
+        default=None,
+        help="name of a saved WACloudCredentials block: also resume flow runs paused by pause_for_answer "
+        "when their WhatsApp answer arrives",
+    )
     args = parser.parse_args(argv)
     secret = os.environ.get(SECRET_ENV, "")
     if not secret:
@@ -226,7 +274,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     log_config = configure_logging(args.log_level)
     uvicorn.run(
-        create_app(secret, path=args.path, tolerance_seconds=args.tolerance),
+        create_app(
+            secret,
+            path=args.path,
+            tolerance_seconds=args.tolerance,
+            resumer=Resumer(args.credentials) if args.credentials else None,
+        ),
         host=args.host,
         port=args.port,
         log_config=log_config,

@@ -27,17 +27,22 @@ from pydantic import SecretStr
 
 from wacloud_integrations import Pacing
 from wacloud_integrations.bulk import RecipientLike
+from wacloud_integrations.questions import QuestionKind
 
 from . import _operations as ops
 from ._plans import CredentialsLike, arun_plan, run_plan
 from ._retry import Kind, retry_condition
 
 __all__ = [
+    "aask",
+    "aask_question",
     "abulk_send",
     "acheck_number",
     "asend_message",
     "asend_otp",
     "asend_template_message",
+    "ask",
+    "ask_question",
     "averify_otp",
     "await_for_inbound_message",
     "await_for_otp_verification",
@@ -378,3 +383,142 @@ async def acheck_number(
 ) -> dict[str, Any]:
     """Async twin of :func:`check_number`."""
     return await arun_plan(credentials, ops.check_number_plan(phone, device_id))
+
+
+# ---- asking ------------------------------------------------------------------------------------------
+
+
+@task(name="wacloud-ask", **_SEND)
+def ask(
+    credentials: CredentialsLike,
+    to: str,
+    *,
+    text: str,
+    choices: Mapping[str, str],
+    kind: QuestionKind = "list",
+    synonyms: Mapping[str, Sequence[str]] | None = None,
+    device_id: str | None = None,
+    expires_in: int | None = None,
+    idempotency_key: str | None = None,
+    timeout: float | None = 3600.0,
+    poll_interval: float = 3.0,
+) -> dict[str, Any]:
+    """Ask ``to`` a question on WhatsApp and wait for the answer; returns the core's ``Answer`` as a dict
+    (``choice``: the chosen id, a key of ``choices``; ``text``: what the person sent, untrusted and with
+    codes masked; ``from_number``, ``answered_at``, ``message_id``, ``question_id``).
+
+    ``choices`` maps the ids your flow branches on to the titles the person sees; ``kind`` sends them
+    as a ``"list"``, a ``"poll"`` or a numbered ``"text"``; ``synonyms`` adds words a person may type.
+    The question's key comes from the run (see :mod:`prefect_blocks._keys`), so a retry finds the
+    question instead of asking again. An expired question raises the core's ``QuestionExpiredError``;
+    running out of ``timeout`` raises :class:`~prefect_blocks.errors.WaitTimedOutError`; both end the run
+    ``Failed`` and are not retried. The wait holds the worker: to free it, pause or suspend the flow run
+    with :func:`prefect_blocks.interactive.pause_for_answer` instead.
+    """
+    return run_plan(
+        credentials,
+        ops.ask_plan(
+            to,
+            text=text,
+            choices=choices,
+            kind=kind,
+            synonyms=synonyms,
+            device_id=device_id,
+            expires_in=expires_in,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            poll_interval=poll_interval,
+        ),
+    )
+
+
+@task(name="wacloud-aask", **_SEND)
+async def aask(
+    credentials: CredentialsLike,
+    to: str,
+    *,
+    text: str,
+    choices: Mapping[str, str],
+    kind: QuestionKind = "list",
+    synonyms: Mapping[str, Sequence[str]] | None = None,
+    device_id: str | None = None,
+    expires_in: int | None = None,
+    idempotency_key: str | None = None,
+    timeout: float | None = 3600.0,
+    poll_interval: float = 3.0,
+) -> dict[str, Any]:
+    """Async twin of :func:`ask`."""
+    return await arun_plan(
+        credentials,
+        ops.ask_plan(
+            to,
+            text=text,
+            choices=choices,
+            kind=kind,
+            synonyms=synonyms,
+            device_id=device_id,
+            expires_in=expires_in,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            poll_interval=poll_interval,
+        ),
+    )
+
+
+@task(name="wacloud-ask-question", **_SEND)
+def ask_question(
+    credentials: CredentialsLike,
+    to: str,
+    *,
+    text: str,
+    choices: Mapping[str, str],
+    kind: QuestionKind = "list",
+    synonyms: Mapping[str, Sequence[str]] | None = None,
+    device_id: str | None = None,
+    expires_in: int | None = None,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    """Ask without waiting: the ``Question`` as a dict, for a wait elsewhere (``wait_for_answer`` in the
+    core, or the resumer of :mod:`prefect_blocks.interactive`). Same key rule as :func:`ask`."""
+    return run_plan(
+        credentials,
+        ops.ask_question_plan(
+            to,
+            text=text,
+            choices=choices,
+            kind=kind,
+            synonyms=synonyms,
+            device_id=device_id,
+            expires_in=expires_in,
+            idempotency_key=idempotency_key,
+        ),
+    )
+
+
+@task(name="wacloud-aask-question", **_SEND)
+async def aask_question(
+    credentials: CredentialsLike,
+    to: str,
+    *,
+    text: str,
+    choices: Mapping[str, str],
+    kind: QuestionKind = "list",
+    synonyms: Mapping[str, Sequence[str]] | None = None,
+    device_id: str | None = None,
+    expires_in: int | None = None,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    """Async twin of :func:`ask_question`."""
+    return await arun_plan(
+        credentials,
+        ops.ask_question_plan(
+            to,
+            text=text,
+            choices=choices,
+            kind=kind,
+            synonyms=synonyms,
+            device_id=device_id,
+            expires_in=expires_in,
+            idempotency_key=idempotency_key,
+        ),
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from prefect import flow, serve
 
+from examples.prefect.approval import approval
 from prefect_blocks.tasks import bulk_send, wait_for_inbound_message
 
 DEPLOYMENT = "real"
@@ -37,5 +38,6 @@ if __name__ == "__main__":
     serve(
         wait_for_reply.to_deployment(DEPLOYMENT),
         two_bulk_sends.to_deployment(DEPLOYMENT),
+        approval.to_deployment(DEPLOYMENT),
         print_starting_message=False,
     )

@@ -31,11 +31,13 @@ from .helpers import wait_until
 SECRET = "whsec_bridge_test_secret"
 
 
-def _delivery(event: str = "message", *, age: float = 0.0, **data) -> tuple[bytes, dict[str, str]]:
+def _delivery(
+    event: str = "message", *, age: float = 0.0, device_id: str = "dev-1", **data
+) -> tuple[bytes, dict[str, str]]:
     payload = {
         "id": f"evt_{uuid.uuid4().hex}",
         "event": event,
-        "device_id": "dev-1",
+        "device_id": device_id,
         "timestamp": int((time.time() - age) * 1000),
         "data": data
         or {"message_id": "m-1", "from": "6281300012345@c.us", "to": "6289876543210@c.us", "body": "YES"},

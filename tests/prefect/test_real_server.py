@@ -74,10 +74,12 @@ def runner(server: Server) -> Iterator[Started]:
                 with get_client(sync_client=True) as client:
                     found = client.read_deployments(
                         flow_filter=FlowFilter(
-                            name=FlowFilterName(any_=["real-wait-for-reply", "real-two-bulk-sends"])
+                            name=FlowFilterName(
+                                any_=["real-wait-for-reply", "real-two-bulk-sends", "wacloud-approval"]
+                            )
                         )
                     )
-                return len(found) == 2
+                return len(found) == 3
 
             wait_until(served, timeout=120, between=lambda: started.pause(0.5), what="the deployments")
         yield started
@@ -189,3 +191,68 @@ def test_an_example_runs_unchanged_against_the_users_server(on_server):
         log.message for log in logs
     ]
     assert time.monotonic() - started < 240
+
+
+@pytest.mark.parametrize("suspend", [False, True], ids=["paused", "suspended"])
+def test_a_served_approval_run_is_resumed_by_the_whatsapp_answer(suspend, on_server, runner, sandbox, ctl):
+    """``examples/prefect/approval.py`` served, a run started through the server, the resumer as its own
+    process (``wacloud-prefect-resumer``): the run pauses, the approver answers on WhatsApp, the run
+    completes with "rejected"; the question went out once and no log holds the API key."""
+    approver = new_phone()
+    credentials = _saved_credentials(sandbox, "real-credentials")
+    env = environment(on_server.home, on_server.url)
+    resumer = start(
+        [
+            sys.executable,
+            "-m",
+            "prefect_blocks.interactive",
+            "--credentials",
+            credentials,
+            "--interval",
+            "0.5",
+            "--rescan",
+            "1",
+        ],
+        env,
+        Path(on_server.home) / "resumer.log",
+    )
+    try:
+        flow_run = run_deployment(
+            "wacloud-approval/real",
+            parameters={"approver": approver, "credentials": credentials, "suspend": suspend},
+            timeout=0,
+        )
+
+        def paused() -> bool:
+            with get_client(sync_client=True) as client:
+                state = client.read_flow_run(flow_run.id).state
+            return bool(state and state.is_paused())
+
+        wait_until(paused, timeout=120, between=lambda: runner.pause(0.2), what="the approval run to pause")
+        asked = ctl.inbox(approver)
+        assert len(asked) == 1
+        ctl.inbound(sandbox.device_id, approver, "Reject")
+
+        def final() -> Any:
+            with get_client(sync_client=True) as client:
+                state = client.read_flow_run(flow_run.id).state
+            return state if state is not None and state.is_final() else None
+
+        state = wait_until(final, timeout=120, between=lambda: resumer.pause(0.2), what="the resumed run")
+        assert state.is_completed(), (state.name, state.message)
+        assert len(ctl.inbox(approver)) == 1
+
+        def answered_logs() -> list[str]:  # the runner ships a run's last lines after it completed
+            with get_client(sync_client=True) as client:
+                logs = client.read_logs(
+                    log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run.id]))
+                )
+            messages = [log.message for log in logs]
+            return messages if any("answered 'reject'" in m for m in messages) else []
+
+        messages = wait_until(answered_logs, timeout=60, between=lambda: runner.pause(0.2), what="the log")
+        assert not any(sandbox.api_key in m or approver in m for m in messages)
+        assert sandbox.api_key not in resumer.output()
+        assert "resumed" in resumer.output()
+    finally:
+        resumer.stop()

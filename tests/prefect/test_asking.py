@@ -1,0 +1,227 @@
+"""Asking on WhatsApp from Prefect: the ``ask``/``aask`` tasks, retries that ask nothing twice, and a
+paused flow run resumed by the WhatsApp answer (the resumer) with the answer as its typed run input."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import pytest
+from prefect import flow
+from prefect.client.orchestration import get_client
+from prefect.context import FlowRunContext
+
+from prefect_blocks import tasks as t
+from prefect_blocks.bridge import create_app
+from prefect_blocks.interactive import Resumer, WhatsAppAnswer, pause_for_answer, pending, waiting_runs
+from wacloud_integrations import QuestionExpiredError
+
+from .helpers import MODES, run_mode, wait_until
+from .test_bridge import SECRET, _Client, _delivery
+
+CHOICES = {"approve": "Approve", "reject": "Reject"}
+DROP = {"method": "POST", "path": "/api/v1/messages", "drop_next": 1}
+
+
+def _answer_when_asked(ctl, sandbox, phone: str, body: str = "Reject", *, count: int = 1) -> threading.Thread:
+    """The customer: once the question is in the phone's inbox, types ``body`` back (a text answer)."""
+
+    def customer() -> None:
+        wait_until(lambda: len(ctl.inbox(phone)) >= count, timeout=60, what="the question")
+        ctl.inbound(sandbox.device_id, phone, body)
+
+    thread = threading.Thread(target=customer, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_ask_returns_the_answer_in_every_mode(mode, credentials, ctl, sandbox, phone):
+    customer = _answer_when_asked(ctl, sandbox, phone)
+    options = {
+        "text": "Ship order 42?",
+        "choices": CHOICES,
+        "kind": "text",
+        "poll_interval": 0.1,
+        "timeout": 60,
+    }
+    result = run_mode(
+        mode,
+        lambda: t.ask(credentials, phone, **options),
+        lambda: t.aask(credentials, phone, **options),
+    )
+    customer.join(5)
+    assert result["choice"] == "reject"
+    assert result["text"] == "Reject"
+    assert set(result) == {"question_id", "choice", "text", "from_number", "answered_at", "message_id"}
+    assert len(ctl.inbox(phone)) == 1
+    assert "waha_sandbox" not in repr(result)
+
+
+def test_ask_after_a_lost_send_answer_asks_once(credentials, ctl, sandbox, phone):
+    ctl.set_fault(**DROP)  # the question is stored, its answer to the client is lost
+    customer = _answer_when_asked(ctl, sandbox, phone, "Approve")
+    result = run_mode(
+        "sync-flow",
+        lambda: t.ask(credentials, phone, text="Deploy?", choices=CHOICES, kind="text", poll_interval=0.1),
+        None,
+    )
+    customer.join(5)
+    assert result["choice"] == "approve"
+    assert len(ctl.inbox(phone)) == 1
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+def test_a_flow_retry_finds_the_question_and_its_answer(is_async, credentials, ctl, sandbox, phone):
+    customer = _answer_when_asked(ctl, sandbox, phone, "Approve")
+    attempts: list[dict[str, Any]] = []
+    options = {"text": "Refund 10 EUR?", "choices": CHOICES, "kind": "text", "poll_interval": 0.1}
+
+    def after(answer: dict[str, Any]) -> str:
+        attempts.append(answer)
+        if len(attempts) == 1:
+            raise RuntimeError("a later step failed; the flow retries")
+        return answer["choice"]
+
+    if is_async:
+
+        @flow(retries=1, retry_delay_seconds=0)
+        async def refund() -> str:
+            return after(await t.aask(credentials, phone, **options))
+
+        result = asyncio.run(refund())
+    else:
+
+        @flow(retries=1, retry_delay_seconds=0)
+        def refund() -> str:
+            return after(t.ask(credentials, phone, **options))
+
+        result = refund()
+    customer.join(5)
+    assert result == "approve"
+    assert attempts[0] == attempts[1]  # the retry found the same question and the same answer
+    assert len(ctl.inbox(phone)) == 1  # asked once
+
+
+def test_an_expired_question_fails_the_task(credentials, ctl, phone):
+    # the question expires (sandbox clock) before anyone answers
+    def expire() -> None:
+        wait_until(lambda: ctl.inbox(phone), timeout=60, what="the question")
+        ctl.advance_clock(120)
+
+    mover = threading.Thread(target=expire, daemon=True)
+    mover.start()
+    with pytest.raises(QuestionExpiredError):
+        run_mode(
+            "sync-flow",
+            lambda: t.ask.with_options(retries=0)(
+                credentials, phone, text="Still there?", choices=CHOICES, expires_in=60, poll_interval=0.1
+            ),
+            None,
+        )
+    mover.join(5)
+
+
+def _resumer_thread(credentials) -> tuple[threading.Thread, Resumer, list[Any]]:
+    resumer = Resumer(credentials, interval=0.1, rescan=0.2)
+    box: list[Any] = []
+
+    def serve() -> None:
+        async def main() -> None:
+            stop = asyncio.Event()
+            box.append((asyncio.get_running_loop(), stop))
+            await resumer.run(stop)
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread, resumer, box
+
+
+def _stop(thread: threading.Thread, box: list[Any]) -> None:
+    wait_until(lambda: box, timeout=10, what="the resumer to start")
+    loop, stop = box[0]
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(30)
+    assert not thread.is_alive()
+
+
+def test_a_paused_run_is_resumed_by_the_whatsapp_answer(credentials, ctl, sandbox, phone):
+    seen: dict[str, Any] = {}
+
+    @flow(name="wacloud-test-approval")
+    def approval() -> str:
+        seen["flow_run_id"] = str(FlowRunContext.get().flow_run.id)  # type: ignore[union-attr]
+        answer = pause_for_answer(credentials, phone, text="Go on?", choices=CHOICES, timeout=120)
+        seen["answer"] = answer
+        return "approved" if answer.choice == "approve" else "rejected"
+
+    result: list[Any] = []
+    runner = threading.Thread(target=lambda: result.append(approval()), daemon=True)
+    runner.start()
+
+    def paused() -> bool:
+        run_id = seen.get("flow_run_id")
+        if not run_id:
+            return False
+
+        async def state() -> Any:
+            async with get_client() as client:
+                return (await client.read_flow_run(run_id)).state
+
+        current = asyncio.run(state())
+        return bool(current and current.is_paused())
+
+    wait_until(paused, timeout=60, between=lambda: runner.join(0.1), what="the run to pause")
+    records = [e for e in asyncio.run(pending()) if e["flow_run_id"] == seen["flow_run_id"]]
+    assert len(records) == 1
+    question = records[0]["question"]
+    # the bridge names the waiting run on the inbound event of that number
+    assert asyncio.run(waiting_runs(phone)) == [seen["flow_run_id"]]
+    stored = ctl.inbound(
+        sandbox.device_id, phone, "Approve", "list_response", reply_to=question["message_id"]
+    )
+    # a signed delivery of that reply through the bridge: its event names the waiting flow run
+    emitted: list[dict[str, Any]] = []
+    bridge = _Client(create_app(SECRET, emit=lambda **kw: emitted.append(kw)))
+    body, headers = _delivery(
+        device_id=sandbox.device_id,
+        message_id=stored["id"],
+        **{"from": f"{phone}@c.us"},
+        to="6289876543210@c.us",
+        body="Approve",
+    )
+    assert bridge.post("/wacloud/webhook", content=body, headers=headers).status_code == 200
+    flow_run = {
+        "prefect.resource.id": f"prefect.flow-run.{seen['flow_run_id']}",
+        "prefect.resource.role": "flow-run",
+    }
+    assert flow_run in emitted[0]["related"]
+
+    thread, resumer, box = _resumer_thread(credentials)
+    runner.join(90)
+    _stop(thread, box)
+    assert result == ["approved"]
+    assert resumer.resumed == [seen["flow_run_id"]]
+    answer = seen["answer"]
+    assert isinstance(answer, WhatsAppAnswer)
+    assert answer.question_id == question["message_id"] and answer.message_id == stored["id"]
+    assert phone not in repr(answer)
+    assert asyncio.run(waiting_runs(phone)) == []  # the record is gone
+    assert len(ctl.inbox(phone)) == 1
+
+
+def test_a_paused_run_whose_question_expires_fails_with_question_expired(credentials, ctl, phone):
+    seen: dict[str, Any] = {}
+
+    @flow(name="wacloud-test-approval-expires")
+    def approval() -> str:
+        seen["flow_run_id"] = str(FlowRunContext.get().flow_run.id)  # type: ignore[union-attr]
+        return pause_for_answer(credentials, phone, text="Quick?", choices=CHOICES, expires_in=2).choice
+
+    with pytest.raises(QuestionExpiredError):
+        approval()  # the pause ends at the question's expiry: nobody answered
+    assert len(ctl.inbox(phone)) == 1
+    assert asyncio.run(waiting_runs(phone)) == []  # the record is gone
