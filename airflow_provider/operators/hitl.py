@@ -18,6 +18,7 @@ run's question only (the core's one rule, ``wacloud_integrations.questions``).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -127,10 +128,9 @@ class _WhatsAppHITL(HITLOperator):
             timeout_datetime = (
                 datetime.now(timezone.utc) + self.response_timeout if self.response_timeout else None
             )
-            try:
-                super().execute(context)  # Airflow's request: the record, the notifiers
-            except _PARKED:
-                pass  # Airflow would park the task for its own wait; ours follows
+            # Airflow's request (the record, the notifiers); Airflow then parks the task, ours defers
+            with contextlib.suppress(*_PARKED):
+                super().execute(context)
             expires_in = int(self.response_timeout.total_seconds()) if self.response_timeout else None
             with permanent_errors_fail_task(self.task_id):
                 question = client.messages.ask(

@@ -94,7 +94,8 @@ def xcoms(dag_id: str, task_id: str) -> dict[str, Any]:
 def hitl_record(dag_id: str, task_id: str) -> dict[str, Any]:
     with _db(sandbox_home()) as db:
         chosen, responded_by = db.execute(
-            "SELECT h.chosen_options, h.responded_by FROM hitl_detail h JOIN task_instance t ON t.id = h.ti_id "
+            "SELECT h.chosen_options, h.responded_by FROM hitl_detail h "
+            "JOIN task_instance t ON t.id = h.ti_id "
             "WHERE t.dag_id=? AND t.task_id=? ORDER BY h.created_at DESC LIMIT 1",
             (dag_id, task_id),
         ).fetchone()
