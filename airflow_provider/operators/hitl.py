@@ -35,7 +35,7 @@ from airflow_provider.triggers.hitl import WACloudAnswerTrigger, WACloudHITLTrig
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from wacloud_integrations import Question
+    from wacloud_integrations.questions import Question
 
 __all__ = [
     "WACloudApprovalOperator",
@@ -46,9 +46,9 @@ __all__ = [
 ]
 
 try:
-    from airflow.sdk.exceptions import TaskDeferred
+    from airflow.sdk.exceptions import TaskDeferred  # type: ignore[attr-defined,unused-ignore]
 except ImportError:  # Airflow 3.1
-    from airflow.exceptions import TaskDeferred  # type: ignore[no-redef,attr-defined]
+    from airflow.exceptions import TaskDeferred  # type: ignore[no-redef,attr-defined,unused-ignore]
 try:
     from airflow.sdk.exceptions import TaskAwaitingInput  # type: ignore[attr-defined,unused-ignore]
 
@@ -326,8 +326,13 @@ class WACloudAskBranchOperator(WACloudAskOperator, BranchMixIn):
         self.options_mapping = dict(options_mapping or {})
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """Branch on the answer's choice."""
+        """Branch on the answer's choice. The result is pushed to XCom (``return_value``) before the
+        branch: when the branch skips a task, Airflow 3 ends the task with ``DownstreamTasksSkipped``
+        and never pushes a returned value (Airflow's own branch operators lose it the same way)."""
         answer = super().execute_complete(context, event)
         branch = self.options_mapping.get(answer["choice"], answer["choice"])
+        result = {**answer, "branch": branch}
+        if self.do_xcom_push:
+            context["ti"].xcom_push(key="return_value", value=result)
         self.do_branch(context, branch)
-        return {**answer, "branch": branch}
+        return result

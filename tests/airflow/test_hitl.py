@@ -119,7 +119,9 @@ def test_a_whatsapp_answer_resumes_the_approval_and_is_recorded_masked(sandbox, 
     assert "Ship release 1.2?" in json.dumps(asked)
     tail = f"…{phone[-4:]}"
     values = xcoms("wacloud_release_gate", "approve")
-    # Under dag.test() the resumed HITL task's return value is not in the xcom table; who answered is
+    # "Reject" skips ``ship``: Airflow 3 ends the task with DownstreamTasksSkipped, which never pushes
+    # a returned value (Airflow's own ApprovalOperator alike); who answered is in ``wacloud_answer``
+    assert "return_value" not in values
     assert values["skipmixin_key"] == {"skipped": ["ship"]}
     assert values["wacloud_answer"]["channel"] == "whatsapp"
     assert values["wacloud_answer"]["from_number"] == tail
@@ -193,6 +195,7 @@ def test_an_answer_in_airflow_still_resumes_it_and_a_later_whatsapp_answer_is_ig
     assert states(run)[("ship", -1)][0] == "success"
     values = xcoms("wacloud_release_gate", "approve")
     assert values["wacloud_answer"] == {"channel": "airflow", "responded_by": "admin"}
+    assert values["return_value"]["chosen_options"] == ["Approve"]  # approved: nothing skipped
 
 
 def test_the_ask_branch_operator_follows_the_chosen_id(sandbox, ctl, phone, capfd):
