@@ -30,7 +30,7 @@ with DAG(
     decide = WACloudHITLBranchOperator(
         task_id="ask_approver",
         approver="{{ params.approver }}",
-        subject="Load {{ ds }} into the warehouse?",
+        subject="Load {{ dag_run.run_after | ds }} into the warehouse?",
         body="Run {{ run_id }} of {{ dag.dag_id }} is ready to load. Go on?",
         options=["Go on", "Stop"],
         options_mapping={"Go on": "approved", "Stop": "rejected"},
