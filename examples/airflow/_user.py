@@ -1,8 +1,8 @@
 """A simulated user for the OTP DAG: once the sensor is waiting, read the code on the sandbox phone and
 type it in (verify it), as a person would in your app.
 
-"Waiting" is observed, not guessed: the trigger's check is wrapped so its first ``pending`` answer sets
-an event; the user acts on that event, so nothing depends on sleeps or timing.
+"Waiting" is observed, not guessed: the core's check of each OTP status read is wrapped so its first
+``pending`` answer sets an event; the user acts on that event, so nothing depends on sleeps or timing.
 """
 
 from __future__ import annotations
@@ -12,26 +12,27 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from airflow_provider.triggers.wacloud import WACloudOTPVerifiedTrigger
-
 
 @contextmanager
 def trigger_waiting() -> Iterator[threading.Event]:
-    """An event set when an OTP trigger has polled and found the OTP still pending."""
-    waiting = threading.Event()
-    original = WACloudOTPVerifiedTrigger.check
+    """An event set when an OTP trigger has polled and found the OTP still pending (the trigger drives
+    the core's ``waiting.wait_for_otp``; its check of each status read is wrapped)."""
+    from wacloud_integrations import waiting as core_waiting
 
-    async def check(self: WACloudOTPVerifiedTrigger, client: Any) -> dict[str, Any] | None:
-        result = await original(self, client)
-        if result is None:
-            waiting.set()
-        return result
+    event = threading.Event()
+    original = core_waiting.otp_settled
 
-    WACloudOTPVerifiedTrigger.check = check  # type: ignore[method-assign]
+    def settled(info: object, otp_id: str) -> bool:
+        done = original(info, otp_id)
+        if not done:
+            event.set()
+        return done
+
+    core_waiting.otp_settled = settled
     try:
-        yield waiting
+        yield event
     finally:
-        WACloudOTPVerifiedTrigger.check = original  # type: ignore[method-assign]
+        core_waiting.otp_settled = original
 
 
 class SimulatedUser(threading.Thread):
