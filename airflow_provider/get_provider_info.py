@@ -17,8 +17,9 @@ DOCUMENTATION_URL = "https://github.com/wacloud/wacloud-integrations/tree/main/d
 POLL_REQUESTS_PER_SECOND = "5.0"
 
 
-def _modules(kind: str) -> list[dict[str, Any]]:
-    return [{"integration-name": _INTEGRATION, "python-modules": [f"{_PKG}.{kind}.wacloud"]}]
+def _modules(kind: str, *names: str) -> list[dict[str, Any]]:
+    modules = [f"{_PKG}.{kind}.{name}" for name in ("wacloud", *names)]
+    return [{"integration-name": _INTEGRATION, "python-modules": modules}]
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -37,9 +38,9 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": _modules("hooks"),
-        "operators": _modules("operators"),
+        "operators": _modules("operators", "hitl"),
         "sensors": _modules("sensors"),
-        "triggers": _modules("triggers"),
+        "triggers": _modules("triggers", "hitl"),
         "notifications": [f"{_PKG}.notifications.wacloud.WACloudNotifier"],
         "config": {
             "wacloud": {
