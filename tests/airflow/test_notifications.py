@@ -70,6 +70,18 @@ async def test_a_deadline_alert_run_twice_sends_once(ctl, phone):
     assert len(ctl.inbox(phone)) == 2
 
 
+async def test_a_deadline_alert_names_its_run_by_dag_run_id(ctl, phone):
+    """docs/airflow.md's Deadline Alert text: ``dag_run`` is the API's DAG run dict, so the run id is
+    ``dag_run.dag_run_id`` and ``dag_run.run_id`` renders empty."""
+    context = {
+        "dag_run": {"dag_id": "etl", "dag_run_id": "manual__r1", "conf": {}},
+        "deadline": {"id": "dl-doc", "deadline_time": "2026-01-01T00:00:00Z"},
+    }
+    text = "{{ dag_run.dag_id }} run {{ dag_run.dag_run_id }} is late [{{ dag_run.run_id }}]"
+    await WACloudNotifier(to=phone, text=text, context=context)
+    assert [m["body"] for m in ctl.inbox(phone)] == ["etl run manual__r1 is late []"]
+
+
 def test_a_dag_callback_without_a_last_ti_run_twice_sends_once(ctl, phone):
     from airflow.sdk import DAG
 

@@ -18,6 +18,7 @@ the kill waits on the sandbox's inboxes showing the shard started, not on a cloc
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 import subprocess
 import sys
@@ -243,3 +244,23 @@ def test_a_celery_worker_killed_mid_shard_leaves_every_recipient_one_message(cel
     assert celery.xcom(run_id, "send_shard", other)["sent"] == len(numbers[other])
     # ... because Airflow noticed the missing heartbeat (not because Redis redelivered the message)
     assert "Detected a task instance without a heartbeat" in celery.log("scheduler"), celery.report(run_id)
+
+
+def test_the_guide_pins_what_the_celery_test_runs_on() -> None:
+    """docs/airflow.md's install line carries the Makefile's Celery pins, and this environment (the one
+    the worker-kill test above runs in) satisfies them: the guide installs what was tested."""
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+
+    root = Path(__file__).resolve().parents[2]
+    guide = (root / "docs" / "airflow.md").read_text(encoding="utf-8")
+    makefile = (root / "Makefile").read_text(encoding="utf-8")
+    (line,) = [ln for ln in makefile.splitlines() if ln.startswith("AIRFLOW_CELERY :=")]
+    pins = re.findall(r'"([^"]+)"', line)
+    assert pins, line
+    (install,) = [ln for ln in guide.splitlines() if ln.startswith("pip install") and "celery" in ln]
+    assert re.findall(r'"([^"]+)"', install) == ["wacloud-integrations[airflow]", *pins], install
+    for pin in map(Requirement, pins):
+        installed = version(pin.name)
+        assert pin.specifier.contains(installed, prereleases=True), f"{pin.name} {installed} is not {pin}"
