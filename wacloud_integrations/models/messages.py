@@ -186,9 +186,9 @@ class SentMessage(APIModel):
     status: MessageStatus = "sent"
     ack: int | None = None
     to: str | None = None
-    replayed: bool = False
+    replayed: bool = Field(default=False, json_schema_extra={"client_side": True})
     """True when the server answered a repeated idempotency key with the first answer (nothing new sent)."""
-    reconciled: bool = False
+    reconciled: bool = Field(default=False, json_schema_extra={"client_side": True})
     """True when ``send(reconcile=True)`` found this message already sent and sent nothing."""
 
 
