@@ -134,11 +134,11 @@ def read_only(run: Run, plan: Plan) -> None:
         "GET",
         "/messages",
         params={"limit": 1},
-        decisions=("D-messages-query", "D-stored-message"),
+        decisions=("D-stored-message",),
         status=200,
         model=Message,
         many=True,
-        page=True,
+        page="D-messages-query",
     )
     run.call(
         "GET",
@@ -383,8 +383,8 @@ def _sends(run: Run, device: str, to: str, template: str | None) -> None:
         status=200,
         model=Message,
         many=True,
-        page=True,
-        decisions=("D-messages-query", "D-stored-message"),
+        page="D-messages-query",
+        decisions=("D-stored-message",),
     )
     if found.status == 200 and not any(
         isinstance(m, dict) and m.get("idempotency_key") == key for m in _data(found.body)

@@ -129,7 +129,7 @@ class Run:
         many: bool = False,
         code: str | None = None,
         names_field: bool = False,
-        page: bool = False,
+        page: str | None = None,
         data_null: bool = False,
         sends: bool = False,
         api_key: str | None = None,
@@ -138,9 +138,11 @@ class Run:
         """One request (``path`` a template filled from ``values``), checked; its answer for the next step.
 
         ``status``/``code``: what the decisions say comes back; ``model`` (a list of them with ``many``):
-        the data's shape; ``page``: the envelope carries ``meta``; ``sends``: a lenient service could
-        send, so it counts against the sends listed before the run.
+        the data's shape; ``page``: the envelope carries ``meta``, as this decision says; ``sends``: a
+        lenient service could send, so it counts against the sends listed before the run.
         """
+        if page is not None:
+            decisions = (*decisions, page)
         for d in decisions:
             by_id(d)
         if sends and self.sends >= self.sends_allowed:
@@ -168,12 +170,11 @@ class Run:
             many=many,
             code=code,
             names_field=names_field,
-            page=page,
+            page=page is not None,
             data_null=data_null,
         )
         for finding in shown:
-            cited = ("D-envelope",) if finding.kind == "envelope" else decisions
-            self.note(finding, method, path, cited)
+            self.note(finding, method, path, _cites(finding.kind, decisions, page))
         self.checked.update(decisions)
         self.checked.add("D-envelope")
         return answer
@@ -224,6 +225,15 @@ class Run:
         elif model is not None:
             found.extend(compare(model, data))
         return found
+
+
+def _cites(kind: str, decisions: tuple[str, ...], page: str | None) -> tuple[str, ...]:
+    """The decisions a finding contradicts: the envelope's, the paging's, else the probe's others."""
+    if kind == "envelope":
+        return ("D-envelope",)
+    if kind == "pagination" and page is not None:
+        return (page,)
+    return tuple(d for d in decisions if d != page)
 
 
 def _outline(body: Any) -> str:
