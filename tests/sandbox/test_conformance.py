@@ -340,3 +340,33 @@ def test_the_command_line_paces_with_the_real_clock(sb: SandboxServer, tmp_path:
 def test_every_decision_id_is_in_the_decisions_page_and_back() -> None:
     page = (ROOT / "docs" / "api-decisions.md").read_text()
     assert set(re.findall(r"`(D-[a-z0-9-]+)`", page)) == {d.id for d in DECISIONS}
+
+
+@pytest.mark.parametrize(
+    ("option", "given", "named"),
+    [
+        ("send_to", "12345-not-a-number", "--send-to"),
+        ("device_id", "<device id>", "--device-id"),
+        ("api_key", "key with spaces", "--api-key"),
+        ("base_url", "ftp://example.invalid/v1", "base_url"),
+    ],
+)
+def test_bad_options_are_refused_before_any_request_naming_the_option(
+    sb: SandboxServer, capsys: pytest.CaptureFixture[str], option: str, given: str, named: str
+) -> None:
+    transport = Rewriting()
+    args: dict[str, Any] = {"base_url": sb.base_url, "api_key": KEY, "device_id": None, "send_to": None}
+    args[option] = given
+    out = io.StringIO()
+    status = run(
+        args["base_url"],
+        args["api_key"],
+        Plan(device_id=args["device_id"], send_to=args["send_to"]),
+        out=out,
+        transport=transport,
+        clock=FakeClock().clock,
+        sleep=FakeClock().sleep,
+    )
+    err = capsys.readouterr().err
+    assert status == 2 and transport.seen == [] and out.getvalue() == ""
+    assert named in err and given not in err and len(err) < 400

@@ -7,17 +7,24 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
 
 from ..._version import __version__
+from ...config import ClientConfig
+from ...errors import WACloudError
+from ...phone import normalize_phone
 from .probes import SENDING_DECISIONS, SENDS, Plan, read_only, sending
 from .report import to_json, to_markdown
 from .runner import CouldNotRun, OutOfTime, Pacer, Run
 
 __all__ = ["add_parser", "run", "run_from_args"]
+
+# Where each setting comes from, for the client's error messages.
+_FLAGS = {"api_key": "--api-key", "base_url": "--base-url", "default_device_id": "--device-id"}
 
 INTERVAL = 1.0
 """Seconds between two requests' starts: one request a second, whatever the service allows."""
@@ -85,8 +92,22 @@ def run(
     sleep: Callable[[float], None] = time.sleep,
     transport: httpx.BaseTransport | None = None,
 ) -> int:
-    """Run the checks, print the Markdown report (and write both forms to ``report``); the exit status."""
+    """Run the checks, print the Markdown report (and write both forms to ``report``); the exit status.
+
+    The options are checked by the client's own rules before anything is asked (the key and URL as
+    ``ClientConfig`` reads them, the device id as an id, ``--send-to`` as a phone number); a bad one is
+    exit status 2 with a message naming the option, never its value.
+    """
     out = out or sys.stdout
+    try:
+        config = ClientConfig.resolve(
+            api_key=api_key, base_url=base_url, default_device_id=plan.device_id, environ={}, sources=_FLAGS
+        )
+        if plan.send_to is not None:
+            plan = replace(plan, send_to=str(normalize_phone(plan.send_to, field="--send-to")))
+    except WACloudError as exc:
+        print(f"wacloud-sandbox conformance: {exc}", file=sys.stderr)
+        return 2
     sends = SENDS if plan.send_to else ()
     print(
         f"Worst case: {len(sends)} WhatsApp sends"
@@ -96,10 +117,8 @@ def run(
     )
     for what in sends:
         print(f"  - {what}", file=out)
-    headers = {"X-Api-Key": api_key, "User-Agent": f"wacloud-integrations-conformance/{__version__}"}
-    with httpx.Client(
-        base_url=base_url.rstrip("/"), headers=headers, timeout=15.0, transport=transport
-    ) as client:
+    headers = {"X-Api-Key": config.api_key, "User-Agent": f"wacloud-integrations-conformance/{__version__}"}
+    with httpx.Client(base_url=config.base_url, headers=headers, timeout=15.0, transport=transport) as client:
         state = Run(client, Pacer(INTERVAL, time_limit, clock=clock, sleep=sleep), sends_allowed=len(sends))
         error = _steps(state, plan)
     result = to_json(state, base_url=base_url, sends_listed=len(sends), error=error)
