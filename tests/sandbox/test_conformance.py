@@ -133,7 +133,7 @@ def test_the_sandbox_conforms_read_only_and_nothing_is_sent(sb: SandboxServer) -
         "id": "D-send-answer",
         "title": outcome(result, "D-send-answer")["title"],
         "outcome": "not checked",
-        "reason": "a read-only run; it sends (give --send-to)",
+        "reason": "needs --send-to (a read-only run)",
     }
     assert "24 h" in outcome(result, "D-idempotency-window")["reason"]
     assert "webhook delivery" in outcome(result, "D-webhook-delivery")["reason"]
@@ -370,3 +370,13 @@ def test_bad_options_are_refused_before_any_request_naming_the_option(
     err = capsys.readouterr().err
     assert status == 2 and transport.seen == [] and out.getvalue() == ""
     assert named in err and given not in err and len(err) < 400
+
+
+def test_what_a_run_made_is_deleted_even_when_its_time_runs_out(sb: SandboxServer) -> None:
+    api = httpx.Client(base_url=sb.base_url, headers={"X-Api-Key": KEY})
+    before = {t["id"] for t in api.get("/templates").json()["data"]}
+    # 16 read-only requests, check-exists, the template made: the budget ends before the first send
+    _, result, transport, _ = conform(sb, send_to=NUMBER, time_limit=17.5)
+    assert result["sends_made"] == 0
+    assert transport.seen[-1][0] == "DELETE"
+    assert {t["id"] for t in api.get("/templates").json()["data"]} == before

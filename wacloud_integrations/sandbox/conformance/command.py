@@ -14,7 +14,7 @@ from typing import Any, TextIO
 import httpx
 
 from ..._version import __version__
-from ...config import ClientConfig
+from ...config import ClientConfig, read_number
 from ...errors import WACloudError
 from ...phone import normalize_phone
 from .probes import SENDING_DECISIONS, SENDS, Plan, read_only, sending
@@ -51,8 +51,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--time-limit",
-        type=float,
-        default=120.0,
+        default="120",
         metavar="S",
         help="stop starting requests after S seconds (default 120)",
     )
@@ -86,7 +85,7 @@ def run(
     plan: Plan,
     *,
     report: str | None = None,
-    time_limit: float = 120.0,
+    time_limit: float | str = 120.0,
     out: TextIO | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
@@ -103,6 +102,7 @@ def run(
         config = ClientConfig.resolve(
             api_key=api_key, base_url=base_url, default_device_id=plan.device_id, environ={}, sources=_FLAGS
         )
+        budget = read_number(time_limit, "--time-limit", minimum=1, maximum=3600, text=True, unit="seconds")
         if plan.send_to is not None:
             plan = replace(plan, send_to=str(normalize_phone(plan.send_to, field="--send-to")))
     except WACloudError as exc:
@@ -119,7 +119,7 @@ def run(
         print(f"  - {what}", file=out)
     headers = {"X-Api-Key": config.api_key, "User-Agent": f"wacloud-integrations-conformance/{__version__}"}
     with httpx.Client(base_url=config.base_url, headers=headers, timeout=15.0, transport=transport) as client:
-        state = Run(client, Pacer(INTERVAL, time_limit, clock=clock, sleep=sleep), sends_allowed=len(sends))
+        state = Run(client, Pacer(INTERVAL, budget, clock=clock, sleep=sleep), sends_allowed=len(sends))
         error = _steps(state, plan)
     result = to_json(state, base_url=base_url, sends_listed=len(sends), error=error)
     page = to_markdown(result)
@@ -139,7 +139,7 @@ def _steps(state: Run, plan: Plan) -> str | None:
         if plan.send_to:
             sending(state, plan)
         else:
-            state.skip(SENDING_DECISIONS, "a read-only run; it sends (give --send-to)")
+            state.skip(SENDING_DECISIONS, "needs --send-to (a read-only run)")
     except CouldNotRun as exc:
         return str(exc)
     except OutOfTime:

@@ -460,9 +460,16 @@ def _remove_if_created(run: Run, answer: Any) -> None:
 
 
 def _delete(run: Run, path: str, name: str, ident: str | None) -> None:
+    # A run leaves nothing behind, even when its time is up.
     if ident is not None:
         run.call(
-            "DELETE", path, values={name: ident}, status=200, data_null=True, decisions=("D-delete-answer",)
+            "DELETE",
+            path,
+            values={name: ident},
+            status=200,
+            data_null=True,
+            decisions=("D-delete-answer",),
+            cleanup=True,
         )
 
 
