@@ -10,6 +10,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from ...models import (
     Account,
     Contact,
@@ -57,6 +59,15 @@ SENDS: tuple[str, ...] = (
 )
 
 
+# The device's read-only listings: path, its data's model (a list of them when paged), decisions.
+_ON_DEVICE: tuple[tuple[str, type[BaseModel], bool, tuple[str, ...]], ...] = (
+    ("/devices/{device_id}/status", DeviceStatusInfo, False, ("D-device-status",)),
+    ("/devices/{device_id}/contacts", Contact, True, ("D-contact", "D-contacts-list")),
+    ("/devices/{device_id}/lids", LidMapping, True, ("D-lids",)),
+    ("/devices/{device_id}/lids/count", LidCount, False, ("D-lids",)),
+)
+
+
 @dataclass(frozen=True)
 class Plan:
     """The run's options: the device to use (else the first connected one) and the user's own number."""
@@ -87,43 +98,17 @@ def read_only(run: Run, plan: Plan) -> None:
     if device is None:
         run.skip(on_device, "the account has no device (give --device-id)")
     else:
-        ids = {"device_id": device}
-        run.call(
-            "GET",
-            "/devices/{device_id}/status",
-            values=ids,
-            decisions=("D-device-status",),
-            status=200,
-            model=DeviceStatusInfo,
-        )
-        run.call(
-            "GET",
-            "/devices/{device_id}/contacts",
-            values=ids,
-            params={"limit": 5},
-            decisions=("D-contact", "D-contacts-list"),
-            status=200,
-            model=Contact,
-            many=True,
-        )
-        run.call(
-            "GET",
-            "/devices/{device_id}/lids",
-            values=ids,
-            params={"limit": 5},
-            decisions=("D-lids",),
-            status=200,
-            model=LidMapping,
-            many=True,
-        )
-        run.call(
-            "GET",
-            "/devices/{device_id}/lids/count",
-            values=ids,
-            decisions=("D-lids",),
-            status=200,
-            model=LidCount,
-        )
+        for path, model, many, decisions in _ON_DEVICE:
+            run.call(
+                "GET",
+                path,
+                values={"device_id": device},
+                params={"limit": 5} if many else None,
+                decisions=decisions,
+                status=200,
+                model=model,
+                many=many,
+            )
     templates = run.call(
         "GET", "/templates", decisions=("D-template",), status=200, model=Template, many=True
     )
@@ -157,27 +142,19 @@ def read_only(run: Run, plan: Plan) -> None:
         code="validation_error",
         names_field=True,
     )
-    bad = run.call(
-        "POST",
-        "/templates",
-        content=b'{"name": ',
-        headers={"Content-Type": "application/json"},
-        decisions=("D-error-validation",),
-        status=400,
-        code="validation_error",
-        names_field=True,
-    )
-    _remove_if_created(run, bad)
-    half = run.call(
-        "POST",
-        "/templates",
-        json={"name": NOTE},
-        decisions=("D-error-validation",),
-        status=400,
-        code="validation_error",
-        names_field=True,
-    )
-    _remove_if_created(run, half)
+    # A malformed body, then one without the required content.
+    malformed: dict[str, Any] = {"content": b'{"name": ', "headers": {"Content-Type": "application/json"}}
+    for body in (malformed, {"json": {"name": NOTE}}):
+        refused = run.call(
+            "POST",
+            "/templates",
+            decisions=("D-error-validation",),
+            status=400,
+            code="validation_error",
+            names_field=True,
+            **body,
+        )
+        _remove_if_created(run, refused)
     _preview(run, templates.body)
 
 
