@@ -380,3 +380,59 @@ def test_what_a_run_made_is_deleted_even_when_its_time_runs_out(sb: SandboxServe
     assert result["sends_made"] == 0
     assert transport.seen[-1][0] == "DELETE"
     assert {t["id"] for t in api.get("/templates").json()["data"]} == before
+
+
+def test_a_limit_or_a_fault_is_neither_a_difference_nor_a_confirmation(sb: SandboxServer) -> None:
+    limited: list[int] = []
+
+    def busy(request: httpx.Request, status: int, body: Any) -> tuple[int, Any]:
+        if on("GET", "/templates")(request) and not limited:
+            limited.append(1)
+            return 429, {"success": False, "error": "slow down", "code": "rate_limited"}
+        if on("GET", "/webhooks")(request):
+            return 503, {"success": False, "error": "down", "code": "service_unavailable"}
+        return status, body
+
+    clock = FakeClock()
+    status, result, transport, _ = conform(sb, busy, clock=clock)
+    assert status == 0 and result["differences"] == []
+    assert transport.seen.count(("GET", "/api/v1/templates")) == 2  # asked again after the 429
+    assert outcome(result, "D-template")["outcome"] == "confirmed"
+    webhook = outcome(result, "D-webhook")
+    assert webhook["outcome"] == "not checked" and "503" in webhook["reason"]
+
+
+def test_a_service_that_forbids_the_key_could_not_run(sb: SandboxServer) -> None:
+    def forbidden(request: httpx.Request, status: int, body: Any) -> tuple[int, Any]:
+        return 403, {"success": False, "error": "no", "code": "forbidden"}
+
+    status, result, _, _ = conform(sb, forbidden)
+    assert status == 2 and result["requests"] == 1 and result["differences"] == []
+
+
+def test_types_are_compared_inside_nested_models_and_lists() -> None:
+    from wacloud_integrations.models import Account, Template
+    from wacloud_integrations.sandbox.conformance.shapes import compare
+
+    account = {
+        "id": "a",
+        "name": "n",
+        "email": "e",
+        "plan": "p",
+        "rate_limit": {"requests_per_minute": 1},
+        "quota": {"limit": "100", "used": 1, "remaining": 1, "reset_at": None},
+    }
+    assert [(f.kind, f.model, f.field, f.expected, f.got) for f in compare(Account, account)] == [
+        ("type", "Quota", "quota.limit", "integer or null", "string")
+    ]
+    template = {
+        "id": "t",
+        "name": "n",
+        "content": "c",
+        "message_type": "text",
+        "variables": ["a", 2],
+        "description": None,
+        "created_at": None,
+        "updated_at": None,
+    }
+    assert [(f.kind, f.field) for f in compare(Template, template)] == [("type", "variables[]")]

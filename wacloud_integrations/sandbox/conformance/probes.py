@@ -79,10 +79,10 @@ class Plan:
 def read_only(run: Run, plan: Plan) -> None:
     """The probes that never send: lists, statuses, error envelopes, pagination."""
     account = run.call("GET", "/account", decisions=("D-account",), status=200, model=Account)
-    if account.status == 401:
+    if account.status in (401, 403):
         run.differences.clear()  # not a difference: nothing can be compared with a refused key
         run.checked.clear()
-        raise CouldNotRun("the service refused the key (401 on GET /account)")
+        raise CouldNotRun(f"the service refused the key ({account.status} on GET /account)")
     run.call(
         "GET",
         "/account",

@@ -50,12 +50,17 @@ class Pacer:
         self.sleep = sleep
         self.deadline = clock() + budget
         self.starts: list[float] = []
+        self.not_before = 0.0
+
+    def hold(self, seconds: float) -> None:
+        """The service asked for a pause: no request starts within ``seconds`` from now."""
+        self.not_before = self.clock() + seconds
 
     def next(self, *, cleanup: bool = False) -> None:
         """Wait for the next slot; :class:`OutOfTime` when that slot is past the budget (``cleanup``:
         a delete of what the run made keeps the pace but may pass the budget)."""
         now = self.clock()
-        slot = max(now, self.starts[-1] + self.interval) if self.starts else now
+        slot = max(now, self.starts[-1] + self.interval if self.starts else now, self.not_before)
         if slot > self.deadline and not cleanup:
             raise OutOfTime
         if slot > now:
@@ -151,21 +156,22 @@ class Run:
         if sends and self.sends >= self.sends_allowed:
             raise RuntimeError("a send beyond the sends listed before the run")  # a bug in the plan
         self.pacer.next(cleanup=cleanup)
-        url = path.format(**(values or {}))
         headers = dict(request.pop("headers", None) or {})
         if api_key is not None:
             headers["X-Api-Key"] = api_key
-        try:
-            response = self.client.request(method, url, headers=headers, **request)
-        except httpx.HTTPError as exc:
-            raise CouldNotRun(f"no answer from the service ({method} {path}: {type(exc).__name__})") from None
-        self.requests += 1
-        self.sends += sends
-        try:
-            body = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            body = None
-        answer = Answer(response.status_code, body, response.headers)
+        ask = (method, path, path.format(**(values or {})), headers, request)
+        answer = self._ask(*ask, sends=sends)
+        if answer.status == 429 and status != 429 and not sends:
+            # The service's own limit: wait as it says (within the budget) and ask once more.
+            self.pacer.hold(_retry_after(answer.headers))
+            self.pacer.next(cleanup=cleanup)
+            answer = self._ask(*ask, sends=False)
+        if (answer.status == 429 and status != 429) or (answer.status >= 500 and status < 500):
+            # A limit or a fault says nothing of the contract: not a difference, not a confirmation.
+            self.skip(
+                decisions, f"the service answered {answer.status} to {method} {path} (a limit or a fault)"
+            )
+            return answer
         shown = self._check(
             answer,
             status=status,
@@ -181,6 +187,31 @@ class Run:
         self.checked.update(decisions)
         self.checked.add("D-envelope")
         return answer
+
+    def _ask(
+        self,
+        method: str,
+        path: str,
+        url: str,
+        headers: dict[str, str],
+        request: dict[str, Any],
+        *,
+        sends: bool,
+    ) -> Answer:
+        self.sends += sends  # counted when asked: a send without an answer may have gone out
+        try:
+            response = self.client.request(method, url, headers=headers, **request)
+        except httpx.HTTPError as exc:
+            unknown = "; whether it was sent is unknown (look at the phone)" if sends else ""
+            raise CouldNotRun(
+                f"no answer from the service ({method} {path}: {type(exc).__name__}){unknown}"
+            ) from None
+        self.requests += 1
+        try:
+            body = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        return Answer(response.status_code, body, response.headers)
 
     def note(self, finding: Finding, method: str, path: str, decisions: tuple[str, ...]) -> None:
         known = self.differences.get(finding.key())
@@ -228,6 +259,14 @@ class Run:
         elif model is not None:
             found.extend(compare(model, data))
         return found
+
+
+def _retry_after(headers: httpx.Headers) -> float:
+    """The service's ``Retry-After`` in seconds (1 when absent or unreadable, at most 60)."""
+    try:
+        return min(max(float(headers.get("Retry-After", "1")), 0.0), 60.0)
+    except ValueError:
+        return 1.0
 
 
 def _cites(kind: str, decisions: tuple[str, ...], page: str | None) -> tuple[str, ...]:
