@@ -436,3 +436,16 @@ def test_types_are_compared_inside_nested_models_and_lists() -> None:
         "updated_at": None,
     }
     assert [(f.kind, f.field) for f in compare(Template, template)] == [("type", "variables[]")]
+
+
+def test_a_drift_seen_on_several_answers_is_one_difference(sb: SandboxServer) -> None:
+    def tagged(request: httpx.Request, status: int, body: Any) -> tuple[int, Any]:
+        if on("GET", "/messages")(request):
+            return status, {**body, "data": [{**m, "thread": "t"} for m in body["data"]]}
+        return status, body
+
+    # after the sends, both listings hold messages (the first asked for one, the lookup for more)
+    sb.control.inbound(DEVICE, NUMBER, "Halo")
+    status, result, _, _ = conform(sb, tagged, send_to=NUMBER)
+    assert summary(result) == [("extra", False, "Message", "thread")]
+    assert result["differences"][0]["seen"] >= 2 and status == 0

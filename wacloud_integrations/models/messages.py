@@ -13,8 +13,9 @@ from ..message_types import MESSAGE_KINDS
 from ._base import APIModel, RequestModel
 from ._errors import input_error_from
 
-MessageStatus = Literal["pending", "sent", "delivered", "read", "failed"] | str
-"""Known message statuses; the API may add others, which pass through as plain strings."""
+MessageStatus = Literal["pending", "sent", "delivered", "read", "failed", "received"] | str
+"""Known message statuses (``received``: an inbound message); the API may add others, which pass through
+as plain strings."""
 
 MESSAGE_TYPES = tuple(MESSAGE_KINDS)  # the one table of message types is message_types.py
 
