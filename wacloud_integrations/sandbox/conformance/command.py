@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -24,7 +25,11 @@ from .runner import CouldNotRun, OutOfTime, Pacer, Run
 __all__ = ["add_parser", "run", "run_from_args"]
 
 # Where each setting comes from, for the client's error messages.
-_FLAGS = {"api_key": "--api-key", "base_url": "--base-url", "default_device_id": "--device-id"}
+_FLAGS = {
+    "api_key": "--api-key or WACLOUD_API_KEY",
+    "base_url": "--base-url",
+    "default_device_id": "--device-id",
+}
 
 INTERVAL = 1.0
 """Seconds between two requests' starts: one request a second, whatever the service allows."""
@@ -41,7 +46,11 @@ def add_parser(sub: Any) -> None:
         "0 nothing breaking differs, 1 something breaking does, 2 it could not run.",
     )
     p.add_argument("--base-url", required=True, help="the API's base URL, e.g. https://app.wacloud.id/api/v1")
-    p.add_argument("--api-key", required=True, help="the key to check with (never written to the report)")
+    p.add_argument(
+        "--api-key",
+        help="the key to check with (default: WACLOUD_API_KEY, which keeps it out of the process list); "
+        "never written to the report",
+    )
     p.add_argument("--device-id", help="the device to use (default: the first connected one)")
     p.add_argument(
         "--send-to", metavar="NUMBER", help="your own WhatsApp number: also run the sending checks"
@@ -68,7 +77,7 @@ def run_from_args(
     """The command for parsed arguments, its exit status; ``clock``, ``sleep``, ``transport`` for tests."""
     return run(
         args.base_url,
-        args.api_key,
+        args.api_key or os.environ.get("WACLOUD_API_KEY", ""),
         Plan(device_id=args.device_id, send_to=args.send_to),
         report=args.report,
         time_limit=args.time_limit,
