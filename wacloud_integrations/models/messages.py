@@ -13,8 +13,9 @@ from ..message_types import MESSAGE_KINDS
 from ._base import APIModel, RequestModel
 from ._errors import input_error_from
 
-MessageStatus = Literal["pending", "sent", "delivered", "read", "failed"] | str
-"""Known message statuses; the API may add others, which pass through as plain strings."""
+MessageStatus = Literal["pending", "sent", "delivered", "read", "failed", "received"] | str
+"""Known message statuses (``received``: an inbound message); the API may add others, which pass through
+as plain strings."""
 
 MESSAGE_TYPES = tuple(MESSAGE_KINDS)  # the one table of message types is message_types.py
 
@@ -186,9 +187,9 @@ class SentMessage(APIModel):
     status: MessageStatus = "sent"
     ack: int | None = None
     to: str | None = None
-    replayed: bool = False
+    replayed: bool = Field(default=False, json_schema_extra={"client_side": True})
     """True when the server answered a repeated idempotency key with the first answer (nothing new sent)."""
-    reconciled: bool = False
+    reconciled: bool = Field(default=False, json_schema_extra={"client_side": True})
     """True when ``send(reconcile=True)`` found this message already sent and sent nothing."""
 
 

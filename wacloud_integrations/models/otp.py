@@ -36,7 +36,7 @@ class OTPSent(APIModel):
     expires_at: datetime | None = None
     expires_in_minutes: int | None = None
     to: str | None = None
-    replayed: bool = False
+    replayed: bool = Field(default=False, json_schema_extra={"client_side": True})
     """True when the server answered a repeated idempotency key with the first OTP (no new code sent)."""
 
 

@@ -93,3 +93,5 @@ class TemplatePreview(APIModel):
 
     template_id: str | None = None
     rendered: str
+    variables: dict[str, str] | None = None
+    """The variables the text was rendered with (docs/api-decisions.md, ``D-template-preview``)."""

@@ -1,4 +1,4 @@
-"""``wacloud-sandbox serve …``: run the sandbox from a shell or a CI job."""
+"""``wacloud-sandbox serve …``: run the sandbox from a shell or a CI job; ``conformance``: check a service."""
 
 from __future__ import annotations
 
@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--no-access-log", action="store_true", help="do not log each request")
     serve.add_argument("--no-ui", action="store_true", help="do not serve the browser view at /")
+    from .conformance.command import add_parser
+
+    add_parser(sub)
     return parser
 
 
@@ -127,6 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args_list or (args_list[0].startswith("-") and args_list[0] not in ("-h", "--help")):
         args_list.insert(0, "serve")
     args = build_parser().parse_args(args_list)
+    if args.command == "conformance":
+        from .conformance.command import run_from_args
+
+        return run_from_args(args)
     if args.command != "serve":
         build_parser().print_help()
         return 2
