@@ -11,12 +11,17 @@ from pydantic import Field, TypeAdapter, ValidationError, field_validator
 from ..errors import InputError
 from ..message_types import MESSAGE_KINDS
 from ._base import APIModel, RequestModel
+from ._drift import Known
 from ._errors import input_error_from
 
-MessageStatus = Literal["pending", "sent", "delivered", "read", "failed"] | str
-"""Known message statuses; the API may add others, which pass through as plain strings."""
+MessageStatus = Literal["pending", "sent", "delivered", "read", "failed", "received"] | str
+"""Known message statuses (``received``: an inbound message); the API may add others, which pass
+through as plain strings (reported once as drift) and never count as delivered or read."""
 
 MESSAGE_TYPES = tuple(MESSAGE_KINDS)  # the one table of message types is message_types.py
+STORED_TYPES = (*MESSAGE_TYPES, "poll_vote", "list_response")
+"""Every ``message_type`` a stored or inbound message is known to have (docs/api-decisions.md, "Poll
+votes, list choices…"); another value is kept as it came, reported once as drift, never read as text."""
 
 
 def _http_url(value: str, field: str) -> str:
@@ -202,7 +207,7 @@ class Message(APIModel):
     direction: Literal["inbound", "outbound"] | str | None = None
     from_: str | None = Field(default=None, alias="from")
     to: str | None = None
-    message_type: str | None = None
+    message_type: Annotated[str | None, Known(STORED_TYPES)] = None
     body: str | None = None
     content: dict[str, Any] | None = None
     template_id: str | None = None
