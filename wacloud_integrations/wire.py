@@ -18,8 +18,8 @@ import httpx
 from pydantic import ValidationError
 
 from . import errors as e
-from .errors import DriftWarning
 from .config import ClientConfig
+from .errors import DriftWarning
 from .ids import check_id, check_key, check_text
 from .logs import logger, redact_value, safe_text
 from .masking import mask_phones
@@ -197,19 +197,21 @@ _ENVELOPE = frozenset({"success", "data", "message", "meta"})
 def _read_data(call: Call[T], response: httpx.Response, body: Any, content: bytes) -> Outcome[T]:
     """A 2xx answer's ``data``, parsed, with benign drift reported once and breaking drift named."""
     status = response.status_code
-    reads = call.parse is not _identity
-    if not isinstance(body, dict) or "data" not in body:
-        if reads and content.strip():
-            # Another envelope: guessing where the data is could read the wrong thing as the answer.
-            return Outcome(error=_breaking(call, status, "data", "is missing: not the {success, data} envelope"))
-        return Outcome(value=call.parse(None) if reads else body)  # type: ignore[arg-type]
+    enveloped = isinstance(body, dict) and "data" in body
+    if not enveloped and call.parse is _identity:
+        return Outcome(value=body)  # nothing is read from it (a delete)
+    if not enveloped and content.strip():
+        # Another envelope: guessing where the data is could read the wrong thing as the answer.
+        problem = "is missing: not the {success, data} envelope"
+        return Outcome(error=_breaking(call, status, "data", problem))
     try:
-        for name in body:
-            if name not in _ENVELOPE:
-                note("envelope", name, "is a field this version does not know")
-        if "success" not in body:
-            note("envelope", "success", "is missing (the answer is read as a success)")
-        data = body["data"]
+        if enveloped:
+            for name in body:
+                if name not in _ENVELOPE:
+                    note("envelope", name, "is a field this version does not know")
+            if "success" not in body:
+                note("envelope", "success", "is missing (the answer is read as a success)")
+        data = body["data"] if enveloped else None
         if isinstance(data, dict) and response.headers.get("idempotent-replayed") == "true":
             data = {**data, "replayed": True}
         value = call.parse(data)
@@ -228,7 +230,8 @@ def _read_data(call: Call[T], response: httpx.Response, body: Any, content: byte
 
 
 def _breaking(call: Call[Any], status: int, field: str, problem: str) -> Exception:
-    what = f"{call.method} {call.path} answered {status}, but {field} {problem} (a breaking change of the API)"
+    what = f"{call.method} {call.path} answered {status}, but {field} {problem}"
+    what += " (a breaking change of the API)"
     return _unreadable(call, status, None, what, field)
 
 

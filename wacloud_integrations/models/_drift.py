@@ -145,6 +145,9 @@ def _nested(cls: type[BaseModel]) -> tuple[str, ...]:
 
 
 _PROBLEMS = {"missing": "is missing"}
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+# The tags pydantic puts in an error's location for the member of a union that failed.
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "none", "dict", "list", "bytes"})
 
 
 def breaking_text(exc: ValidationError, prefix: str = "") -> tuple[str, str]:
@@ -155,7 +158,13 @@ def breaking_text(exc: ValidationError, prefix: str = "") -> tuple[str, str]:
     if err is None:
         return prefix or "data", "is not in the documented shape"
     parts = [prefix] if prefix else []
-    parts += [f"[{p}]" if isinstance(p, int) else plain(p) for p in err["loc"]]
+    for part in err["loc"]:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        elif _NAME.fullmatch(str(part)) and part not in _TYPE_TAGS:
+            parts.append(str(part))
+        else:
+            break  # a union member's tag (``literal['a']``, ``str``), or a name that is not a field's
     field = ".".join(parts).replace(".[", "[") or "data"
     kind = str(err["type"])
     problem = _PROBLEMS.get(kind) or f"has another type or form than documented ({plain(kind)})"

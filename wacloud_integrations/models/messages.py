@@ -24,6 +24,13 @@ STORED_TYPES = (*MESSAGE_TYPES, "poll_vote", "list_response")
 votes, list choices…"); another value is kept as it came, reported once as drift, never read as text."""
 
 
+def known_type(message_type: object) -> bool:
+    """Whether a stored message's type is one this version reads (a missing type is read as text, the
+    only inbound type the vendor documents). A new type's ``body`` is not known to be what the
+    customer typed, so waits and questions never read it as a text reply."""
+    return message_type is None or message_type in STORED_TYPES
+
+
 def _http_url(value: str, field: str) -> str:
     if not value.startswith(("https://", "http://")):
         raise ValueError("give a publicly reachable http(s) URL")
