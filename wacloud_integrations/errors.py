@@ -313,5 +313,6 @@ class DriftWarning(UserWarning):
     Benign drift: the answer is used as it came (the extra field in ``model_extra``, the new value as a
     plain string). Each (model, field) is reported once per process, as this warning and as one record
     on the ``wacloud_integrations.drift`` logger. ``warnings.filterwarnings("error", category=DriftWarning)``
-    turns the first occurrence into a :class:`ResponseFormatError` (see docs/client.md, "Drift").
+    turns the first occurrence into a :class:`ResponseFormatError` (a :class:`WebhookPayloadError` in
+    ``parse_event``); see docs/client.md, "Drift from the live service".
     """

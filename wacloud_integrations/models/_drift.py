@@ -77,14 +77,14 @@ def note(model: str, field: str, what: str) -> bool:
     return True
 
 
-def check(value: Any, where: str = "") -> None:
+def check(value: Any) -> None:
     """Report the benign drift in a parsed answer: every model in ``value`` (lists and nested models
     included) with extra fields or a new value in a field with known values."""
     if isinstance(value, BaseModel):
         _check_model(value)
     elif isinstance(value, list | tuple):
         for item in value[:1000]:
-            check(item, where)
+            check(item)
 
 
 def _check_model(model: BaseModel) -> None:
