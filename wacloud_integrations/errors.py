@@ -25,6 +25,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DeviceNotConnectedError",
+    "DriftWarning",
     "EnvelopeError",
     "ExpiredError",
     "InputError",
@@ -191,7 +192,13 @@ class APIError(WACloudError):
 
 
 class ResponseFormatError(APIError):
-    """A 2xx answer this client cannot read (not JSON, or not the documented shape)."""
+    """A 2xx answer this client cannot read (not JSON, another envelope, or a breaking drift: a field
+    the client reads is missing or of another type). ``field`` names it when known (``data.status``),
+    never its value."""
+
+    def __init__(self, message: str, *, method: str = "", path: str = "", field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message, method=method, path=path)
 
 
 class APIConnectionError(APIError):
@@ -297,3 +304,15 @@ class ServerError(APIStatusError):
 
 class EnvelopeError(APIStatusError):
     """A 2xx answer whose envelope says ``success: false``."""
+
+
+class DriftWarning(UserWarning):
+    """The service answered with something this version does not know yet, but can read: an extra
+    field, a new value of a field with known values (a status, a message or event type).
+
+    Benign drift: the answer is used as it came (the extra field in ``model_extra``, the new value as a
+    plain string). Each (model, field) is reported once per process, as this warning and as one record
+    on the ``wacloud_integrations.drift`` logger. ``warnings.filterwarnings("error", category=DriftWarning)``
+    turns the first occurrence into a :class:`ResponseFormatError` (a :class:`WebhookPayloadError` in
+    ``parse_event``); see docs/client.md, "Drift from the live service".
+    """

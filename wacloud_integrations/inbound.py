@@ -16,6 +16,7 @@ from typing import Any
 
 from .errors import InputError
 from .models import Message
+from .models.messages import known_type
 
 __all__ = ["InboundCursor", "InboundFilter"]
 
@@ -37,7 +38,10 @@ class InboundFilter:
                 ) from None
 
     def matches(self, message: Message) -> bool:
-        """Whether a message's body satisfies the filter."""
+        """Whether a message's body satisfies the filter. With ``contains`` or ``pattern``, a message of
+        a type this version does not know never matches: its ``body`` is not known to be text."""
+        if (self.contains or self.pattern) and not known_type(message.message_type):
+            return False
         body = message.body or ""
         if self.contains and self.contains.casefold() not in body.casefold():
             return False

@@ -312,7 +312,11 @@ def _fold(text: str) -> str:
 def match(spec: QuestionSpec, reply: Any) -> int | None:
     """Which choice (its position) ``reply`` gives to ``spec``, or None when it is not an answer: a vote
     or list choice by the option it selected; a text by the choice's number, its title in any case, or a
-    synonym. Anything else is not an answer."""
+    synonym. Anything else is not an answer, nor is a reply of a type this version does not know."""
+    from .models.messages import known_type  # lazy, as in _as_message: importing questions loads no model
+
+    if not known_type(getattr(reply, "message_type", None)):
+        return None
     for selected in _chosen(reply):
         row_ids = spec.row_ids or [None] * len(spec.titles)
         for i, (title, row_id) in enumerate(zip(spec.titles, row_ids, strict=False)):

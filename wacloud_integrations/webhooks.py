@@ -16,7 +16,8 @@ from collections.abc import Mapping
 
 from pydantic import ValidationError
 
-from .errors import InvalidWebhookSignatureError, WebhookPayloadError
+from .errors import DriftWarning, InvalidWebhookSignatureError, WebhookPayloadError
+from .models._drift import breaking_text, check, note, plain
 from .models.webhooks import MessageEvent, StatusEvent, UnknownEvent, WebhookEvent
 
 __all__ = ["MAX_DEPTH", "SIGNATURE_HEADER", "parse_event", "sign", "verify_signature"]
@@ -101,20 +102,42 @@ def parse_event(
         _check_age(payload, tolerance_seconds)
     name = payload.get("event")
     model = _KNOWN.get(name) if isinstance(name, str) else None
-    if model is not None:
-        try:
-            return model.model_validate(payload)
-        except ValidationError:
-            pass  # a known event in a shape we do not know yet: keep it rather than fail the receiver
     try:
-        return UnknownEvent.model_validate({**payload, "event": name if isinstance(name, str) else ""})
+        event: WebhookEvent = UnknownEvent.model_validate(
+            {**payload, "event": name if isinstance(name, str) else ""}
+        )
     except ValidationError as exc:
         # Name the fields, never their values (pydantic's own message quotes the input).
-        fields = sorted({str(err["loc"][0]) for err in exc.errors() if err.get("loc")})[:5]
+        fields = sorted({plain(err["loc"][0]) for err in exc.errors() if err.get("loc")})[:5]
         raise WebhookPayloadError(
             f"the delivery's {', '.join(fields) or 'envelope'} has the wrong type; reject it with 400",
             field=",".join(fields) or "body",
         ) from None
+    if model is not None:
+        try:
+            event = model.model_validate(payload)
+        except ValidationError as exc:
+            # A known event this version cannot read (a field it reads missing or of another type) is
+            # breaking drift: never handed on as an unknown event a receiver would ignore.
+            field, problem = breaking_text(exc)
+            raise WebhookPayloadError(
+                f"the {name} event's {field} {problem}: this version cannot read it (a breaking change "
+                "of the API); answer 400 and upgrade wacloud-integrations or report it",
+                field=field,
+            ) from None
+    try:
+        if model is None:
+            # A new event type is benign drift: kept whole as UnknownEvent (its fields unread), reported once.
+            note("WebhookEvent", "event", f"has a value this version does not know ({plain(name)})")
+        else:
+            check(event)
+    except DriftWarning:
+        # The user's warning filters turned drift into an error: refuse the delivery as a WACloudError.
+        raise WebhookPayloadError(
+            "the delivery drifted from what this version knows and warnings are errors; answer 400",
+            field="event",
+        ) from None
+    return event
 
 
 def _too_deep(value: object) -> bool:

@@ -19,9 +19,11 @@ from pydantic import ValidationError
 
 from . import errors as e
 from .config import ClientConfig
+from .errors import DriftWarning
 from .ids import check_id, check_key, check_text
 from .logs import logger, redact_value, safe_text
 from .masking import mask_phones
+from .models._drift import breaking_text, check, note
 from .retry import NEVER_SENT, parse_retry_after
 
 T = TypeVar("T")
@@ -150,19 +152,10 @@ def after_response(
     body = _json_or_text(response, content)
     ok_status = 200 <= response.status_code < 300
     if ok_status and not (isinstance(body, dict) and body.get("success") is False):
-        data = body.get("data", body) if isinstance(body, dict) else body
-        if isinstance(data, dict) and response.headers.get("idempotent-replayed") == "true":
-            data = {**data, "replayed": True}
         logger.debug(
             "%s %s -> %s (attempt %d)", call.method, mask_phones(call.path), response.status_code, attempt + 1
         )
-        try:
-            return Outcome(value=call.parse(data if data is not None else body))
-        except e.WACloudError as exc:
-            return Outcome(error=exc)
-        except (ValidationError, ValueError, TypeError, AttributeError, LookupError, RecursionError) as exc:
-            # Whatever shape the server sent, the caller gets a WACloudError, never a TypeError.
-            return Outcome(error=_unreadable(call, response.status_code, exc))
+        return _read_data(call, response, body, content)
     error = status_error(call, response.status_code, body, response.headers, config=config)
     retry_after = getattr(error, "retry_after", None)
     if (
@@ -197,13 +190,60 @@ def after_response(
     return Outcome(error=error)
 
 
+# The success envelope's fields (docs/api-decisions.md); ``meta`` carries a listing's pagination.
+_ENVELOPE = frozenset({"success", "data", "message", "meta"})
+
+
+def _read_data(call: Call[T], response: httpx.Response, body: Any, content: bytes) -> Outcome[T]:
+    """A 2xx answer's ``data``, parsed, with benign drift reported once and breaking drift named."""
+    status = response.status_code
+    enveloped = isinstance(body, dict) and "data" in body
+    if not enveloped and call.parse is _identity:
+        return Outcome(value=body)  # nothing is read from it (a delete)
+    if not enveloped and content.strip():
+        # Another envelope: guessing where the data is could read the wrong thing as the answer.
+        problem = "is missing: not the {success, data} envelope"
+        return Outcome(error=_breaking(call, status, "data", problem))
+    try:
+        if enveloped:
+            for name in body:
+                if name not in _ENVELOPE:
+                    note("envelope", name, "is a field this version does not know")
+            if "success" not in body:
+                note("envelope", "success", "is missing (the answer is read as a success)")
+        data = body["data"] if enveloped else None
+        if isinstance(data, dict) and response.headers.get("idempotent-replayed") == "true":
+            data = {**data, "replayed": True}
+        value = call.parse(data)
+        check(value)
+        return Outcome(value=value)
+    except e.WACloudError as exc:
+        return Outcome(error=exc)
+    except ValidationError as exc:
+        return Outcome(error=_breaking(call, status, *breaking_text(exc, "data")))
+    except DriftWarning as warning:
+        # The user's warning filters turned benign drift into an error: honour it, as a WACloudError.
+        return Outcome(error=_breaking(call, status, "data", f"drifted ({warning.__class__.__name__})"))
+    except (ValueError, TypeError, AttributeError, LookupError, RecursionError) as exc:
+        # Whatever shape the server sent, the caller gets a WACloudError, never a TypeError.
+        return Outcome(error=_unreadable(call, status, exc))
+
+
+def _breaking(call: Call[Any], status: int, field: str, problem: str) -> Exception:
+    what = f"{call.method} {call.path} answered {status}, but {field} {problem}"
+    what += " (a breaking change of the API)"
+    return _unreadable(call, status, None, what, field)
+
+
 def after_unreadable_body(call: Call[Any], status: int, reason: str) -> Outcome[Any]:
     """The answer's body could not be read (over the size cap, an unknown encoding): never retried."""
     what = f"{call.method} {call.path} answered {status} with a body this client cannot read ({reason})"
     return Outcome(error=_unreadable(call, status, None, what))
 
 
-def _unreadable(call: Call[Any], status: int, exc: Exception | None, what: str = "") -> Exception:
+def _unreadable(
+    call: Call[Any], status: int, exc: Exception | None, what: str = "", field: str | None = None
+) -> Exception:
     if not what:
         what = f"{call.method} {call.path} answered {status} in a shape this client cannot read"
         what += f" ({type(exc).__name__})"
@@ -219,6 +259,7 @@ def _unreadable(call: Call[Any], status: int, exc: Exception | None, what: str =
         f"{what}; upgrade wacloud-integrations or report the answer's shape.",
         method=call.method,
         path=call.path,
+        field=field,
     )
 
 

@@ -71,9 +71,10 @@ def test_replays_are_judged_by_the_signed_timestamp_not_the_headers():
     import time
 
     now = int(time.time() * 1000)
-    body, headers = delivery({"id": "evt_1", "event": "message", "timestamp": now, "data": {}})
+    data = {"from": "6281@c.us"}
+    body, headers = delivery({"id": "evt_1", "event": "message", "timestamp": now, "data": data})
     assert parse_event(body, headers, secret="s3cret").id == "evt_1"
-    old, headers = delivery({"id": "evt_1", "event": "message", "timestamp": now - 3_600_000, "data": {}})
+    old, headers = delivery({"id": "evt_1", "event": "message", "timestamp": now - 3_600_000, "data": data})
     for forged in ({}, {"X-Webhook-Timestamp": str(now)}):  # the header is not signed: it changes nothing
         with pytest.raises(InvalidWebhookSignatureError, match="old"):
             parse_event(old, {**headers, **forged}, secret="s3cret")

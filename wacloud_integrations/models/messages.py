@@ -11,13 +11,24 @@ from pydantic import Field, TypeAdapter, ValidationError, field_validator
 from ..errors import InputError
 from ..message_types import MESSAGE_KINDS
 from ._base import APIModel, RequestModel
+from ._drift import Known
 from ._errors import input_error_from
 
 MessageStatus = Literal["pending", "sent", "delivered", "read", "failed", "received"] | str
-"""Known message statuses (``received``: an inbound message); the API may add others, which pass through
-as plain strings."""
+"""Known message statuses (``received``: an inbound message); the API may add others, which pass
+through as plain strings (reported once as drift) and never count as delivered or read."""
 
 MESSAGE_TYPES = tuple(MESSAGE_KINDS)  # the one table of message types is message_types.py
+STORED_TYPES = (*MESSAGE_TYPES, "poll_vote", "list_response")
+"""Every ``message_type`` a stored or inbound message is known to have (docs/api-decisions.md, "Poll
+votes, list choices…"); another value is kept as it came, reported once as drift, never read as text."""
+
+
+def known_type(message_type: object) -> bool:
+    """Whether a stored message's type is one this version reads (a missing type is read as text, the
+    only inbound type the vendor documents). A new type's ``body`` is not known to be what the
+    customer typed, so waits and questions never read it as a text reply."""
+    return message_type is None or message_type in STORED_TYPES
 
 
 def _http_url(value: str, field: str) -> str:
@@ -203,7 +214,7 @@ class Message(APIModel):
     direction: Literal["inbound", "outbound"] | str | None = None
     from_: str | None = Field(default=None, alias="from")
     to: str | None = None
-    message_type: str | None = None
+    message_type: Annotated[str | None, Known(STORED_TYPES)] = None
     body: str | None = None
     content: dict[str, Any] | None = None
     template_id: str | None = None

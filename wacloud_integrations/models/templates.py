@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationInfo, field_validator
 
 from ..templating import extract_placeholders, render_template
 from ._base import APIModel, RequestModel
+from ._drift import Known
+from .messages import MESSAGE_TYPES
 
 
 def check_variables(content: str | None, variables: list[str] | None) -> list[str] | None:
@@ -73,7 +75,7 @@ class Template(APIModel):
     id: str
     name: str | None = None
     content: str = ""
-    message_type: str | None = None
+    message_type: Annotated[str | None, Known(MESSAGE_TYPES)] = None
     variables: list[str] | None = None
     description: str | None = None
     created_at: datetime | None = None
@@ -93,5 +95,5 @@ class TemplatePreview(APIModel):
 
     template_id: str | None = None
     rendered: str
-    variables: dict[str, str] | None = None
-    """The variables the text was rendered with (docs/api-decisions.md, ``D-template-preview``)."""
+    variables: dict[str, Any] | None = None
+    """The values the server rendered with, as it echoes them (docs/api-decisions.md, ``D-template-preview``)."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from ._base import APIModel, RequestModel
+from ._drift import Known
+from .messages import STORED_TYPES, MessageStatus
 
 WebhookEventName = Literal["message", "status"]
 
@@ -26,7 +28,7 @@ class Webhook(APIModel):
 
     id: str
     url: str | None = None
-    events: list[str] = Field(default_factory=list)
+    events: Annotated[list[str], Known(("message", "status"))] = Field(default_factory=list)
     device_id: str | None = None
     secret: str | None = Field(default=None, repr=False)
     created_at: datetime | None = None
@@ -39,7 +41,7 @@ class InboundMessageData(APIModel):
     from_: str = Field(alias="from")
     to: str | None = None
     body: str | None = None
-    message_type: str | None = None
+    message_type: Annotated[str | None, Known(STORED_TYPES)] = None
     timestamp: int | None = None
 
 
@@ -49,7 +51,7 @@ class StatusData(APIModel):
     message_id: str | None = None
     whatsapp_message_id: str | None = None
     to: str | None = None
-    status: str | None = None
+    status: MessageStatus | None = None
     ack: int | None = None
     timestamp: int | None = None
 

@@ -90,6 +90,7 @@ DECISIONS: tuple[Decision, ...] = (
     Decision("D-poll-vote", "a poll vote is an inbound poll_vote message", _PERSON),
     Decision("D-list-choice", "a list choice is an inbound list_response message", _PERSON),
     Decision("D-quoted-reply", "a quoted text reply keeps text and adds content.reply_to", _PERSON),
+    Decision("D-unknown-inbound-type", "an unknown message_type is kept and never read as text", _PERSON),
     Decision("D-reply-reference", "reply_to is WACloud's message id", _PERSON),
     Decision(
         "D-question-key",
