@@ -7,7 +7,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
-from wacloud_integrations import InvalidWebhookSignatureError, parse_event
+from wacloud_integrations import InvalidWebhookSignatureError, WebhookPayloadError, parse_event
 from wacloud_integrations.models import WebhookEvent
 
 
@@ -28,6 +28,8 @@ class WebhookReceiver:
                 except InvalidWebhookSignatureError:
                     receiver.rejected += 1
                     self.send_response(401)
+                except WebhookPayloadError:  # not a readable event: the sender should not retry as is
+                    self.send_response(400)
                 else:
                     receiver.events.put(event)
                     self.send_response(204)

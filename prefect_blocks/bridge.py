@@ -47,7 +47,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from wacloud_integrations import InvalidWebhookSignatureError, parse_event
+from wacloud_integrations import InvalidWebhookSignatureError, WebhookPayloadError, parse_event
 from wacloud_integrations.masking import mask_codes, mask_phone
 from wacloud_integrations.models import MessageEvent, StatusEvent, WebhookEvent
 
@@ -160,8 +160,10 @@ def create_app(
         except InvalidWebhookSignatureError as exc:
             logger.warning("WACloud webhook refused: %s", exc)
             return JSONResponse({"ok": False, "error": str(exc)}, status_code=401)
-        except ValueError:
-            return JSONResponse({"ok": False, "error": "the body is not JSON"}, status_code=400)
+        except WebhookPayloadError as exc:  # names the field, never echoes the body
+            return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
+        except ValueError:  # anything else the parser refuses
+            return JSONResponse({"ok": False, "error": "the body is not a WACloud event"}, status_code=400)
         runs: list[str] = []
         if waiting is not None and isinstance(event, MessageEvent):
             try:

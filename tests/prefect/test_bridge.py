@@ -126,6 +126,16 @@ def test_an_old_delivery_replayed_with_fresh_headers_is_refused(client, emitted)
     assert emitted == []
 
 
+def test_a_signed_message_the_client_cannot_read_is_refused_naming_the_field(client, emitted):
+    # Breaking drift (a message event without its sender): 400 naming the field, nothing echoed or emitted.
+    body, headers = _delivery(message_id="m-9", to="6289876543210@c.us", body="secret text 4821")
+    answer = client.post("/wacloud/webhook", content=body, headers=headers)
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert "from" in error and "4821" not in error and "6289876543210" not in error
+    assert emitted == []
+
+
 def test_redelivery_is_emitted_once_with_a_stable_id(client, emitted):
     body, headers = _delivery()
     first = client.post("/wacloud/webhook", content=body, headers=headers).json()
