@@ -49,6 +49,18 @@ def test_bulk_imports_no_client():
         assert not {m for m in imported if "_async" in m or "_sync" in m}, module.name
 
 
+def test_importing_bulk_loads_its_runners_only_when_used():
+    # The engine and the sync runner bring asyncio and threads; the report types do not need them.
+    runners = "'wacloud_integrations.bulk.engine', 'wacloud_integrations.bulk.threads'"
+    code = (
+        "import sys; import wacloud_integrations.bulk as bulk\n"
+        f"assert not {{{runners}}} & set(sys.modules), 'loaded at import'\n"
+        "from wacloud_integrations.bulk import run_send_many, send_many\n"
+        "assert send_many is bulk.engine.send_many and run_send_many is bulk.threads.run_send_many\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
 def test_a_generated_module_whose_source_is_gone_is_stale(tmp_path):
     shutil.copytree(ROOT / "scripts", tmp_path / "scripts")
     shutil.copytree(PACKAGE / "_async", tmp_path / "wacloud_integrations" / "_async")

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..config import read_number
 from ..errors import InputError
 from ..idempotency import content_fingerprint
 from ..ids import check_text
@@ -66,22 +67,22 @@ async def send_many(
     """
     if (template_id is None) == (text is None):
         raise InputError("template_id", "give exactly one of template_id or text")
-    from ..config import read_number  # not at the top: bulk stays cheap to import
-
     concurrency = read_number(concurrency, "concurrency", minimum=1, whole=True)
     _check_batch_key(batch_key)
     devices = _devices(client, device_id, device_ids)
     content = (await client.templates.get(template_id)).content if template_id else str(text)
+    items = [as_recipient(r) for r in recipients]
+    state = Journal(journal)
     batch = _Batch(
         client,
-        [as_recipient(r) for r in recipients],
+        items,
         key=batch_key or uuid.uuid4().hex,
         resumable=batch_key is not None,  # a random key cannot have been used by an earlier run
         content=content,
         template_id=template_id,
-        pool=(devices, pacing),
+        journal=state,
+        pool=Pool(devices, pacing, state.sent_today),
         gate=asyncio.Semaphore(concurrency),
-        journal=Journal(journal),
         progress=progress,
     )
     return await batch.run()
@@ -117,15 +118,14 @@ class _Batch:
         resumable: bool,
         content: str,
         template_id: str | None,
-        pool: tuple[list[str], Pacing | None],
-        gate: asyncio.Semaphore,
         journal: Journal,
+        pool: Pool,
+        gate: asyncio.Semaphore,
         progress: Progress | None,
     ) -> None:
         self.client, self.items, self.key, self.resumable = client, items, key, resumable
         self.content, self.template_id = content, template_id
-        self.journal, self.gate, self.progress = journal, gate, progress
-        self.pool = Pool(*pool, journal.sent_today)
+        self.journal, self.pool, self.gate, self.progress = journal, pool, gate, progress
         self.results: list[RecipientResult | None] = [None] * len(items)
         self.stopped: str | None = None
         self.seen: set[str] = set()
