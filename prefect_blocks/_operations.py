@@ -8,18 +8,18 @@ happen in the core. Results never hold the API key or an OTP code.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from pydantic import SecretStr
 
 from wacloud_integrations import InputError, Pacing, WaitTimeoutError
-from wacloud_integrations.bulk import BATCH_KEY_REUSED, RecipientLike
+from wacloud_integrations.bulk import BATCH_KEY_REUSED, RecipientLike, summary
 from wacloud_integrations.masking import mask_message, mask_phone
 from wacloud_integrations.questions import QuestionKind
 from wacloud_integrations.waiting import wait_for_answer, wait_for_inbound, wait_for_otp
 
-from . import _outcomes as outcomes
 from ._keys import batch_fingerprint, run_key
 from ._logging import run_logger
 from ._plans import Call, Plan, Shared
@@ -118,14 +118,14 @@ def bulk_send_plan(
             "progress": progress,
         },
     )
-    counts = outcomes.count(report.results, report.counts)
+    counts = report.counts
     progress.finish(counts, stopped=report.stopped, batch_key=report.batch_key)
     if report.stopped:
         run_logger().error(
-            "WhatsApp bulk send stopped early: %s; %d recipient(s) not tried. Run it again with "
+            "WhatsApp bulk send stopped early: %s (%s). Run it again with "
             "batch_key=%r to send the rest: nobody gets the message twice.",
             report.stopped,
-            counts[outcomes.NOT_TRIED],
+            report.summary(),
             report.batch_key,
         )
     reused = [r for r in report.results if r.status == "failed" and r.code == BATCH_KEY_REUSED]
@@ -133,19 +133,17 @@ def bulk_send_plan(
         raise BatchKeyReusedError(
             f"batch key {report.batch_key!r} was already used for different content: "
             f"{len(reused)} of {len(report.results)} recipient(s) got nothing from this send "
-            f"({outcomes.describe(counts)}). Use a new batch_key for new content; the same key only "
+            f"({summary(counts)}). Use a new batch_key for new content; the same key only "
             "resumes the same batch."
         )
     # Everyone failed with one error that is not about them (the core decides): the run failed.
     report.raise_for_failure()
-    shown = [outcomes.row(r) for r in report.results]
     return {
-        **report.to_dict(),
+        **report.to_dict(),  # failed_recipients: the failed and unknown ones, as the core lists them
         **counts,
         "counts": counts,
-        "failed_recipients": [r for r in shown if r["status"] in ("failed", "unknown")],
         # Never tried (the batch stopped first): run the batch again with ``batch_key`` to send them.
-        "not_tried_recipients": [r for r in shown if r["status"] == outcomes.NOT_TRIED],
+        "not_tried_recipients": [asdict(r) for r in report.results if r.status == "not_tried"],
         # Recipients skipped because their message had already gone out under this batch key (an
         # earlier run, or an answer that was lost): ``broadcast`` counts them as sent.
         "already_sent": [r.to for r in report.results if r.status == "skipped" and r.message_id],

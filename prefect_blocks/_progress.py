@@ -17,8 +17,8 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.context import TaskRunContext
 
 from wacloud_integrations import RecipientResult
+from wacloud_integrations.bulk import summary
 
-from . import _outcomes as outcomes
 from ._logging import run_logger
 
 __all__ = ["BulkProgress"]
@@ -48,15 +48,15 @@ class BulkProgress:
         return cls(total, artifact_id)
 
     def __call__(self, done: int, total: int, result: RecipientResult) -> None:
-        self.counts[outcomes.outcome(result)] += 1
+        self.counts[result.status] += 1
         if done % self._every == 0 and done < total:
             self._context.run(self._report, done)
 
     def _report(self, done: int, counts: Mapping[str, int] | None = None, tail: str = "") -> None:
-        counts = counts if counts is not None else outcomes.count((), self.counts) | dict(self.counts)
+        counts = counts if counts is not None else self.counts
         # Recipients never tried are done only in the sense that the batch is over: not progress.
-        tried = done - counts.get(outcomes.NOT_TRIED, 0)
-        line = f"{tried} of {self.total} tried ({outcomes.describe(counts)}){tail}"
+        tried = done - counts.get("not_tried", 0)
+        line = f"{tried} of {self.total} tried ({summary(counts)}){tail}"
         run_logger().info("WhatsApp bulk send: %s", line)
         if self.artifact_id is not None:
             update_progress_artifact(  # type: ignore[call-arg]
@@ -69,7 +69,7 @@ class BulkProgress:
     def finish(self, counts: Mapping[str, int], *, stopped: str | None = None, batch_key: str = "") -> None:
         """Report the final counts; a batch that stopped early says why and the key to resume with."""
         tail = ""
-        if stopped or counts.get(outcomes.NOT_TRIED):
+        if stopped or counts.get("not_tried"):
             why = stopped or "not every recipient was tried"
             tail = f". STOPPED EARLY: {why}; resume with batch_key={batch_key!r}"
         self._context.run(self._report, self.total, counts, tail)

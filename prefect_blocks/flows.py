@@ -7,10 +7,9 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
-from wacloud_integrations import InputError, OTPExpiredError
+from wacloud_integrations import InputError, OTPExpiredError, bulk
 
 from ._keys import batch_fingerprint, flow_key
-from ._outcomes import describe
 from ._plans import CredentialsLike
 from .tasks import bulk_send, send_otp, wait_for_otp_verification
 
@@ -137,7 +136,7 @@ def broadcast(
         summary = _merge(summary, bulk_send(credentials, unknown, batch_key=batch_key, **options))
         done += 1
     summary["passes"] = done
-    counts = describe(summary["counts"])
+    counts = bulk.summary(summary["counts"])  # the core's words, as Airflow shows them
     left = summary["unknown"] + len(summary["not_tried_recipients"])
     create_table_artifact(  # type: ignore[call-arg]
         _table(summary),

@@ -331,21 +331,8 @@ class WACloudBulkSendOperator(_WACloudOperator):
         finally:
             self.hook.close()
         result = report.to_dict()
-        self.log.info(
-            "Bulk batch %s: %d recipients, %d sent, %d failed, %d skipped, %d not tried, %d unknown",
-            result["batch_key"],
-            result["total"],
-            result["sent"],
-            result["failed"],
-            result["skipped"],
-            result["not_tried"],
-            result["unknown"],
-        )
-        counts = (
-            f"{result['sent']} sent, {result['failed']} failed, {result['unknown']} unknown, "
-            f"{result['skipped']} skipped (sent by an earlier try), {result['not_tried']} not tried "
-            f"of {result['total']}"
-        )
+        counts = report.summary()  # the core words the counts, as Prefect shows them
+        self.log.info("Bulk batch %s: %s", report.batch_key, counts)
         if report.stopped:
             raise AirflowException(
                 f"{self.task_id}: the batch stopped early: {report.stopped.rstrip('.')}. {counts}. "

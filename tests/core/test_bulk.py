@@ -6,7 +6,7 @@ import json
 import pytest
 
 from wacloud_integrations import AmbiguousSendError, InputError, Pacing, Recipient
-from wacloud_integrations.bulk import recipient_key
+from wacloud_integrations.bulk import BATCH_KEY_REUSED, RecipientResult, recipient_key, summary
 
 TEMPLATE = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
 
@@ -36,6 +36,36 @@ async def test_one_bad_recipient_never_stops_the_batch(aclient, ctl):
     assert "order_id" in report.results[3].reason  # caught locally, before sending
     assert [len(ctl.inbox(n)) for n in good] == [1, 1, 0]
     assert report.to_dict()["failed_recipients"][0]["to"] == "not-a-number"
+
+
+async def test_a_report_words_its_counts_once_for_every_surface(aclient, ctl):
+    good = numbers(1200, 2)
+    report = await aclient.messages.send_many([good[0], "not-a-number", good[1], good[0]], text="Halo")
+    # The one wording the Airflow operator, Prefect's tasks, progress and broadcast show.
+    assert report.summary() == "sent: 2, failed: 1, skipped: 1, not tried: 0, unknown: 0 (of 4)"
+    assert summary({"not_tried": 2, "sent": 1}) == "sent: 1, failed: 0, skipped: 0, not tried: 2, unknown: 0"
+    assert [r.code for r in report.results] == [None, "invalid_phone_number", None, "duplicate"]
+    assert [r.idempotency_key is None for r in report.results] == [False, True, False, False]
+
+
+def test_results_are_built_by_name_with_the_fields_each_status_has():
+    sent = RecipientResult.sent("a", phone="62811", key="k", device_id="d", message_id="m")
+    assert (sent.status, sent.phone, sent.idempotency_key, sent.device_id, sent.message_id) == (
+        "sent",
+        "62811",
+        "k",
+        "d",
+        "m",
+    )
+    reused = RecipientResult.reused("a", phone="62811", key="k", message_id=None, device_id="d")
+    assert (reused.status, reused.code) == (
+        "failed",
+        BATCH_KEY_REUSED,
+    ) and "nothing was sent" in reused.reason
+    gone = RecipientResult.not_tried("a", phone="62811", key="k", reason="stopped")
+    assert (gone.status, gone.device_id, gone.message_id) == ("not_tried", None, None)
+    lost = RecipientResult.unknown("a", phone="62811", key="k", reason="lost", device_id="d")
+    assert (lost.status, lost.device_id, lost.code) == ("unknown", "d", None)
 
 
 async def test_duplicates_in_a_batch_are_sent_once(aclient, ctl):

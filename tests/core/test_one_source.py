@@ -50,6 +50,10 @@ COPIES = {
     r"RateLimitError \| ServerError|status_code in": "which errors are transient (retry.is_transient)",
     r"[\"'](image|video|document)_url[\"']|\(\"image\", \"video\"": "which types carry media (message_types)",
     r"asyncio\.run\(|(?<!messages\.)\bsend_many\(": "the bulk runner (bulk.run_send_many)",
+    # Counts in words: "sent: 3, …, not tried: 2" is bulk.summary / BulkReport.summary.
+    r"(\}|%d) (sent|not tried)\b|\bnot tried: |\.replace\([\"']_[\"'], [\"'] [\"']\)": (
+        "bulk counts in words (bulk.summary)"
+    ),
 }
 
 
