@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BranchMixIn
 from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLBranchOperator, HITLOperator
+from airflow.sdk.definitions.param import ParamsDict
 
 from airflow_provider._common import as_int, as_mapping, as_number, permanent_errors_fail_task, send_key
 from airflow_provider._compat import AirflowException, AirflowFailException, AirflowSensorTimeout
@@ -90,6 +91,20 @@ class _WhatsAppHITL(HITLOperator):
         self.kind = kind
         self.poll_interval = poll_interval
         self.poke_interval = poke_interval
+
+    @property
+    def serialized_params(self) -> dict[str, dict[str, Any]]:
+        """The request's form: the task's own params only, as newer Airflow decides (``Param.source``).
+
+        Airflow 3.1's ``Param`` has no ``source``, so its ``HITLOperator`` puts the DAG's params into
+        the form as well: the approver's number (a DAG param) would be in the HITL record, the
+        trigger's event, the task log and XCom. There the DAG's params are left out by name (a task
+        param of the same name as a DAG param is left out too)."""
+        params = super().serialized_params
+        if hasattr(ParamsDict, "filter_params_by_source") or not self.has_dag():
+            return params
+        dag_params = set(self.dag.params.keys())
+        return {key: value for key, value in params.items() if key not in dag_params}
 
     def choice_options(self) -> dict[str, str]:
         """Choice id on WhatsApp → the Airflow option it stands for (``option_1``, … in order)."""

@@ -102,9 +102,45 @@ class Deployment:
         response = self.api.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
         return dict(response.json())
 
-    def xcom(self, dag_id: str, run_id: str, task_id: str) -> Any:
-        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value"
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
         return self.api.get(path, params={"deserialize": True}).json()["value"]
+
+    def xcoms(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
+        """Every XCom of a task, by key."""
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries"
+        keys = [entry["key"] for entry in self.api.get(path).json()["xcom_entries"]]
+        return {key: self.xcom(dag_id, run_id, task_id, key) for key in keys}
+
+    def deferred(self, dag_id: str, run_id: str, task_id: str) -> None:
+        """Wait until the task has deferred to the triggerer."""
+        wait_for(
+            f"{dag_id}.{task_id} to defer",
+            lambda: self.task(dag_id, run_id, task_id)["state"] == "deferred",
+            RUN,
+        )
+
+    def hitl_path(self, dag_id: str, run_id: str, task_id: str) -> str:
+        return f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/-1/hitlDetails"
+
+    def hitl(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
+        """The task's HITL record as the Required Actions page reads it."""
+        response = self.api.get(self.hitl_path(dag_id, run_id, task_id))
+        assert response.status_code == 200, response.text[:500]
+        return dict(response.json())
+
+    def answer_in_airflow(self, dag_id: str, run_id: str, task_id: str, chosen: list[str]) -> httpx.Response:
+        """What the Required Actions page sends: ``PATCH …/hitlDetails`` as the signed-in user."""
+        return self.api.patch(
+            self.hitl_path(dag_id, run_id, task_id), json={"chosen_options": chosen, "params_input": {}}
+        )
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str) -> str:
+        """The task's own log files (every attempt) and its triggers' logs."""
+        folder = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+        files = sorted(folder.rglob("attempt=*"))
+        assert files, f"no log under {folder}"
+        return "".join(f.read_text(errors="replace") for f in files if f.is_file())
 
     def failure_report(self, dag_id: str, run_id: str) -> str:
         """Task states and the tail of each component's output, for an assertion message."""
@@ -365,6 +401,127 @@ def test_device_sensor_defers_and_resumes_when_the_device_connects(deployment):
     assert state == "success", deployment.failure_report("wacloud_test_device_connected", run_id)
     sensed = deployment.xcom("wacloud_test_device_connected", run_id, "wait_for_device")
     assert sensed == {"status": "connected", "device_id": device}
+
+
+# ---- WhatsApp as Airflow's human-in-the-loop channel (issue 18) ---------------------------------------
+# The provider's HITL operators in the real triggerer, which answers their trigger's reads and writes of
+# the HITL record (under dag.test() a fixture of test_hitl.py does). Answers come from the sandbox phone
+# (a list choice or a poll vote with its reference) or from Airflow's public API as a signed-in user.
+
+CODE = "583920"  # a code the approver also sends: read by the trigger, never shown anywhere
+
+
+def assert_nothing_leaks(deployment: Deployment, dag_id: str, run_id: str, task_id: str, phone: str) -> str:
+    """No key, code or full number in the task's log, its XComs, the triggerer's logs (every trigger
+    event is logged there) or the scheduler's; returns the task's log."""
+    log = deployment.task_log(dag_id, run_id, task_id)
+    places = {
+        "task log": log,
+        "XCom": json.dumps(deployment.xcoms(dag_id, run_id, task_id), ensure_ascii=False),
+        "triggerer": deployment.trigger_logs(),
+        "scheduler": deployment.log("scheduler"),
+    }
+    for where, text in places.items():
+        assert KEY not in text, f"the API key is in the {where}"
+        assert not shows_code(CODE, text), f"the code is in the {where}"
+        assert phone not in text and phone[2:] not in text, f"the full number is in the {where}"
+    return log
+
+
+def masked_in(tail: str, log: str) -> bool:
+    """The masked number as written in a log (JSON lines may escape the ellipsis)."""
+    return tail in log or tail.replace("…", "\\u2026") in log
+
+
+def test_a_whatsapp_reply_answers_the_approval_operator_and_a_later_answer_in_airflow_is_refused(
+    deployment,
+):
+    dag_id, task_id, phone = "wacloud_release_gate", "approve", "6281234567711"
+    device = deployment.sandbox.info["device_id"]
+    run_id = deployment.trigger(dag_id, {"approver": phone})
+    deployment.deferred(dag_id, run_id, task_id)
+    (question,) = deployment.ctl.inbox(phone)
+    assert question["message_type"] == "list" and "Ship release 1.2?" in json.dumps(question)
+    assert deployment.hitl(dag_id, run_id, task_id)["response_received"] is False  # on Required Actions
+    deployment.ctl.inbound(device, phone, f"kode saya {CODE}")  # not an answer
+    reply = deployment.ctl.inbound(device, phone, "Approve", "list_response", reply_to=question["message_id"])
+    state = deployment.finished(dag_id, run_id)
+    assert state == "success", deployment.failure_report(dag_id, run_id)
+    assert deployment.task(dag_id, run_id, "ship")["state"] == "success"
+    assert deployment.hitl(dag_id, run_id, task_id)["chosen_options"] == ["Approve"]
+    # the answer in Airflow comes second: refused, the WhatsApp answer stands
+    late = deployment.answer_in_airflow(dag_id, run_id, task_id, ["Reject"])
+    assert late.status_code == 409, late.text[:500]
+    assert deployment.hitl(dag_id, run_id, task_id)["chosen_options"] == ["Approve"]
+    tail = f"…{phone[-4:]}"
+    answer = deployment.xcom(dag_id, run_id, task_id, "wacloud_answer")
+    assert answer["channel"] == "whatsapp" and answer["from_number"] == tail
+    assert answer["choice"] == "option_1" and answer["message_id"] == reply["message_id"]
+    assert deployment.xcom(dag_id, run_id, task_id)["chosen_options"] == ["Approve"]
+    log = assert_nothing_leaks(deployment, dag_id, run_id, task_id, phone)
+    assert "Trigger fired event" in deployment.trigger_logs()  # the event these logs were checked for
+    assert "Answered on WhatsApp by" in log and masked_in(tail, log)
+    assert len(deployment.ctl.inbox(phone)) == 1  # asked once
+
+
+def test_a_whatsapp_reply_picks_the_branch_and_a_reply_to_a_failed_runs_request_does_not(deployment):
+    """A run fails while its request is open; the next run asks the same approver again. The approver
+    first answers the failed run's question ("Go on"), then this run's ("Stop"): "Stop" decides."""
+    dag_id, task_id, phone = "wacloud_approval", "ask_approver", "6281234567713"
+    device = deployment.sandbox.info["device_id"]
+    failed_run = deployment.trigger(dag_id, {"approver": phone})
+    deployment.deferred(dag_id, failed_run, task_id)
+    (stale,) = deployment.ctl.inbox(phone)
+    marked = deployment.api.patch(f"/api/v2/dags/{dag_id}/dagRuns/{failed_run}", json={"state": "failed"})
+    assert marked.status_code == 200, marked.text[:500]
+    assert deployment.finished(dag_id, failed_run) == "failed"
+
+    run_id = deployment.trigger(dag_id, {"approver": phone})
+    deployment.deferred(dag_id, run_id, task_id)
+    (question,) = [m for m in deployment.ctl.inbox(phone) if m["message_id"] != stale["message_id"]]
+    deployment.ctl.inbound(device, phone, "Go on", "list_response", reply_to=stale["message_id"])
+    reply = deployment.ctl.inbound(device, phone, "Stop", "list_response", reply_to=question["message_id"])
+    state = deployment.finished(dag_id, run_id)
+    assert state == "success", deployment.failure_report(dag_id, run_id)
+    assert deployment.task(dag_id, run_id, "rejected")["state"] == "success"
+    assert deployment.task(dag_id, run_id, "approved")["state"] == "skipped"
+    assert deployment.hitl(dag_id, run_id, task_id)["chosen_options"] == ["Stop"]
+    answer = deployment.xcom(dag_id, run_id, task_id, "wacloud_answer")
+    assert answer["choice"] == "option_2" and answer["message_id"] == reply["message_id"]
+    assert answer["from_number"] == f"…{phone[-4:]}"
+    log = assert_nothing_leaks(deployment, dag_id, run_id, task_id, phone)
+    assert "Trigger fired event" in deployment.trigger_logs()
+    assert "Answered on WhatsApp by" in log and masked_in(f"…{phone[-4:]}", log)
+    assert len(deployment.ctl.inbox(phone)) == 2  # one question per run
+
+
+def test_an_answer_in_airflows_api_resumes_the_hitl_operator_and_the_whatsapp_vote_after_it_is_ignored(
+    deployment,
+):
+    """The third operator, a plain ``WACloudHITLOperator`` asked as a poll: answered through the public
+    API the way the Required Actions page does, then voted on WhatsApp the other way at once (the
+    trigger may still be racing both): Airflow's answer, first, decides."""
+    dag_id, task_id, phone = "wacloud_test_hitl_choice", "choose_day", "6281234567712"
+    device = deployment.sandbox.info["device_id"]
+    run_id = deployment.trigger(dag_id, {"approver": phone})
+    deployment.deferred(dag_id, run_id, task_id)
+    (question,) = deployment.ctl.inbox(phone)
+    assert question["message_type"] == "poll"
+    answered = deployment.answer_in_airflow(dag_id, run_id, task_id, ["Wednesday"])
+    assert answered.status_code == 200, answered.text[:500]
+    user = answered.json()["responded_by"]
+    deployment.ctl.inbound(device, phone, "Tuesday", "poll_vote", reply_to=question["message_id"])
+    state = deployment.finished(dag_id, run_id)
+    assert state == "success", deployment.failure_report(dag_id, run_id)
+    assert deployment.xcom(dag_id, run_id, "report") == ["Wednesday"]
+    record = deployment.hitl(dag_id, run_id, task_id)
+    assert record["chosen_options"] == ["Wednesday"] and record["responded_by_user"] == user
+    result = deployment.xcom(dag_id, run_id, task_id)
+    assert result["chosen_options"] == ["Wednesday"] and result["responded_by_user"] == user
+    answer = deployment.xcom(dag_id, run_id, task_id, "wacloud_answer")
+    assert answer == {"channel": "airflow", "responded_by": user["name"]}
+    log = assert_nothing_leaks(deployment, dag_id, run_id, task_id, phone)
+    assert "Answered in Airflow" in log and "Answered on WhatsApp" not in log
 
 
 def test_every_component_outlived_the_triggers(deployment):
