@@ -198,3 +198,26 @@ def test_a_sandbox_process_restarts_after_a_kill_with_its_file_data(tmp_path) ->
         proc.start()  # and again after a clean stop
         with proc.control as ctl:
             assert ctl.health() == {"status": "ok"}
+
+
+def test_the_server_uses_httptools_and_uvloop_when_installed() -> None:
+    """The sandbox extra installs them (half the CPU per request); a dropped answer stays clean with
+    httptools too (tests/sandbox/test_faults.py). Without them the server falls back to h11 + asyncio."""
+    import asyncio
+
+    import uvloop
+
+    from wacloud_integrations.sandbox.server import build_server, run
+    from wacloud_integrations.sandbox.settings import SandboxSettings
+
+    server = build_server(SandboxSettings(api_keys=[KEY], seed=False, ui=False))
+    server.config.load()
+    assert server.config.http_protocol_class.__name__ == "HttpToolsProtocol"
+
+    loops: list[type] = []
+
+    async def which() -> None:
+        loops.append(type(asyncio.get_running_loop()))
+
+    run(which())
+    assert loops == [uvloop.Loop]

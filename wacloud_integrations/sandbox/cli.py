@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Sequence
@@ -149,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host,
     )
 
-    from .server import READY_PREFIX, bind_socket, build_server, serve
+    from .server import READY_PREFIX, bind_socket, build_server, run, serve
 
     sock = bind_socket(args.host, args.port)
     port = sock.getsockname()[1]
@@ -176,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(READY_PREFIX + json.dumps(info), flush=True)
 
     try:
-        asyncio.run(serve(server, sock, ready))
+        run(serve(server, sock, ready))
     except KeyboardInterrupt:
         pass
     finally:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +41,12 @@ def bind_socket(host: str, port: int) -> socket.socket:
 def build_server(
     settings: SandboxSettings, *, log_level: str = "warning", access_log: bool = False
 ) -> uvicorn.Server:
-    """A uvicorn server for a new sandbox app (h11, so dropped answers close the connection cleanly)."""
+    """A uvicorn server for a new sandbox app.
+
+    HTTP is parsed by httptools when it is installed (the ``sandbox`` extra installs it), else by h11:
+    both refuse the header a dropped answer sends (``faults.py``), so that connection closes with no
+    status either way (``tests/sandbox/test_faults.py``). The event loop is :func:`run`'s.
+    """
     import uvicorn
 
     from .app import create_app
@@ -50,12 +55,27 @@ def build_server(
         create_app(settings),
         log_level=log_level,
         access_log=access_log,
-        http="h11",
-        loop="asyncio",
+        http="auto",
         lifespan="on",
         timeout_graceful_shutdown=2,
     )
     return uvicorn.Server(config)
+
+
+def run(main: Coroutine[Any, Any, None]) -> None:
+    """Run ``main`` on a new event loop in this thread: uvloop's when installed, else asyncio's.
+
+    uvloop and httptools halve the sandbox's CPU per request (``benchmarks/sandbox_throughput.py``);
+    the sandbox has no behaviour that depends on the loop.
+    """
+    try:
+        import uvloop
+    except ImportError:  # Windows, or an install without the sandbox extra's optional parts
+        import asyncio
+
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 async def serve(
@@ -188,11 +208,9 @@ class SandboxServer:
         return self
 
     def _run(self) -> None:
-        import asyncio
-
         assert self._server is not None and self._sock is not None
         try:
-            asyncio.run(serve(self._server, self._sock))
+            run(serve(self._server, self._sock))
         except BaseException as exc:  # reported by start()
             self._error = exc
 
