@@ -3,12 +3,14 @@
 A pydantic body (the fields the benchmark sends, checked), a JSON envelope back with a new id, nothing
 stored; run by uvicorn with its defaults (``http`` and ``loop`` "auto": httptools and uvloop when
 installed), the access log off as the sandbox's is in the benchmark. Usage:
-``python -m benchmarks.minimal_app [--port 0] [--h11]`` prints ``READY http://127.0.0.1:PORT``.
+``python -m benchmarks.minimal_app [--port 0] [--h11] [--print-pid]`` prints ``READY http://127.0.0.1:PORT``
+(``/PID`` appended with ``--print-pid``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import uuid
 from datetime import datetime, timezone
@@ -42,6 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--h11", action="store_true", help="hold uvicorn to h11 + asyncio")
+    parser.add_argument("--print-pid", action="store_true", help="READY http://127.0.0.1:PORT/PID")
     args = parser.parse_args()
     # IPPROTO_TCP, so asyncio sets TCP_NODELAY on connections (as the sandbox's socket does).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -50,7 +53,8 @@ def main() -> None:
     port = sock.getsockname()[1]
     options: dict[str, Any] = {"http": "h11", "loop": "asyncio"} if args.h11 else {}
     config = uvicorn.Config(make_app(), log_level="warning", access_log=False, **options)
-    print(f"READY http://127.0.0.1:{port}", flush=True)
+    pid = f"/{os.getpid()}" if args.print_pid else ""
+    print(f"READY http://127.0.0.1:{port}{pid}", flush=True)
     uvicorn.Server(config).run(sockets=[sock])
 
 

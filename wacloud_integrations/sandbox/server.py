@@ -336,6 +336,11 @@ class SandboxProcess:
                 lines.put(line)
         lines.put(None)
 
+    @property
+    def pid(self) -> int | None:
+        """The child's process id (None before ``start``), e.g. to read its CPU time."""
+        return None if self._proc is None else self._proc.pid
+
     def stop(self) -> None:
         """Terminate the child and wait for it."""
         if self._proc is None:
