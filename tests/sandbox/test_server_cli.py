@@ -200,9 +200,10 @@ def test_a_sandbox_process_restarts_after_a_kill_with_its_file_data(tmp_path) ->
             assert ctl.health() == {"status": "ok"}
 
 
-def test_the_server_uses_httptools_and_uvloop_when_installed() -> None:
-    """The sandbox extra installs them (half the CPU per request); a dropped answer stays clean with
-    httptools too (tests/sandbox/test_faults.py). Without them the server falls back to h11 + asyncio."""
+def test_the_server_parses_with_h11_and_runs_on_uvloop_when_installed() -> None:
+    """uvloop (the sandbox extra installs it) takes CPU off every request; h11 stays the parser, whatever
+    else is installed: with httptools a header holding a DEL character got uvicorn's plain-text 400
+    instead of the sandbox's error naming the header (test_path_ids.py)."""
     import asyncio
 
     import uvloop
@@ -212,7 +213,7 @@ def test_the_server_uses_httptools_and_uvloop_when_installed() -> None:
 
     server = build_server(SandboxSettings(api_keys=[KEY], seed=False, ui=False))
     server.config.load()
-    assert server.config.http_protocol_class.__name__ == "HttpToolsProtocol"
+    assert server.config.http_protocol_class.__name__ == "H11Protocol"
 
     loops: list[type] = []
 

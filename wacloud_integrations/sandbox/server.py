@@ -43,9 +43,10 @@ def build_server(
 ) -> uvicorn.Server:
     """A uvicorn server for a new sandbox app.
 
-    HTTP is parsed by httptools when it is installed (the ``sandbox`` extra installs it), else by h11:
-    both refuse the header a dropped answer sends (``faults.py``), so that connection closes with no
-    status either way (``tests/sandbox/test_faults.py``). The event loop is :func:`run`'s.
+    HTTP is parsed by h11, always: a dropped answer (``faults.py``) relies on h11 refusing a header
+    value, and h11 lets a request header through that httptools would answer with its own plain-text
+    400 (a DEL character), so the sandbox still names the header (``tests/sandbox/test_path_ids.py``).
+    The event loop is :func:`run`'s (uvloop when installed).
     """
     import uvicorn
 
@@ -55,7 +56,7 @@ def build_server(
         create_app(settings),
         log_level=log_level,
         access_log=access_log,
-        http="auto",
+        http="h11",
         lifespan="on",
         timeout_graceful_shutdown=2,
     )
@@ -65,7 +66,7 @@ def build_server(
 def run(main: Coroutine[Any, Any, None]) -> None:
     """Run ``main`` on a new event loop in this thread: uvloop's when installed, else asyncio's.
 
-    uvloop and httptools halve the sandbox's CPU per request (``benchmarks/sandbox_throughput.py``);
+    uvloop takes a quarter or so off the sandbox's CPU per request (``benchmarks/sandbox_throughput.py``);
     the sandbox has no behaviour that depends on the loop.
     """
     try:
