@@ -10,10 +10,10 @@ __all__ = ["__version__"]
 
 
 def __getattr__(name: str) -> str:
-    # The version lives in the core (wacloud_integrations/_version.py); read on first use, so that
+    # The version lives in the core (its public `__version__`); read on first use, so that
     # importing the provider while a DAG is parsed still loads no client.
     if name == "__version__":
-        from wacloud_integrations._version import __version__
+        from wacloud_integrations import __version__
 
         return __version__
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,10 +1,12 @@
-"""What importing the provider adds to ``import airflow.sdk`` (the DAG-parse cost), in fresh processes.
+"""What importing the provider adds to ``import airflow.sdk`` (the DAG-parse cost), in whole processes' CPU.
 
-    .venv-airflow/bin/python -m benchmarks.airflow_import_cost [--runs 7]
+    .venv-airflow/bin/python -m benchmarks.airflow_import_cost [--runs 5]
 
-Each run is a new interpreter: import ``airflow.sdk`` and the base classes a DAG file uses, then time
-the provider modules a DAG file imports. Also reports whether that pulled in the core client (it must
-not: the core is imported lazily, on first use in ``execute``/``run``). Target: under 50 ms.
+The baseline imports ``airflow.sdk`` and the base classes a DAG file uses; each candidate does the same and
+then imports the provider modules a DAG file imports. Baseline and candidates run in turn; the figure is
+the median of the per-pair ratios (``benchmarks/_paired.py``). Also reports which modules of the core
+that loaded: nothing under ``wacloud_integrations._async``, ``_sync`` or ``models`` may (the client is
+imported on first use in ``execute``/``run``). Target: a ratio close to 1 (the provider adds little).
 """
 
 from __future__ import annotations
@@ -12,63 +14,66 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 
+from benchmarks._paired import paired
 from examples.airflow import _env
 
-PROBE = """
-import json, sys, time
-import airflow.sdk
-from airflow.sdk import DAG, BaseHook, BaseNotifier, BaseOperator, BaseSensorOperator
-t0 = time.perf_counter()
-import {modules}
-t1 = time.perf_counter()
-print(json.dumps({{"ms": (t1 - t0) * 1000, "core_loaded": "wacloud_integrations" in sys.modules}}))
-"""
+BASE = (
+    "import airflow.sdk; "
+    "from airflow.sdk import DAG, BaseHook, BaseNotifier, BaseOperator, BaseSensorOperator"
+)
 DAG_MODULES = [
     "airflow_provider.hooks.wacloud",
     "airflow_provider.operators.wacloud",
+    "airflow_provider.operators.hitl",
     "airflow_provider.sensors.wacloud",
     "airflow_provider.notifications.wacloud",
 ]
-TRIGGERS = ["airflow_provider.triggers.wacloud"]  # only DAGs with an AssetWatcher import this one
+TRIGGERS = ["airflow_provider.triggers.wacloud", "airflow_provider.triggers.hitl"]  # AssetWatcher DAGs only
+CLIENT = ("wacloud_integrations._async", "wacloud_integrations._sync", "wacloud_integrations.models")
+CANDIDATES = {
+    "hooks+operators+sensors+notifier": DAG_MODULES,
+    "+ triggers": DAG_MODULES + TRIGGERS,
+}
 
 
-def measure(modules: list[str], runs: int) -> tuple[float, float, bool]:
-    """Median and max milliseconds over ``runs`` fresh interpreters, and whether the core got loaded."""
-    times, core = [], False
-    for _ in range(runs):
-        out = (
-            subprocess.run(
-                [sys.executable, "-c", PROBE.format(modules=", ".join(modules))],
-                capture_output=True,
-                text=True,
-                check=True,
-                env=os.environ,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
-        )
-        result = json.loads(out)
-        times.append(result["ms"])
-        core = core or result["core_loaded"]
-    return statistics.median(times), max(times), core
+def core_modules(modules: list[str]) -> list[str]:
+    """The core's modules that importing ``modules`` after the baseline loads (one fresh interpreter)."""
+    code = (
+        f"import sys, json; {BASE}; before = set(sys.modules); import {', '.join(modules)}; "
+        "print(json.dumps(sorted(m for m in set(sys.modules) - before "
+        "if m.startswith('wacloud_integrations'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
+    )
+    return list(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=5)  # each run is seconds of Airflow
     args = parser.parse_args()
     _env.configure(tempfile.mkdtemp(prefix="wacloud-import-"))
-    for label, modules in (
-        ("hooks+operators+sensors+notifier", DAG_MODULES),
-        ("+ triggers", DAG_MODULES + TRIGGERS),
-    ):
-        median, worst, core = measure(modules, args.runs)
-        print(f"{label:>34}: median {median:6.1f} ms, max {worst:6.1f} ms, core client imported: {core}")
+    timings = paired(
+        [sys.executable, "-c", BASE],
+        {label: [sys.executable, "-c", f"{BASE}; import {', '.join(m)}"] for label, m in CANDIDATES.items()},
+        runs=args.runs,
+    )
+    print(
+        f"DAG-parse import cost, CPU, median of {args.runs} paired whole-process runs; "
+        f"baseline `import airflow.sdk` + base classes {timings.median() * 1000:.0f} ms:"
+    )
+    for label, modules in CANDIDATES.items():
+        core = core_modules(modules)
+        client = [m for m in core if m.startswith(CLIENT)]
+        print(
+            f"  {label:>34}: {timings.median(label) * 1000:5.0f} ms, ratio {timings.ratio(label):.3f}; "
+            f"core modules loaded: {len(core)}, of them client (_async/_sync/models): {len(client)}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,14 @@
 """POST /messages throughput of the sandbox, server in a child process, load generated here.
 
     .venv/bin/python -m benchmarks.sandbox_throughput [--seconds 8] [--concurrency 16] [--client raw|httpx]
+        [--ratio-only]
 
-Three cases: an empty store, 10,000 stored messages, and 100 registered webhooks (all pointed at a
-local receiver, so every ack fires 100 real deliveries). Bounded: under a minute in all.
+First the sandbox (empty store) side by side with a baseline, the least a FastAPI app does for the same
+request (``benchmarks/minimal_app.py``: a pydantic body, a JSON envelope back, uvicorn's defaults), both
+in child processes, measured in alternating rounds so that a machine's drift hits both: the ratio
+sandbox / baseline is the figure (target at least 0.6). Then three cases: an empty store, 10,000 stored
+messages, and 100 registered webhooks (all pointed at a local receiver, so every ack fires 100 real
+deliveries). Bounded: about a minute in all.
 
 The default load is a minimal HTTP/1.1 client (one keep-alive connection per request in flight), so
 the figures are the server's: with 16 requests in flight, an httpx ``AsyncClient`` spends more CPU
@@ -15,14 +20,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass
 
 import httpx
 
+from benchmarks._proc import server_process
 from wacloud_integrations.sandbox import SandboxProcess
 
 KEY = "waha_bench_key"
@@ -143,8 +151,53 @@ def receiver() -> Iterator[tuple[str, list[int]]]:
         thread.join(10)
 
 
+ROUNDS = 4  # alternations of sandbox and baseline in the side-by-side measurement
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far, all its threads (Linux ``/proc``)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Side:
+    """One server of the side-by-side measurement: what it answered and the CPU it spent on it."""
+
+    requests: int = 0
+    cpu: float = 0.0
+
+
+async def versus_baseline(
+    sandbox: tuple[str, int, int], seconds: float, concurrency: int
+) -> tuple[Side, Side]:
+    """The sandbox and the minimal FastAPI app under the same load, in alternating rounds.
+
+    Requests a second say what this machine gave each; on a machine shared with other jobs they swing
+    with the others' load, so each server's own CPU per request (read from ``/proc``) is counted too.
+    """
+    host, port, pid = sandbox
+    with server_process("benchmarks.minimal_app", "--print-pid") as url:
+        base_port, base_pid = int(url.rsplit(":", 1)[1].split("/")[0]), int(url.rsplit("/", 1)[1])
+        async with AsyncExitStack() as stack:
+            enter = stack.enter_async_context
+            ours = [await enter(raw_poster(host, port)) for _ in range(concurrency)]
+            base = [await enter(raw_poster(host, base_port)) for _ in range(concurrency)]
+            await _send_for(base, 1.0)  # warm-up (the sandbox's was done by the caller)
+            sides = {"sandbox": Side(), "baseline": Side()}
+            for _ in range(ROUNDS):
+                for name, posters, server in (("sandbox", ours, pid), ("baseline", base, base_pid)):
+                    before = cpu_seconds(server)
+                    ok, _, errors = await _send_for(posters, seconds / ROUNDS)
+                    assert errors == 0, f"{name}: {errors} requests failed"
+                    sides[name].requests += ok
+                    sides[name].cpu += cpu_seconds(server) - before
+    return sides["sandbox"], sides["baseline"]
+
+
 async def main(
-    seconds: float, concurrency: int, client_kind: str
+    seconds: float, concurrency: int, client_kind: str, ratio_only: bool = False
 ) -> list[tuple[str, float, float, float, int, str]]:
     rows = []
     # The receiver outlives the sandbox, so no delivery is cut off mid-request.
@@ -175,6 +228,23 @@ async def main(
                 posters = [post] * concurrency
             await _send_for(posters, 1.0)  # warm-up
             await client.post(sb.root_url + "/_sandbox/reset")
+            assert sb.pid is not None
+            ours, base = await versus_baseline(
+                ("127.0.0.1", int(sb.info["port"]), sb.pid), seconds, concurrency
+            )
+            per_cpu = (ours.requests / ours.cpu) / (base.requests / base.cpu)
+            note = (
+                f"ratio {ours.requests / base.requests:.2f} to the baseline; server CPU per request "
+                f"{ours.cpu / ours.requests * 1e3:.2f} ms vs {base.cpu / base.requests * 1e3:.2f} ms: "
+                f"requests per CPU-second ratio {per_cpu:.2f}"
+            )
+            rows.append(("sandbox, side by side", ours.requests / seconds, 0.0, 0.0, 0, note))
+            rows.append(
+                ("baseline: minimal FastAPI app", base.requests / seconds, 0.0, 0.0, 0, "uvicorn's defaults")
+            )
+            if ratio_only:
+                return rows
+            await client.post(sb.root_url + "/_sandbox/reset")
 
             async def case(name: str, note: str = "") -> None:
                 ok, lat, errors = await _send_for(posters, seconds)
@@ -201,14 +271,18 @@ if __name__ == "__main__":
     parser.add_argument(
         "--client", choices=["raw", "httpx"], default="raw", help="load generator (default raw)"
     )
+    parser.add_argument("--ratio-only", action="store_true", help="only the side-by-side measurement")
     args = parser.parse_args()
     started = time.perf_counter()
-    results = asyncio.run(main(args.seconds, args.concurrency, args.client))
+    results = asyncio.run(main(args.seconds, args.concurrency, args.client, args.ratio_only))
     print(
         f"\nPOST /messages, sandbox in a child process, {args.client} client, {args.concurrency} in flight, "
         f"{args.seconds:g} s per case"
     )
     print(f"{'case':<32} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  note")
     for name, rps, p50, p99, errors, note in results:
+        if not p50:  # the side-by-side rows count requests only
+            print(f"{name:<32} {rps:>8.0f} {'':>8} {'':>8} {errors:>7}  {note}")
+            continue
         print(f"{name:<32} {rps:>8.0f} {p50:>8.1f} {p99:>8.1f} {errors:>7}  {note}")
     print(f"total run time {time.perf_counter() - started:.0f} s")

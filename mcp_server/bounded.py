@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from wacloud_integrations.models._errors import problem_text
+from wacloud_integrations.models import problem_text
 
 __all__ = [
     "MAX_ERROR_CHARS",

@@ -18,8 +18,7 @@ from wacloud_integrations import (
     WACloudError,
 )
 from wacloud_integrations.masking import CODE_MASK
-from wacloud_integrations.models import OTPStatusInfo, SendOTPRequest
-from wacloud_integrations.models._errors import input_error_from
+from wacloud_integrations.models import OTPStatusInfo, SendOTPRequest, input_error_from
 
 from .app import App, app_of
 from .errors import api_errors, to_tool_error

@@ -13,6 +13,10 @@ A question is recognised in the history by its idempotency key (:data:`KEY_PREFI
 what another process needs to judge it: its ``expires_in`` and its synonyms (the titles are in the
 message itself). See docs/api-decisions.md ("Questions and answers") for what holds on a service that
 does not store keys.
+
+What every surface that asks shares (Airflow's HITL operator, Prefect's tasks, the MCP ``ask`` tool):
+:data:`QuestionKind` (``"list"``, ``"poll"``, ``"text"``), :func:`check_choices` (the choices and
+synonyms checked, errors naming the field) and :func:`text_question` (a text question's body).
 """
 
 from __future__ import annotations
@@ -36,13 +40,16 @@ __all__ = [
     "KEY_PREFIX",
     "Answer",
     "Question",
+    "QuestionKind",
     "QuestionSpec",
     "answer_for",
     "assign",
+    "check_choices",
     "match",
     "question_expired",
     "question_key",
     "reference_of",
+    "text_question",
 ]
 
 KEY_PREFIX = "wacloud-q1"

@@ -10,6 +10,8 @@ waits in the process's shared loop, see :mod:`wacloud_integrations.waiting`):
 - :func:`watch_device_status`: one status request per device and interval for every waiter.
 - :func:`request_budget`: endpoints without a batch form (OTP status) share one request rate per account;
   a 429 slows every user of the budget down instead of failing one of them.
+- :func:`pooled_client` (:func:`lease_client` keys it by account): one client per settings and event
+  loop, closed after its last user; Airflow's triggers share theirs through it.
 
 A watcher polls at once when its first subscriber joins, then every ``interval`` (the shortest any
 subscriber asked for; a subscriber joining with a shorter one re-plans the next poll). It lives while it
@@ -48,6 +50,7 @@ __all__ = [
     "RequestBudget",
     "StatusSubscription",
     "lease_client",
+    "pooled_client",
     "request_budget",
     "watch_device_status",
     "watch_inbound",

@@ -198,3 +198,27 @@ def test_a_sandbox_process_restarts_after_a_kill_with_its_file_data(tmp_path) ->
         proc.start()  # and again after a clean stop
         with proc.control as ctl:
             assert ctl.health() == {"status": "ok"}
+
+
+def test_the_server_parses_with_h11_and_runs_on_uvloop_when_installed() -> None:
+    """uvloop (the sandbox extra installs it) takes CPU off every request; h11 stays the parser, whatever
+    else is installed: with httptools a header holding a DEL character got uvicorn's plain-text 400
+    instead of the sandbox's error naming the header (test_path_ids.py)."""
+    import asyncio
+
+    import uvloop
+
+    from wacloud_integrations.sandbox.server import build_server, run
+    from wacloud_integrations.sandbox.settings import SandboxSettings
+
+    server = build_server(SandboxSettings(api_keys=[KEY], seed=False, ui=False))
+    server.config.load()
+    assert server.config.http_protocol_class.__name__ == "H11Protocol"
+
+    loops: list[type] = []
+
+    async def which() -> None:
+        loops.append(type(asyncio.get_running_loop()))
+
+    run(which())
+    assert loops == [uvloop.Loop]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-from .. import bulk
 from ..errors import InputError
 from ..ids import check_key
 from ..inbound import InboundCursor, InboundFilter
@@ -18,6 +17,9 @@ from . import asking
 from ._base import _every, _many, _offset, _one, _page_size, _Resource
 from .devices import AsyncDevices
 from .templates import AsyncTemplates
+
+if TYPE_CHECKING:
+    from .. import bulk
 
 # Alias: "list" is also a method name inside the class.
 MessageList = list[Message]
@@ -535,6 +537,8 @@ class AsyncMessages(_Resource):
 
     async def send_many(self, recipients: Sequence[bulk.RecipientLike], **options: Any) -> bulk.BulkReport:
         """Send to many recipients through this client; see :func:`wacloud_integrations.bulk.send_many`."""
+        from .. import bulk  # here, not at the top: a client that never sends in bulk does not load it
+
         parts = bulk.AsyncBulkParts(
             self._client.config, self, AsyncTemplates(self._client), AsyncDevices(self._client)
         )

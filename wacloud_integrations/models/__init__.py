@@ -1,5 +1,12 @@
-"""Pydantic v2 models of every WACloud request and answer."""
+"""Pydantic v2 models of every WACloud request and answer.
 
+Also the one wording of a model's validation error (the field, what to give, never the value given):
+:func:`input_error_from` turns a pydantic ``ValidationError`` into an
+:class:`~wacloud_integrations.InputError`, :func:`problem_text` words one of its problems; the client and
+the MCP server's tools use both.
+"""
+
+from ._errors import input_error_from, problem_text
 from .account import Account, Quota, RateLimitInfo
 from .contacts import Contact, LidCount, LidMapping, NumberExists, ProfilePicture, UpdateContactRequest
 from .devices import CreateDeviceRequest, Device, DeviceStatus, DeviceStatusInfo, PairingQR, SyncResult
@@ -91,4 +98,6 @@ __all__ = [
     "Webhook",
     "WebhookEvent",
     "build_message",
+    "input_error_from",
+    "problem_text",
 ]

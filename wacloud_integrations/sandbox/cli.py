@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Sequence
@@ -156,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host,
     )
 
-    from .server import READY_PREFIX, bind_socket, build_server, serve
+    from .server import READY_PREFIX, bind_socket, build_server, run, serve
 
     sock = bind_socket(args.host, args.port)
     port = sock.getsockname()[1]
@@ -183,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(READY_PREFIX + json.dumps(info), flush=True)
 
     try:
-        asyncio.run(serve(server, sock, ready))
+        run(serve(server, sock, ready))
     except KeyboardInterrupt:
         pass
     finally:
