@@ -174,6 +174,7 @@ bench: $(CORE) $(AIRFLOW) $(PREFECT)
 	.venv/bin/python -m benchmarks.mcp_overhead
 	.venv-airflow/bin/python -m benchmarks.airflow_import_cost
 	.venv-airflow/bin/python -m benchmarks.airflow_triggers
+	.venv-airflow/bin/python -m benchmarks.hitl_approvals
 	.venv-prefect/bin/python -m benchmarks.prefect_broadcast
 
 # The PNGs of docs/sandbox.md's "In the browser" section.

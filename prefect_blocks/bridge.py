@@ -52,7 +52,7 @@ from wacloud_integrations.masking import mask_codes, mask_phone
 from wacloud_integrations.models import MessageEvent, StatusEvent, WebhookEvent
 
 from ._logging import run_logger
-from .interactive import Resumer, waiting_runs
+from .interactive import Resumer, check_credentials, waiting_runs
 
 __all__ = ["RECEIVED", "STATUS", "configure_logging", "create_app", "event_for", "event_id", "main"]
 
@@ -272,6 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "set PREFECT_API_URL to the Prefect server's API (e.g. http://prefect:4200/api); without it "
             "Prefect has nowhere to send the events and every delivery would be acknowledged and lost"
         )
+    if args.credentials:
+        check_credentials(parser, args.credentials)
     import uvicorn
 
     log_config = configure_logging(args.log_level)

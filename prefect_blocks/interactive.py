@@ -43,7 +43,7 @@ from wacloud_integrations.questions import Question, QuestionKind
 from wacloud_integrations.waiting import run_shared, wait_for_answer
 
 from ._logging import run_logger
-from ._plans import CredentialsLike, _acredentials
+from ._plans import CredentialsLike, _acredentials, _credentials
 from .errors import WaitTimedOutError
 from .tasks import ask_question
 
@@ -51,6 +51,7 @@ __all__ = [
     "VARIABLE_PREFIX",
     "Resumer",
     "WhatsAppAnswer",
+    "check_credentials",
     "main",
     "pause_for_answer",
     "pending",
@@ -309,6 +310,24 @@ class Resumer:
                 task.cancel()
 
 
+def check_credentials(parser: argparse.ArgumentParser, name: str) -> None:
+    """Stop the command at once when ``--credentials`` names no saved ``WACloudCredentials`` block.
+
+    Without this a mistyped name gave a resumer that logged a failed scan every few seconds and resumed
+    nothing. A server that does not answer yet is not refused here: the resumer waits for it (scans
+    go on), as it does when the server restarts.
+    """
+    try:
+        _credentials(name)
+    except (TypeError, ValueError):  # Prefect: no block of that name and type, or its fields are invalid
+        parser.error(
+            "--credentials: no valid WACloudCredentials block is saved under that name on the Prefect "
+            "server at PREFECT_API_URL; save one first: WACloudCredentials(api_key=...).save(NAME)"
+        )
+    except Exception:  # the server not answering (yet): the resumer's scans wait for it
+        return
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``wacloud-prefect-resumer``: run :class:`Resumer` until stopped."""
     parser = argparse.ArgumentParser(
@@ -319,6 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=3.0, help="seconds between inbound checks")
     parser.add_argument("--rescan", type=float, default=5.0, help="seconds between reads of waiting runs")
     args = parser.parse_args(argv)
+    check_credentials(parser, args.credentials)
     from .bridge import configure_logging  # the bridge's lines and the resumer's look the same
 
     configure_logging("INFO")

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from prefect import flow, serve
 
-from examples.prefect.approval import approval
+from examples.prefect.approval import CHOICES, approval
+from prefect_blocks.interactive import WhatsAppAnswer, pause_for_answer
 from prefect_blocks.tasks import bulk_send, wait_for_inbound_message
 
 DEPLOYMENT = "real"
+CODE_IN_CHAT = "482913"
+"""A one-time code the approver of ``real-approval-answer`` pastes into the chat before answering."""
 
 
 @flow(name="real-wait-for-reply")
@@ -34,10 +37,19 @@ def two_bulk_sends(credentials: str, phones: list[str], template_id: str) -> lis
     return reports
 
 
+@flow(name="real-approval-answer", persist_result=True)
+def approval_answer(approver: str, credentials: str) -> WhatsAppAnswer:
+    """Pauses for the approver's answer and returns it as is: the typed run input."""
+    return pause_for_answer(
+        credentials, approver, text="Deploy the release to production?", choices=CHOICES, timeout=300
+    )
+
+
 if __name__ == "__main__":
     serve(
         wait_for_reply.to_deployment(DEPLOYMENT),
         two_bulk_sends.to_deployment(DEPLOYMENT),
         approval.to_deployment(DEPLOYMENT),
+        approval_answer.to_deployment(DEPLOYMENT),
         print_starting_message=False,
     )

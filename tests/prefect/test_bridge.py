@@ -299,3 +299,23 @@ def test_cli_log_level_flag_sets_the_bridge_loggers():
             logger = logging.getLogger(name)
             logger.handlers, logger.propagate = [], True
             logger.setLevel(logging.NOTSET)
+
+
+@pytest.mark.timeout(60)  # before the check, both commands ran on, logging a failed scan every rescan
+@pytest.mark.parametrize("command", ["resumer", "bridge"])
+def test_a_credentials_name_with_no_saved_block_stops_the_command_at_once(command, monkeypatch, capsys):
+    """``--credentials`` naming no saved ``WACloudCredentials`` block: the resumer (on its own or in the
+    bridge) exits at once with an error naming the option and what to do, not echoing the name."""
+    from prefect_blocks import interactive
+
+    name = f"not-saved-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("WACLOUD_WEBHOOK_SECRET", SECRET)
+    with pytest.raises(SystemExit) as stopped:
+        if command == "resumer":
+            interactive.main(["--credentials", name, "--rescan", "0.2"])
+        else:
+            main(["--port", str(unused_port()), "--credentials", name])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "--credentials: no valid WACloudCredentials block is saved under that name" in err
+    assert "save one first" in err and name not in err

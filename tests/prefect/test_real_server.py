@@ -10,6 +10,7 @@ process's exit, paces the loop.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -75,11 +76,16 @@ def runner(server: Server) -> Iterator[Started]:
                     found = client.read_deployments(
                         flow_filter=FlowFilter(
                             name=FlowFilterName(
-                                any_=["real-wait-for-reply", "real-two-bulk-sends", "wacloud-approval"]
+                                any_=[
+                                    "real-wait-for-reply",
+                                    "real-two-bulk-sends",
+                                    "wacloud-approval",
+                                    "real-approval-answer",
+                                ]
                             )
                         )
                     )
-                return len(found) == 3
+                return len(found) == 4
 
             wait_until(served, timeout=120, between=lambda: started.pause(0.5), what="the deployments")
         yield started
@@ -256,3 +262,133 @@ def test_a_served_approval_run_is_resumed_by_the_whatsapp_answer(suspend, on_ser
         assert "resumed" in resumer.output()
     finally:
         resumer.stop()
+
+
+def _events_of(**filters: Any) -> list[Any]:
+    from prefect.events.filters import EventFilter
+
+    with get_client(sync_client=True) as client:
+        return list(client.read_events(filter=EventFilter(**filters), limit=50).events)
+
+
+def test_the_bridge_with_credentials_resumes_a_served_run_with_the_typed_answer(
+    on_server, runner, sandbox, ctl
+):
+    """``wacloud-prefect-bridge --credentials NAME`` in its own process, the sandbox's signed webhooks
+    going to it: a served run paused by ``pause_for_answer`` is resumed when the approver answers on
+    WhatsApp and returns the typed ``WhatsAppAnswer``; the bridge's event of the approver's message
+    names the waiting flow run; a one-time code the approver pasted into the chat while the run waited
+    is masked in the bridge's event, and neither it nor the API key is in the bridge's output, the
+    events, the run's result or its logs. (An answer itself cannot be a code: the core takes a choice's
+    number, title or synonym, and a synonym may not be a number.)"""
+    from prefect.events.filters import EventAnyResourceFilter, EventNameFilter, EventResourceFilter
+
+    from prefect_blocks.bridge import RECEIVED
+    from prefect_blocks.interactive import WhatsAppAnswer, pending
+    from tests.ports import unused_port
+    from wacloud_integrations import WACloud
+
+    from .served_flows import CODE_IN_CHAT
+
+    approver = new_phone()
+    credentials = _saved_credentials(sandbox, "real-credentials")
+    port = unused_port()
+    secret = f"whsec_real_bridge_{uuid.uuid4().hex}"
+    env = environment(on_server.home, on_server.url)
+    env["WACLOUD_WEBHOOK_SECRET"] = secret
+    bridge = start(
+        [sys.executable, "-m", "prefect_blocks.bridge", "--port", str(port), "--credentials", credentials],
+        env,
+        Path(on_server.home) / "bridge.log",
+    )
+    with WACloud(sandbox.api_key, base_url=sandbox.base_url) as api:
+        hook = api.webhooks.create(
+            f"http://127.0.0.1:{port}/wacloud/webhook", events=["message"], secret=secret
+        )
+    try:
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(healthy, timeout=60, between=lambda: bridge.pause(0.2), what="the bridge")
+        flow_run = run_deployment(
+            "real-approval-answer/real",
+            parameters={"approver": approver, "credentials": credentials},
+            timeout=0,
+        )
+        run_resource = f"prefect.flow-run.{flow_run.id}"
+
+        def paused() -> bool:
+            with get_client(sync_client=True) as client:
+                state = client.read_flow_run(flow_run.id).state
+            assert not (state and state.is_final()), (state.name, state.message)
+            return bool(state and state.is_paused())
+
+        wait_until(paused, timeout=120, between=lambda: runner.pause(0.2), what="the run to pause")
+        assert len(ctl.inbox(approver)) == 1
+
+        def received(message_id: str) -> Any:
+            events = _events_of(
+                event=EventNameFilter(name=[RECEIVED]),
+                resource=EventResourceFilter(id=[f"wacloud.contact.{approver}"]),
+            )
+            return next((e for e in events if e.payload.get("message_id") == message_id), None)
+
+        # not an answer: the run still waits, so this message's event must name it
+        chatter = ctl.inbound(sandbox.device_id, approver, f"my login code is {CODE_IN_CHAT}, which release?")
+        event = wait_until(lambda: received(chatter["id"]), timeout=60, what="the bridge's event")
+        related = [(r.id, r.role) for r in event.related]
+        assert (run_resource, "flow-run") in related, related
+        assert event.payload["body"] == "my login code is ••••••, which release?"
+        assert paused()
+
+        answer_message = ctl.inbound(sandbox.device_id, approver, "Approve")
+
+        def final() -> Any:
+            with get_client(sync_client=True) as client:
+                state = client.read_flow_run(flow_run.id).state
+            return state if state is not None and state.is_final() else None
+
+        state = wait_until(final, timeout=120, between=lambda: bridge.pause(0.2), what="the resumed run")
+        assert state.is_completed(), (state.name, state.message)
+        answer = state.result()
+        assert isinstance(answer, WhatsAppAnswer), type(answer)
+        assert answer.choice == "approve" and answer.message_id == answer_message["id"]
+        assert answer.text == "Approve"
+        assert answer.from_number.endswith(approver[-4:])
+        assert len(ctl.inbox(approver)) == 1  # asked once
+        assert not [e for e in asyncio.run(pending()) if e["flow_run_id"] == str(flow_run.id)]
+
+        wait_until(lambda: received(answer_message["id"]), timeout=60, what="the answer's event")
+
+        def answered_logs() -> list[str]:  # the runner ships a run's last lines after it completed
+            with get_client(sync_client=True) as client:
+                logs = client.read_logs(
+                    log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run.id]))
+                )
+            messages = [log.message for log in logs]
+            return messages if any("answered 'approve'" in m for m in messages) else []
+
+        messages = wait_until(answered_logs, timeout=60, between=lambda: runner.pause(0.2), what="the log")
+        events = _events_of(any_resource=EventAnyResourceFilter(id=[run_resource])) + _events_of(
+            resource=EventResourceFilter(id=[f"wacloud.contact.{approver}"])
+        )
+        assert len(events) > 2
+        places = {
+            "bridge output": bridge.output(),
+            "events": "\n".join(e.model_dump_json() for e in events),
+            "result": answer.model_dump_json() + repr(answer),
+            "flow run logs": "\n".join(messages),
+        }
+        for where, text in places.items():
+            assert sandbox.api_key not in text, where
+            assert CODE_IN_CHAT not in text, where
+        assert approver not in places["bridge output"] + places["flow run logs"]
+        assert f"flow run {flow_run.id} resumed" in places["bridge output"]
+    finally:
+        with WACloud(sandbox.api_key, base_url=sandbox.base_url) as api:
+            api.webhooks.delete(hook.id)
+        bridge.stop()
