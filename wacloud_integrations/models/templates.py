@@ -96,4 +96,4 @@ class TemplatePreview(APIModel):
     template_id: str | None = None
     rendered: str
     variables: dict[str, Any] | None = None
-    """The values the server rendered with, as it echoes them (docs/api-decisions.md, ``D-template-preview``)."""
+    """The values the server rendered with, as it echoes them (``D-template-preview``)."""
