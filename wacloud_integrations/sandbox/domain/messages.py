@@ -101,12 +101,16 @@ def page(
     """One page of the account's (synced) messages matching every filter given, and the total matched."""
     where: list[str] = ["account = ?", "synced = 1"]
     params: list[Any] = [account.id]
-    if device_id is not None:
-        where.append("device_id = ?")
-        params.append(device_id)
-    if direction is not None:
-        where.append("direction = ?")
-        params.append(direction)
+    equal = {
+        "device_id": device_id,
+        "direction": direction,
+        "status": status,
+        "idempotency_key": idempotency_key,
+    }
+    for column, value in equal.items():
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
     if phone is not None:
         # account and synced move into each branch: SQLite then reads messages_to and messages_from
         # instead of walking the account's whole list in date order.
@@ -115,15 +119,9 @@ def page(
             "OR (account = ? AND synced = 1 AND direction = 'inbound' AND from_ = ?))"
         ]
         params[:1] = [account.id, phone, account.id, phone]
-    if status is not None:
-        where.append("status = ?")
-        params.append(status)
     if since is not None:
         where.append("created_at >= ?")
         params.append(since)
-    if idempotency_key is not None:
-        where.append("idempotency_key = ?")
-        params.append(idempotency_key)
     clause = " AND ".join(where)
     total = int(state.store.scalar(f"SELECT COUNT(*) FROM messages WHERE {clause}", params))
     order = "DESC" if newest_first else "ASC"

@@ -221,19 +221,7 @@ def deliveries(state: SandboxState, account: Account, bodies: EventBodies) -> li
                 "signature": sign(body, secret) if body is not None and secret else None,
                 "can_redeliver": body is not None and secret is not None,
             }
-        group["attempts"].append(
-            {
-                "attempt": row["attempt"],
-                "status_code": row["status_code"],
-                "ok": bool(row["ok"]),
-                "error": row["error"],
-                "duration_ms": row["duration_ms"],
-                "at": iso(row["at"]),
-                "time": hhmm(row["at"]),
-                "request_id": row["request_id"],
-                "next_retry_at": iso(row["next_retry_at"]),
-            }
-        )
+        group["attempts"].append({**delivery_log.public(row), "time": hhmm(row["at"])})
     out = list(groups.values())
     for group in out:
         last = group["attempts"][-1]
