@@ -37,12 +37,12 @@ def newest(state: SandboxState, account: Account, query: str, limit: int) -> lis
     return state.store.all(_CHATS.format(filter=where), [*params, limit])
 
 
-def message_at(state: SandboxState, seq: int) -> dict[str, Any] | None:
-    """The message row at ``seq``, with ``phone_body``: what its recipient's phone shows."""
+def message_at(state: SandboxState, account: Account, seq: int) -> dict[str, Any] | None:
+    """The account's message row at ``seq``, with ``phone_body``: what its recipient's phone shows."""
     return state.store.one(
         "SELECT m.*, i.body AS phone_body FROM messages m LEFT JOIN inbox i ON i.account = m.account "
-        "AND i.phone = m.to_ AND i.message_id = m.id WHERE m.seq = ?",
-        (seq,),
+        "AND i.phone = m.to_ AND i.message_id = m.id WHERE m.seq = ? AND m.account = ?",
+        (seq, account.id),
     )
 
 

@@ -60,7 +60,7 @@ def chats(state: SandboxState, account: Account, query: str = "") -> list[dict[s
     devices = {d["id"]: d for d in device_rows.rows(state, account)}
     out = []
     for row in rows:
-        last = chat_rows.message_at(state, row["last_seq"]) or {}
+        last = chat_rows.message_at(state, account, row["last_seq"]) or {}
         device = devices.get(row["device_id"], {})
         out.append(
             {
