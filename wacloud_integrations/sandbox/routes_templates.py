@@ -92,4 +92,5 @@ async def preview_template(
         raise ApiError(
             400, "missing_template_variables", str(exc), field="variables", missing=exc.missing
         ) from None
-    return ok({"template_id": template_id, "rendered": rendered, "variables": body.variables})
+    # ``variables`` echoes what was given, as WACloud does; the core's model keeps it as an extra field.
+    return ok(answer(TemplatePreview(template_id=template_id, rendered=rendered, variables=body.variables)))
