@@ -22,9 +22,9 @@ from . import (
     routes_otp,
     routes_templates,
     routes_webhooks,
-    world,
 )
 from .deps import path_ids
+from .domain import accounts, messages
 from .envelope import STATUS_CODES, ApiError, validation
 from .faults import ConnectionDropped, FaultMiddleware, install_log_filter
 from .limits import BodyLimitMiddleware
@@ -56,7 +56,7 @@ async def _ticker(state: SandboxState) -> None:
     while True:
         await asyncio.sleep(state.settings.tick_interval)
         try:
-            while world.advance_acks(state, limit=TICK_BATCH) == TICK_BATCH:
+            while messages.advance_acks(state, limit=TICK_BATCH) == TICK_BATCH:
                 await asyncio.sleep(0)  # a burst of due acks (each with its events) must not stall the API
             state.dispatcher.process_due_retries()
         except Exception:
@@ -66,7 +66,7 @@ async def _ticker(state: SandboxState) -> None:
 def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     """A sandbox app with its own store, clock and webhook workers (started by the ASGI lifespan)."""
     state = SandboxState(settings or SandboxSettings())
-    world.ensure_accounts(state)
+    accounts.ensure_accounts(state)
     install_log_filter()
 
     @contextlib.asynccontextmanager
@@ -128,7 +128,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         from .ui import mount_ui  # Jinja2 is imported only when the view is served
 
         mount_ui(app, state)
-    app.add_middleware(FaultMiddleware, state=state)
+    app.add_middleware(FaultMiddleware, faults=state.faults, account_of=state.account_id_for_key)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

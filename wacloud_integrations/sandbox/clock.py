@@ -47,3 +47,8 @@ def parse_iso(text: str) -> float:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.timestamp()
+
+
+def at(ts: float) -> datetime:
+    """Epoch seconds as the UTC ``datetime`` an answer model holds (``iso`` of the same seconds)."""
+    return datetime.fromtimestamp(ts, timezone.utc)

@@ -22,6 +22,7 @@ import httpx
 from ..logs import get_logger
 from ..webhooks import sign
 from .clock import SandboxClock
+from .domain import deliveries
 from .settings import SandboxSettings
 from .store import Store
 
@@ -124,29 +125,21 @@ class WebhookDispatcher:
         Pruned in steps of a tenth of the limit, so a long-running sandbox stays small without a
         delete per attempt.
         """
-        self.store.insert_many("deliveries", rows)
+        deliveries.log(self.store, rows)
         count = self._logged.get(account)
         if count is None:
-            count = int(self.store.scalar("SELECT COUNT(*) FROM deliveries WHERE account = ?", (account,)))
+            count = deliveries.count(self.store, account)
         else:
             count += len(rows)
         limit = self.settings.delivery_log_limit
         if count > limit + limit // 10:
-            self.store.execute(
-                "DELETE FROM deliveries WHERE account = ? AND seq <= (SELECT seq FROM deliveries "
-                "WHERE account = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
-                (account, account, limit),
-            )
+            deliveries.keep_newest(self.store, account, limit)
             count = limit
         self._logged[account] = count
 
     def emit(self, account: str, event: str, device_id: str | None, data: dict[str, Any]) -> int:
         """Queue ``event`` for every webhook of the account that wants it; returns how many."""
-        hooks = self.store.all(
-            "SELECT id, url, secret FROM webhooks WHERE account = ? AND (device_id IS NULL OR device_id = ?) "
-            "AND EXISTS (SELECT 1 FROM json_each(events) WHERE value = ?) ORDER BY created_at",
-            (account, device_id, event),
-        )
+        hooks = deliveries.receivers(self.store, account, device_id, event)
         if not hooks:
             return 0
         event_id = "evt_" + uuid.uuid4().hex

@@ -13,6 +13,7 @@ import json
 import logging
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,8 +21,6 @@ from .envelope import STATUS_CODES
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-    from .state import SandboxState
 
 FAULT_FIELDS = (
     "method",
@@ -179,19 +178,23 @@ def _with_header(send: Send, name: bytes, value: bytes) -> Send:
 
 
 class FaultMiddleware:
-    """Applies the registry's decision to ``/api/v1`` requests; the control API is never faulted."""
+    """Applies the registry's decision to ``/api/v1`` requests; the control API is never faulted.
 
-    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
+    ``account_of`` maps an API key to its account id (``None`` for an unknown key): the middleware needs
+    no more of the sandbox than that and the registry.
+    """
+
+    def __init__(self, app: ASGIApp, faults: FaultRegistry, account_of: Callable[[str], str | None]) -> None:
         self.app = app
-        self.state = state
+        self.faults = faults
+        self.account_of = account_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return
         key = dict(scope["headers"]).get(b"x-api-key", b"").decode("latin-1")
-        account = self.state.account_for_key(key)
-        decision = self.state.faults.decide(account.id if account else None, scope["method"], scope["path"])
+        decision = self.faults.decide(self.account_of(key), scope["method"], scope["path"])
         if decision is None:
             await self.app(scope, receive, send)
             return

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse
 from .. import ids
 from ..errors import InputError
 from ..idempotency import content_fingerprint
+from .domain import replays
 from .envelope import ApiError
 from .state import Account, SandboxState
 
@@ -36,11 +37,11 @@ def replay(state: SandboxState, account: Account, key: str | None, fp: str) -> J
     """The stored answer for this key, ``None`` for a new key, 409 for a key used with another body."""
     if key is None:
         return None
-    row = state.store.one("SELECT * FROM idempotency WHERE account = ? AND key = ?", (account.id, key))
+    row = replays.find(state, account, key)
     if row is None:
         return None
     if row["created_at"] + state.settings.idempotency_ttl_seconds <= state.clock(account).now():
-        state.store.execute("DELETE FROM idempotency WHERE account = ? AND key = ?", (account.id, key))
+        replays.forget(state, account, key)
         return None
     if row["fingerprint"] != fp:
         raise ApiError(
@@ -58,8 +59,4 @@ def remember(
     """Keep a 2xx answer for replays."""
     if key is None:
         return
-    state.store.execute(
-        "INSERT OR REPLACE INTO idempotency (account, key, fingerprint, status, body, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (account.id, key, fp, status, json.dumps(body), state.clock(account).now()),
-    )
+    replays.keep(state, account, key, fp, status, body)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from starlette.responses import JSONResponse
 
-from . import world
 from .deps import Ctx, api_ctx
+from .domain import accounts
+from .domain._rows import answer
 from .envelope import ok
 from .schemas import Account, Envelope, responses
 
@@ -16,4 +17,4 @@ router = APIRouter(tags=["account"])
 @router.get("/account", responses=responses(200, Envelope[Account]))
 async def get_account(ctx: Ctx = Depends(api_ctx)) -> JSONResponse:
     """Account information and message quota."""
-    return ok(world.account_out(ctx.state, ctx.account))
+    return ok(answer(accounts.info(ctx.state, ctx.account)))

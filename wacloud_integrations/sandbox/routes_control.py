@@ -7,9 +7,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import JSONResponse
 
-from . import world
 from .clock import iso
 from .deps import Ctx, control_ctx, phone
+from .domain import accounts, deliveries, devices, messages, phones
+from .domain._rows import answer
 from .envelope import ApiError, ok
 from .schemas import ClockAdvance, FaultRequest, InboundRequest, ScanRequest, control_responses
 
@@ -30,31 +31,31 @@ async def scan(
 
     With ``{"qr": text}`` the text must be the device's current, unexpired QR payload.
     """
-    device = world.get_device(ctx.state, ctx.account, device_id)
+    device = devices.get(ctx.state, ctx.account, device_id)
     if body is not None and body.qr is not None:
         if body.qr != device["qr_text"]:
             raise ApiError(400, "qr_invalid", "This is not the device's current QR code", field="qr")
         if device["qr_expires_at"] is None or device["qr_expires_at"] <= ctx.state.clock(ctx.account).now():
             raise ApiError(400, "qr_expired", "The QR code has expired; get a new one from /pair", field="qr")
-    return ok(world.device_out(world.set_device_status(ctx.state, ctx.account, device, "connected")))
+    return ok(answer(devices.model(devices.set_status(ctx.state, ctx.account, device, "connected"))))
 
 
 @router.post("/devices/{device_id}/disconnect", responses=control_responses(400, 401, 404, 422))
 async def disconnect(device_id: str, ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
     """The phone went offline: the device becomes disconnected."""
-    device = world.get_device(ctx.state, ctx.account, device_id)
-    return ok(world.device_out(world.set_device_status(ctx.state, ctx.account, device, "disconnected")))
+    device = devices.get(ctx.state, ctx.account, device_id)
+    return ok(answer(devices.model(devices.set_status(ctx.state, ctx.account, device, "disconnected"))))
 
 
 @router.post("/inbound", status_code=201, responses=control_responses(400, 401, 404, 413, 422))
 async def inbound(body: InboundRequest, ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
     """A customer writes to a device: stored as an inbound message, ``message`` webhooks fire."""
-    device = world.get_device(ctx.state, ctx.account, body.device_id)
+    device = devices.get(ctx.state, ctx.account, body.device_id)
     sender = phone(body.from_, "from")
-    row = world.receive_inbound(
+    message = messages.receive_inbound(
         ctx.state, ctx.account, device, sender, body.body, body.message_type, reply_to=body.reply_to
     )
-    return ok(world.message_out(row), 201)
+    return ok(answer(message), 201)
 
 
 @router.get("/phones/{phone_number}/inbox", responses=control_responses(400, 401, 422))
@@ -63,7 +64,7 @@ async def phone_inbox(
 ) -> JSONResponse:
     """What a simulated recipient phone received, oldest first (the newest ``limit``; the only place an
     OTP code shows)."""
-    return ok(world.inbox(ctx.state, ctx.account, phone(phone_number, "phone"), limit))
+    return ok(phones.inbox(ctx.state, ctx.account, phone(phone_number, "phone"), limit))
 
 
 @router.post("/faults", status_code=201, responses=control_responses(400, 401, 413, 422))
@@ -89,12 +90,10 @@ async def clear_faults(ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
 @router.post("/reset", responses=control_responses(401))
 async def reset(ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
     """Delete everything of this account (re-seeding it when the server seeds) and its faults."""
-    ctx.state.store.wipe_account(ctx.account.id)
     ctx.state.faults.clear(ctx.account.id)
     ctx.state.limiter.reset(ctx.account.key)
     ctx.state.dispatcher.clear(ctx.account.id)
-    if ctx.state.settings.seed:
-        world.seed(ctx.state, ctx.account)
+    accounts.reset(ctx.state, ctx.account)
     return ok({"reset": True})
 
 
@@ -102,7 +101,7 @@ async def reset(ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
 async def advance_clock(body: ClockAdvance, ctx: Ctx = Depends(control_ctx)) -> JSONResponse:
     """Move this key's account clock: its expiry, acks and retries fall due at once (others' stay)."""
     offset = ctx.state.advance_clock(ctx.account, body.seconds)
-    acks = world.advance_acks(ctx.state, account=ctx.account)
+    acks = messages.advance_acks(ctx.state, account=ctx.account)
     retries = ctx.state.dispatcher.process_due_retries(ctx.account.id)
     return ok(
         {
@@ -132,28 +131,5 @@ async def webhook_deliveries(
     ctx: Ctx = Depends(control_ctx), limit: int = Query(1000, ge=1, le=100_000), event_id: str | None = None
 ) -> JSONResponse:
     """Every delivery attempt of this account, oldest first (the newest ``limit``)."""
-    sql, params = "SELECT * FROM deliveries WHERE account = ?", [ctx.account.id]
-    if event_id is not None:
-        sql, params = sql + " AND event_id = ?", [*params, event_id]
-    rows = ctx.state.store.all(
-        f"SELECT * FROM ({sql} ORDER BY seq DESC LIMIT ?) ORDER BY seq", [*params, limit]
-    )
-    return ok(
-        [
-            {
-                "webhook_id": r["webhook_id"],
-                "event_id": r["event_id"],
-                "event": r["event"],
-                "url": r["url"],
-                "attempt": r["attempt"],
-                "request_id": r["request_id"],
-                "status_code": r["status_code"],
-                "ok": bool(r["ok"]),
-                "error": r["error"],
-                "duration_ms": r["duration_ms"],
-                "at": iso(r["at"]),
-                "next_retry_at": iso(r["next_retry_at"]),
-            }
-            for r in rows
-        ]
-    )
+    rows = deliveries.newest(ctx.state.store, ctx.account.id, limit, event_id)
+    return ok([deliveries.public(r) for r in rows])

@@ -13,10 +13,12 @@ from ..message_types import stored_text
 from ..models import TemplateMessage, build_message
 from ..models.messages import SendMessageRequest
 from ..templating import render_template
-from . import idempotency, world
+from . import idempotency
 from .clock import parse_iso
 from .deps import Ctx, api_ctx, json_body, phone
-from .envelope import ApiError, envelope, not_found
+from .domain import accounts, devices, messages, phones, templates
+from .domain._rows import answer
+from .envelope import ApiError, envelope
 from .schemas import Envelope, MessagePage, SentMessage, responses
 
 router = APIRouter(tags=["messages"])
@@ -54,15 +56,11 @@ async def send_message(
         return replayed
     msg = validate_send(data)
     to = phone(msg.to, "to")
-    device = world.get_device(ctx.state, ctx.account, msg.device_id)
+    device = devices.get(ctx.state, ctx.account, msg.device_id)
     content = {k: v for k, v in msg.body().items() if k not in ("device_id", "to", "message_type")}
     template_id = None
     if isinstance(msg, TemplateMessage):
-        template = ctx.state.store.one(
-            "SELECT * FROM templates WHERE account = ? AND id = ?", (ctx.account.id, msg.template_id)
-        )
-        if template is None:
-            raise not_found("Template")
+        template = templates.get(ctx.state, ctx.account, msg.template_id)
         try:
             text: str | None = render_template(template["content"], msg.variables, template_id=template["id"])
         except MissingTemplateVariableError as exc:
@@ -72,11 +70,11 @@ async def send_message(
         kind, template_id = template["message_type"] or "text", template["id"]
     else:
         text, kind = stored_text({"message_type": msg.message_type, **content}), msg.message_type
-    world.require_connected(device)
-    world.require_quota(ctx.state, ctx.account)
-    world.require_on_whatsapp(to)
+    devices.require_connected(device)
+    accounts.require_quota(ctx.state, ctx.account)
+    phones.require_on_whatsapp(to)
     with ctx.state.store.transaction():  # the message and its idempotency record commit together
-        row = world.send_outbound(
+        row = messages.send_outbound(
             ctx.state,
             ctx.account,
             device,
@@ -87,7 +85,7 @@ async def send_message(
             template_id=template_id,
             idempotency_key=key,
         )
-        body = envelope(world.sent_answer(row))
+        body = envelope(answer(messages.sent(row)))
         idempotency.remember(ctx.state, ctx.account, key, fp, 201, body)
     return JSONResponse(body, status_code=201)
 
@@ -106,26 +104,8 @@ async def list_messages(
     sort_order: Literal["asc", "desc"] = "desc",
 ) -> JSONResponse:
     """Sent and received messages, newest first by default, with ``meta`` for paging."""
-    where: list[str] = ["account = ?", "synced = 1"]
-    params: list[Any] = [ctx.account.id]
-    if device_id is not None:
-        where.append("device_id = ?")
-        params.append(device_id)
-    if direction is not None:
-        where.append("direction = ?")
-        params.append(direction)
-    if phone_ is not None:
-        number = phone(phone_, "phone")
-        # account and synced move into each branch: SQLite then reads messages_to and messages_from
-        # instead of walking the account's whole list in date order.
-        where[:2] = [
-            "((account = ? AND synced = 1 AND direction = 'outbound' AND to_ = ?) "
-            "OR (account = ? AND synced = 1 AND direction = 'inbound' AND from_ = ?))"
-        ]
-        params[:1] = [ctx.account.id, number, ctx.account.id, number]
-    if status is not None:
-        where.append("status = ?")
-        params.append(status)
+    number = phone(phone_, "phone") if phone_ is not None else None
+    since_ts = None
     if since is not None:
         try:
             since_ts = parse_iso(since)
@@ -133,18 +113,19 @@ async def list_messages(
             raise ApiError(
                 400, "validation_error", "since: must be an ISO 8601 date-time", field="since"
             ) from None
-        where.append("created_at >= ?")
-        params.append(since_ts)
-    if idempotency_key is not None:
-        where.append("idempotency_key = ?")
-        params.append(idempotency_key)
-    clause = " AND ".join(where)
-    total = int(ctx.state.store.scalar(f"SELECT COUNT(*) FROM messages WHERE {clause}", params))
-    order = "DESC" if sort_order == "desc" else "ASC"
-    rows = ctx.state.store.all(
-        f"SELECT * FROM messages WHERE {clause} ORDER BY created_at {order}, seq {order} LIMIT ? OFFSET ?",
-        [*params, limit, offset],
+    found, total = messages.page(
+        ctx.state,
+        ctx.account,
+        device_id=device_id,
+        direction=direction,
+        phone=number,
+        status=status,
+        since=since_ts,
+        idempotency_key=idempotency_key,
+        limit=limit,
+        offset=offset,
+        newest_first=sort_order == "desc",
     )
-    data = [world.message_out(r) for r in rows]
+    data = answer(found)
     meta = {"limit": limit, "offset": offset, "count": len(data), "total": total}
     return JSONResponse({"success": True, "data": data, "meta": meta})

@@ -6,8 +6,6 @@ hash in the store. No answer, stored message body or log line carries it.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 import uuid
 from typing import Any
@@ -17,9 +15,11 @@ from starlette.responses import JSONResponse
 
 from ..errors import MissingTemplateVariableError
 from ..templating import extract_placeholders, render_template
-from . import idempotency, world
-from .clock import iso
+from . import idempotency
+from .clock import at
 from .deps import Ctx, api_ctx, json_body, phone
+from .domain import accounts, devices, messages, otps, phones, templates
+from .domain._rows import answer
 from .envelope import ApiError, envelope, not_found, ok
 from .schemas import (
     Envelope,
@@ -37,10 +37,6 @@ MASK = "••••••"
 DEFAULT_TEXT = (
     "Kode OTP Anda: {code}. Berlaku {expiry_minutes} menit. Jangan berikan kode ini kepada siapa pun."
 )
-
-
-def _hash(otp_id: str, code: str) -> str:
-    return hashlib.sha256(f"{otp_id}:{code}".encode()).hexdigest()
 
 
 def _otp_text(template: dict[str, Any] | None, values: dict[str, str]) -> str:
@@ -75,17 +71,13 @@ async def send_otp(
     if replayed is not None:
         return replayed
     to = phone(body.to, "to")
-    device = world.get_device(ctx.state, ctx.account, body.device_id)
+    device = devices.get(ctx.state, ctx.account, body.device_id)
     template = None
     if body.template_id is not None:
-        template = ctx.state.store.one(
-            "SELECT * FROM templates WHERE account = ? AND id = ?", (ctx.account.id, body.template_id)
-        )
-        if template is None:
-            raise not_found("Template")
-    world.require_connected(device)
-    world.require_quota(ctx.state, ctx.account)
-    world.require_on_whatsapp(to)
+        template = templates.get(ctx.state, ctx.account, body.template_id)
+    devices.require_connected(device)
+    accounts.require_quota(ctx.state, ctx.account)
+    phones.require_on_whatsapp(to)
     code = f"{secrets.randbelow(10**6):06d}"
     text = _otp_text(template, {"code": code, "otp": code, "expiry_minutes": str(body.expiry_minutes)})
     masked = _otp_text(template, {"code": MASK, "otp": MASK, "expiry_minutes": str(body.expiry_minutes)})
@@ -93,11 +85,8 @@ async def send_otp(
     otp_id = str(uuid.uuid4())
     expires = now + body.expiry_minutes * 60
     with ctx.state.store.transaction():
-        ctx.state.store.execute(
-            "UPDATE otps SET status = 'expired' WHERE account = ? AND to_ = ? AND status = 'pending'",
-            (ctx.account.id, to),
-        )
-        row = world.send_outbound(
+        otps.supersede(ctx.state, ctx.account, to)
+        row = messages.send_outbound(
             ctx.state,
             ctx.account,
             device,
@@ -109,80 +98,45 @@ async def send_otp(
             idempotency_key=key,
             phone_body=text,
         )
-        ctx.state.store.insert(
-            "otps",
-            {
-                "account": ctx.account.id,
-                "id": otp_id,
-                "device_id": device["id"],
-                "to_": to,
-                "code_hash": _hash(otp_id, code),
-                "status": "pending",
-                "attempts": 0,
-                "expires_at": expires,
-                "created_at": now,
-                "template_id": body.template_id,
-                "message_id": row["id"],
-            },
+        otps.create(
+            ctx.state,
+            ctx.account,
+            otp_id=otp_id,
+            device_id=device["id"],
+            to=to,
+            code=code,
+            expires_at=expires,
+            created_at=now,
+            template_id=body.template_id,
+            message_id=row["id"],
         )
-        answer = envelope(
-            {
-                "otp_id": otp_id,
-                "expires_at": iso(expires),
-                "expires_in_minutes": body.expiry_minutes,
-                "to": to,
-            }
-        )
+        sent = OTPSent(otp_id=otp_id, expires_at=at(expires), expires_in_minutes=body.expiry_minutes, to=to)
+        out = envelope(answer(sent))
         # In the same transaction as the message: a crash leaves both or neither, never a message
         # whose retry would send a second code.
-        idempotency.remember(ctx.state, ctx.account, key, fp, 200, answer)
-    return JSONResponse(answer)
-
-
-def _status(ctx: Ctx, row: dict[str, Any]) -> str:
-    """The OTP's status, expiring it first when its time has passed."""
-    if row["status"] == "pending" and row["expires_at"] <= ctx.state.clock(ctx.account).now():
-        ctx.state.store.execute(
-            "UPDATE otps SET status = 'expired' WHERE account = ? AND id = ?", (ctx.account.id, row["id"])
-        )
-        row["status"] = "expired"
-    return str(row["status"])
+        idempotency.remember(ctx.state, ctx.account, key, fp, 200, out)
+    return JSONResponse(out)
 
 
 @router.post("/messages/verify-otp", responses=responses(200, Envelope[OTPVerified]))
 async def verify_otp(body: VerifyOTPRequest, ctx: Ctx = Depends(api_ctx)) -> JSONResponse:
     """Check a code against the newest OTP of the number (or ``otp_id``)."""
     number = phone(body.phone_number, "phone_number")
-    if body.otp_id is not None:
-        row = ctx.state.store.one(
-            "SELECT * FROM otps WHERE account = ? AND id = ? AND to_ = ?",
-            (ctx.account.id, body.otp_id, number),
-        )
-    else:
-        row = ctx.state.store.one(
-            "SELECT * FROM otps WHERE account = ? AND to_ = ? ORDER BY created_at DESC LIMIT 1",
-            (ctx.account.id, number),
-        )
+    row = otps.to_check(ctx.state, ctx.account, number, body.otp_id)
     if row is None or row["status"] == "verified":
         raise ApiError(404, "not_found", "No pending OTP for this number; send one first")
     max_attempts = ctx.state.settings.otp_max_attempts
-    if _status(ctx, row) == "expired":
+    if otps.current_status(ctx.state, ctx.account, row) == "expired":
         if row["attempts"] >= max_attempts:
             raise ApiError(400, "otp_attempts_exceeded", "Too many wrong codes; send a new OTP", field="code")
         raise ApiError(400, "otp_expired", "The OTP has expired; send a new one", field="code")
-    if hmac.compare_digest(row["code_hash"], _hash(row["id"], body.code)):
-        ctx.state.store.execute(
-            "UPDATE otps SET status = 'verified', verified_at = ? WHERE account = ? AND id = ?",
-            (ctx.state.clock(ctx.account).now(), ctx.account.id, row["id"]),
+    if otps.matches(row, body.code):
+        otps.verified(ctx.state, ctx.account, row["id"])
+        return ok(
+            answer(OTPVerified(otp_id=row["id"], status="verified")), message="OTP verified successfully"
         )
-        return ok({"otp_id": row["id"], "status": "verified"}, message="OTP verified successfully")
-    attempts = row["attempts"] + 1
-    exhausted = attempts >= max_attempts
-    ctx.state.store.execute(
-        "UPDATE otps SET attempts = ?, status = ? WHERE account = ? AND id = ?",
-        (attempts, "expired" if exhausted else "pending", ctx.account.id, row["id"]),
-    )
-    if exhausted:
+    attempts = otps.failed_attempt(ctx.state, ctx.account, row, max_attempts)
+    if attempts >= max_attempts:
         raise ApiError(400, "otp_attempts_exceeded", "Too many wrong codes; send a new OTP", field="code")
     raise ApiError(
         400, "otp_invalid", "The code is wrong", field="code", attempts_remaining=max_attempts - attempts
@@ -192,16 +146,7 @@ async def verify_otp(body: VerifyOTPRequest, ctx: Ctx = Depends(api_ctx)) -> JSO
 @router.get("/messages/otp/{otp_id}/status", responses=responses(200, Envelope[OTPStatusInfo]))
 async def otp_status(otp_id: str, ctx: Ctx = Depends(api_ctx)) -> JSONResponse:
     """An OTP's status: ``pending``, ``verified`` or ``expired``."""
-    row = ctx.state.store.one("SELECT * FROM otps WHERE account = ? AND id = ?", (ctx.account.id, otp_id))
+    row = otps.get(ctx.state, ctx.account, otp_id)
     if row is None:
         raise not_found("OTP")
-    return ok(
-        {
-            "otp_id": row["id"],
-            "status": _status(ctx, row),
-            "to": row["to_"],
-            "expires_at": iso(row["expires_at"]),
-            "attempts": row["attempts"],
-            "verified_at": iso(row["verified_at"]),
-        }
-    )
+    return ok(answer(otps.status(ctx.state, ctx.account, row)))

@@ -101,6 +101,11 @@ class SandboxState:
         """The account of an API key, or ``None`` for a missing or unknown key."""
         return self.accounts.get(key) if key else None
 
+    def account_id_for_key(self, key: str | None) -> str | None:
+        """The account id of an API key, or ``None`` for a missing or unknown key."""
+        account = self.account_for_key(key)
+        return account.id if account is not None else None
+
     def clock(self, account: Account | str) -> SandboxClock:
         """The clock of an account (an ``Account`` or its id)."""
         account_id = account if isinstance(account, str) else account.id

@@ -1,4 +1,5 @@
-"""What the pages show, read from the sandbox's store and state (no writes happen here)."""
+"""What the pages show, shaped for the templates from the domain layer's rows and models (no SQL here;
+the one write is the quota count starting over in a new month, as every read of the quota does)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ from typing import Any
 
 from ...message_types import MESSAGE_KINDS, media_field
 from ...webhooks import sign
-from .. import world
 from ..clock import iso
+from ..domain import accounts, messages, phones
+from ..domain import chats as chat_rows
+from ..domain import deliveries as delivery_log
+from ..domain import devices as device_rows
+from ..domain import webhooks as webhook_rows
+from ..domain._rows import answer
 from ..qr import png_data_uri
 from ..state import Account, SandboxState
 from .live import EventBodies, clock_of
@@ -47,40 +53,14 @@ def _http(url: Any) -> str | None:
 
 # ---- chats -------------------------------------------------------------------------------------------
 
-_CHATS = """
-SELECT device_id, phone, MAX(seq) AS last_seq, COUNT(*) AS n FROM (
-    SELECT seq, device_id, body, CASE WHEN direction = 'outbound' THEN to_ ELSE from_ END AS phone
-    FROM messages WHERE account = ?
-) WHERE phone IS NOT NULL {filter} GROUP BY device_id, phone ORDER BY last_seq DESC LIMIT ?
-"""
-
 
 def chats(state: SandboxState, account: Account, query: str = "") -> list[dict[str, Any]]:
     """Every (device, phone) conversation, newest first; ``query`` matches a number or a message text."""
-    params: list[Any] = [account.id]
-    where = ""
-    query = query.strip()
-    if query:
-        # A local form (0812…) matches the stored international digits (62812…) without its 0.
-        digits = "".join(ch for ch in query if ch.isdigit()).lstrip("0")
-        where = "AND (body LIKE ? ESCAPE '\\'"
-        params.append("%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
-        if digits:
-            where += " OR phone LIKE ?"
-            params.append(f"%{digits}%")
-        where += ")"
-    rows = state.store.all(_CHATS.format(filter=where), [*params, CHAT_LIMIT])
-    devices = {d["id"]: d for d in state.store.all("SELECT * FROM devices WHERE account = ?", (account.id,))}
+    rows = chat_rows.newest(state, account, query, CHAT_LIMIT)
+    devices = {d["id"]: d for d in device_rows.rows(state, account)}
     out = []
     for row in rows:
-        last = (
-            state.store.one(
-                "SELECT m.*, i.body AS phone_body FROM messages m LEFT JOIN inbox i ON i.account = m.account "
-                "AND i.phone = m.to_ AND i.message_id = m.id WHERE m.seq = ?",
-                (row["last_seq"],),
-            )
-            or {}
-        )
+        last = chat_rows.message_at(state, account, row["last_seq"]) or {}
         device = devices.get(row["device_id"], {})
         out.append(
             {
@@ -89,7 +69,7 @@ def chats(state: SandboxState, account: Account, query: str = "") -> list[dict[s
                 "device_number": device.get("phone_number"),
                 "phone": row["phone"],
                 "count": row["n"],
-                "on_whatsapp": world.on_whatsapp(row["phone"]),
+                "on_whatsapp": phones.on_whatsapp(row["phone"]),
                 "last_text": _preview(last),
                 "last_direction": last.get("direction"),
                 "last_time": hhmm(last.get("created_at")),
@@ -114,13 +94,7 @@ def conversation(state: SandboxState, account: Account, device_id: str, phone: s
 
     A sent message shows what the phone received (an OTP with its code, as the recipient sees it).
     """
-    rows = state.store.all(
-        "SELECT * FROM (SELECT m.*, i.body AS phone_body FROM messages m LEFT JOIN inbox i "
-        "ON i.account = m.account AND i.phone = m.to_ AND i.message_id = m.id "
-        "WHERE m.account = ? AND m.device_id = ? AND ((m.direction = 'outbound' AND m.to_ = ?) "
-        "OR (m.direction = 'inbound' AND m.from_ = ?)) ORDER BY m.seq DESC LIMIT ?) ORDER BY seq",
-        (account.id, device_id, phone, phone, MESSAGE_LIMIT),
-    )
+    rows = chat_rows.conversation(state, account, device_id, phone, MESSAGE_LIMIT)
     bubbles = [bubble(row) for row in rows]
     _mark_questions(state, account, rows, bubbles)
     return bubbles
@@ -131,13 +105,12 @@ def _mark_questions(
 ) -> None:
     """A question (``messages.ask``) shows as open, answered (with the choice) or expired, by the core's
     one rule over the conversation shown (``questions.assign``)."""
-    from ...models import Message
     from ...questions import assign, spec_of
 
-    messages = [Message.model_validate(world.message_out(row)) for row in rows]
-    answers = {question: choice for question, choice in assign(messages).values()}
+    models = [messages.model(row) for row in rows]
+    answers = {question: choice for question, choice in assign(models).values()}
     now = state.clock(account).now()
-    for message, shown in zip(messages, bubbles, strict=True):
+    for message, shown in zip(models, bubbles, strict=True):
         spec = spec_of(message) if message.direction == "outbound" else None
         if spec is None:
             continue
@@ -206,11 +179,11 @@ def devices(state: SandboxState, account: Account) -> list[dict[str, Any]]:
     """The account's devices, each pairing one with its current QR code (the PNG ``/pair`` returns)."""
     now = clock_of(state, account).now()
     out = []
-    for row in state.store.all("SELECT * FROM devices WHERE account = ? ORDER BY created_at", (account.id,)):
+    for row in device_rows.rows(state, account):
         qr_live = bool(row["qr_text"]) and row["qr_expires_at"] is not None and row["qr_expires_at"] > now
         out.append(
             {
-                **world.device_out(row),
+                **answer(device_rows.model(row)),
                 "qr_png": png_data_uri(row["qr_text"]) if row["status"] == "pairing" and qr_live else None,
                 "qr_expires_in": int(row["qr_expires_at"] - now) if qr_live else None,
             }
@@ -223,23 +196,13 @@ def devices(state: SandboxState, account: Account) -> list[dict[str, Any]]:
 
 def webhooks(state: SandboxState, account: Account) -> list[dict[str, Any]]:
     """The account's webhooks (never their secrets)."""
-    rows = state.store.all("SELECT * FROM webhooks WHERE account = ? ORDER BY created_at", (account.id,))
-    return [
-        {"id": r["id"], "url": r["url"], "events": json.loads(r["events"]), "device_id": r["device_id"]}
-        for r in rows
-    ]
+    return [answer(hook) for hook in webhook_rows.listed(state, account)]
 
 
 def deliveries(state: SandboxState, account: Account, bodies: EventBodies) -> list[dict[str, Any]]:
     """Each event sent to each webhook (newest first) with its attempts, signature header and body."""
-    rows = state.store.all(
-        "SELECT * FROM (SELECT * FROM deliveries WHERE account = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
-        (account.id, DELIVERY_LIMIT * 6),
-    )
-    secrets = {
-        r["id"]: r["secret"]
-        for r in state.store.all("SELECT id, secret FROM webhooks WHERE account = ?", (account.id,))
-    }
+    rows = delivery_log.newest(state.store, account.id, DELIVERY_LIMIT * 6)
+    secrets = webhook_rows.secrets_of(state, account)
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
         key = (row["event_id"], row["webhook_id"])
@@ -258,19 +221,7 @@ def deliveries(state: SandboxState, account: Account, bodies: EventBodies) -> li
                 "signature": sign(body, secret) if body is not None and secret else None,
                 "can_redeliver": body is not None and secret is not None,
             }
-        group["attempts"].append(
-            {
-                "attempt": row["attempt"],
-                "status_code": row["status_code"],
-                "ok": bool(row["ok"]),
-                "error": row["error"],
-                "duration_ms": row["duration_ms"],
-                "at": iso(row["at"]),
-                "time": hhmm(row["at"]),
-                "request_id": row["request_id"],
-                "next_retry_at": iso(row["next_retry_at"]),
-            }
-        )
+        group["attempts"].append({**delivery_log.public(row), "time": hhmm(row["at"])})
     out = list(groups.values())
     for group in out:
         last = group["attempts"][-1]
@@ -291,7 +242,8 @@ def _pretty(body: bytes) -> str:
 
 
 def counters(state: SandboxState, account: Account) -> dict[str, Any]:
-    """Quota, rate-limit window, clock and fault rules of the account."""
+    """Quota, rate-limit window, clock and fault rules of the account (reading the quota in a new month
+    starts its count over, as ``GET /account`` does)."""
     clock = clock_of(state, account)
     now = clock.now()
     limit = state.settings.rate_limit_per_minute
@@ -299,7 +251,7 @@ def counters(state: SandboxState, account: Account) -> dict[str, Any]:
     seen = getattr(state.limiter, "_seen", {}).get(account.key, ())
     in_window = sum(1 for t in list(seen) if t > now - 60)
     return {
-        "account": world.account_out(state, account),
+        "account": answer(accounts.info(state, account)),
         "rate": {"limit": limit, "used": in_window},
         "clock": {"now": iso(now), "offset": seconds_text(clock.offset)},
         "faults": state.faults.list(account.id),

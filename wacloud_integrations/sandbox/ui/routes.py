@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from .. import routes_control, routes_devices
 from ..delivery import Job
 from ..deps import Ctx
+from ..domain import deliveries, devices, phones, webhooks
 from ..envelope import ApiError
 from ..schemas import ClockAdvance, CreateDeviceRequest, FaultRequest, InboundRequest, ScanRequest
 from ..state import Account, SandboxState
@@ -283,13 +284,13 @@ async def chat_page(device_id: str, phone: str, v: Visit = Depends(account_visit
     """One phone's conversation with one device (its permalink), with the customer's composer."""
     assert v.account is not None
     state = v.ui.state
-    device = state.store.one("SELECT * FROM devices WHERE account = ? AND id = ?", (v.account.id, device_id))
+    device = devices.find(state, v.account, device_id)
     if device is None or not (phone.isascii() and phone.isdigit()):  # str.isdigit() takes "²" and "٣"
         return v.render("missing.html", 404, what="chat")
     chat = {
         "device": device,
         "phone": phone,
-        "on_whatsapp": data.world.on_whatsapp(phone),
+        "on_whatsapp": phones.on_whatsapp(phone),
         "messages": data.conversation(state, v.account, device_id, phone),
     }
     return v.render("chats.html", chats=data.chats(state, v.account, q[:200]), q=q[:200], chat=chat)
@@ -349,9 +350,7 @@ async def device_action(
     back = account_path(ctx.account.id) + "/devices"
 
     async def scan() -> None:
-        row = ctx.state.store.one(
-            "SELECT qr_text FROM devices WHERE account = ? AND id = ?", (ctx.account.id, device_id)
-        )
+        row = devices.find(ctx.state, ctx.account, device_id)
         qr = row["qr_text"] if row else None
         await routes_control.scan(device_id, ScanRequest(qr=qr) if qr else None, ctx)
 
@@ -396,14 +395,8 @@ async def redeliver(va: tuple[Visit, dict[str, str]] = Depends(action)) -> Respo
     ctx = v.ctx
     back = account_path(ctx.account.id) + "/webhooks"
     event_id, webhook_id = form.get("event_id", ""), form.get("webhook_id", "")
-    hook = ctx.state.store.one(
-        "SELECT url, secret FROM webhooks WHERE account = ? AND id = ?", (ctx.account.id, webhook_id)
-    )
-    last = ctx.state.store.one(
-        "SELECT event, MAX(attempt) AS attempt FROM deliveries WHERE account = ? AND event_id = ? "
-        "AND webhook_id = ?",
-        (ctx.account.id, event_id, webhook_id),
-    )
+    hook = webhooks.find(ctx.state, ctx.account, webhook_id)
+    last = deliveries.last_attempt(ctx.state.store, ctx.account.id, event_id, webhook_id)
     body = v.ui.bodies.get(ctx.account.id, event_id)
     if hook is None or last is None or last["attempt"] is None or body is None:
         gone = "its webhook, its body or its log entries are gone"
