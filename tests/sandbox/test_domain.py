@@ -31,7 +31,9 @@ ROW = {
 
 
 def _sources() -> list[Path]:
-    return sorted(p for p in SANDBOX.rglob("*.py") if "domain" not in p.relative_to(SANDBOX).parts)
+    # conformance/ is an HTTP client of any WACloud server; it never opens the store
+    skip = {"domain", "conformance"}
+    return sorted(p for p in SANDBOX.rglob("*.py") if not skip & set(p.relative_to(SANDBOX).parts))
 
 
 def test_sql_lives_only_in_the_domain_layer_and_the_store() -> None:
