@@ -33,7 +33,6 @@ import argparse
 import asyncio
 import contextlib
 import hashlib
-import logging
 import os
 import uuid
 from collections import OrderedDict
@@ -51,7 +50,7 @@ from wacloud_integrations import InvalidWebhookSignatureError, WebhookPayloadErr
 from wacloud_integrations.masking import mask_codes, mask_phone
 from wacloud_integrations.models import MessageEvent, StatusEvent, WebhookEvent
 
-from ._logging import run_logger
+from ._logging import configure_logging, run_logger
 from .interactive import Resumer, check_credentials, waiting_runs
 
 __all__ = ["RECEIVED", "STATUS", "configure_logging", "create_app", "event_for", "event_id", "main"]
@@ -62,7 +61,6 @@ SECRET_ENV = "WACLOUD_WEBHOOK_SECRET"
 _SEEN_LIMIT = 10_000
 Emit = Callable[..., Any]
 WaitingRuns = Callable[[str, str | None], Awaitable[list[str]]]
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -207,34 +205,6 @@ def create_app(
     return Starlette(
         routes=[Route(path, receive, methods=["POST"]), Route("/healthz", health)], lifespan=lifespan
     )
-
-
-def configure_logging(level: str = "INFO") -> dict[str, Any]:
-    """Log the bridge's lines (and the core's) to stderr with timestamps at ``level``; returns the
-    matching uvicorn ``log_config`` so the server's and the access log's lines look the same.
-
-    Without this, nothing handles the ``prefect_blocks`` logger outside a Prefect run: INFO lines are
-    dropped and warnings come out bare, without a time, through Python's last-resort handler.
-    """
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    for name in ("prefect_blocks", "wacloud_integrations"):
-        logger = logging.getLogger(name)
-        logger.handlers = [handler]
-        logger.setLevel(level)
-        logger.propagate = False
-    formatter = {"format": LOG_FORMAT}
-    stream = {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"plain": formatter},
-        "handlers": {"stderr": stream},
-        "loggers": {
-            name: {"handlers": ["stderr"], "level": level, "propagate": False}
-            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
-        },
-    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:

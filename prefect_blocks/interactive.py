@@ -42,7 +42,7 @@ from wacloud_integrations.masking import mask_phone
 from wacloud_integrations.questions import Question, QuestionKind
 from wacloud_integrations.waiting import run_shared, wait_for_answer
 
-from ._logging import run_logger
+from ._logging import configure_logging, run_logger
 from ._plans import CredentialsLike, _acredentials, _credentials
 from .errors import WaitTimedOutError
 from .tasks import ask_question
@@ -339,7 +339,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rescan", type=float, default=5.0, help="seconds between reads of waiting runs")
     args = parser.parse_args(argv)
     check_credentials(parser, args.credentials)
-    from .bridge import configure_logging  # the bridge's lines and the resumer's look the same
 
     configure_logging("INFO")
     # the process's shared loop (the core's), where every wait of the process shares the watchers
