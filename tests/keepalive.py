@@ -122,7 +122,12 @@ class ClosingProxy:
                 return None, b""
 
     def _forward(
-        self, conn: h11.Connection, sock: socket.socket, request: h11.Request, headers: dict[str, str], body: bytes
+        self,
+        conn: h11.Connection,
+        sock: socket.socket,
+        request: h11.Request,
+        headers: dict[str, str],
+        body: bytes,
     ) -> None:
         upstream = self._http.request(
             request.method.decode(),

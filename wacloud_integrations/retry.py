@@ -36,7 +36,11 @@ __all__ = [
 NEVER_SENT: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # How a connection the server closed meets a request written to it: an empty read ("Server disconnected
 # without sending a response"), a reset, a failed write. Not a timeout: a slow server closed nothing.
-CLOSED_CONNECTION: tuple[type[Exception], ...] = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+CLOSED_CONNECTION: tuple[type[Exception], ...] = (
+    httpx.RemoteProtocolError,
+    httpx.ReadError,
+    httpx.WriteError,
+)
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # 4xx answers that a later try may not get: a timeout, a state that can change (409: a device not
 # connected yet), too early, too many requests.

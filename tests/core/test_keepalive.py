@@ -97,7 +97,11 @@ def test_a_send_on_a_closed_connection_is_not_sent_again_but_reconciled(proxy, s
 
 async def test_an_opted_in_idempotent_send_goes_again_at_once_with_its_key(proxy, sandbox, phone):
     async with AsyncWACloud(
-        KEY, base_url=proxy.base_url, max_retries=0, idempotent_sends=True, default_device_id=sandbox.device_id
+        KEY,
+        base_url=proxy.base_url,
+        max_retries=0,
+        idempotent_sends=True,
+        default_device_id=sandbox.device_id,
     ) as client:
         await client.devices.get(sandbox.device_id)
         result = await client.messages.send_text(phone, text="deploy approved")
