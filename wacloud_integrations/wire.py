@@ -279,7 +279,7 @@ def after_exception(
     if config.retry.resend_at_once(exc, reused=reused, is_send=call.is_send, safe=call.safe):
         path = mask_phones(call.path)
         logger.info(
-            "%s %s: the kept-alive connection was closed (%s); sending again on a new one",
+            "%s %s: the server closed the kept-alive connection (%s); sending it again at once",
             call.method,
             path,
             type(exc).__name__,
