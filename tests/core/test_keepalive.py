@@ -13,6 +13,7 @@ import pytest
 
 from wacloud_integrations import AmbiguousSendError, APIConnectionError, AsyncWACloud, WACloud
 from wacloud_integrations import watchers as w
+from wacloud_integrations.retry import RetryPolicy
 
 from ..keepalive import ClosingProxy
 from .conftest import KEY
@@ -125,3 +126,21 @@ async def test_the_shared_watchers_poll_is_not_lost(proxy, sandbox, phone, caplo
     assert message.body == "yes"
     assert len(proxy.dropped()) == 1, "a poll met the closed connection"
     assert not [r for r in caplog.records if "poll failed" in r.getMessage()], "the poll was lost"
+
+
+@pytest.mark.parametrize(
+    ("exc", "reused", "is_send", "safe", "idempotent_sends", "again"),
+    [
+        (httpx.RemoteProtocolError("Server disconnected"), True, False, True, False, True),
+        (httpx.ReadError("reset"), True, False, True, False, True),
+        (httpx.WriteError("broken pipe"), True, False, True, False, True),
+        (httpx.RemoteProtocolError("Server disconnected"), False, False, True, False, False),  # new one
+        (httpx.ReadTimeout("slow"), True, False, True, False, False),  # a slow server closed nothing
+        (httpx.RemoteProtocolError("Server disconnected"), True, True, False, False, False),  # a send
+        (httpx.RemoteProtocolError("Server disconnected"), True, True, False, True, True),  # opted in
+        (httpx.RemoteProtocolError("Server disconnected"), True, False, False, True, False),  # a create
+    ],
+)
+def test_which_failures_go_again_at_once(exc, reused, is_send, safe, idempotent_sends, again):
+    policy = RetryPolicy(max_retries=0, idempotent_sends=idempotent_sends)
+    assert policy.resend_at_once(exc, reused=reused, is_send=is_send, safe=safe) is again
