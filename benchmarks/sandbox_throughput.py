@@ -72,7 +72,7 @@ async def raw_poster(host: str, port: int) -> AsyncIterator[Post]:
 
     async def post() -> int:
         nonlocal reader, writer
-        if reader.at_eof():  # the server closed an idle keep-alive connection (5 s) between cases
+        if reader.at_eof():  # the server closed an idle keep-alive connection between cases
             writer.close()
             reader, writer = await asyncio.open_connection(host, port)
         writer.write(request)

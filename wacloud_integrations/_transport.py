@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["AsyncAttempt", "Attempt", "UnreadableBody"]
+__all__ = ["AsyncAttempt", "AsyncConnectionUse", "Attempt", "ConnectionUse", "UnreadableBody"]
 
 
 class UnreadableBody(Exception):
@@ -160,6 +160,43 @@ class Attempt:
             if self.deadline is not None and time.monotonic() > self.deadline:
                 raise httpx.ReadTimeout(f"no complete answer within the {self.seconds:g}s deadline")
         return decoder.finish()
+
+
+class ConnectionUse:
+    """Whether an attempt went out on a kept-alive connection, read from httpcore's ``trace`` events.
+
+    A request that fails on a reused connection before any answer may have met the server closing it
+    (its keep-alive ran out as the request left): ``retry.RetryPolicy.resend_at_once`` decides. With
+    a transport that reports nothing (a mock, ASGI), nothing counts as reused.
+    """
+
+    def __init__(self) -> None:
+        self.connected = False
+        self.sent = False
+
+    def _see(self, name: str) -> None:
+        if name.endswith(".started"):
+            if ".connect_" in name:  # connect_tcp, connect_unix_socket: a new connection
+                self.connected = True
+            elif name.endswith("send_request_headers.started"):
+                self.sent = True
+
+    @property
+    def reused(self) -> bool:
+        """The request was written to a connection an earlier request had opened."""
+        return self.sent and not self.connected
+
+    def trace(self, name: str, info: dict[str, Any]) -> None:
+        """httpcore's ``trace`` extension for a sync client."""
+        self._see(name)
+
+
+class AsyncConnectionUse(ConnectionUse):
+    """:class:`ConnectionUse` for an async client (httpcore awaits the callback there)."""
+
+    async def trace(self, name: str, info: dict[str, Any]) -> None:  # type: ignore[override]
+        """httpcore's ``trace`` extension for an async client."""
+        self._see(name)
 
 
 if sys.version_info >= (3, 11):

@@ -6,6 +6,10 @@ A send is retried only when it provably never reached the server (the connection
 or was refused with 429; after any other failure its outcome is unknown and retrying could deliver
 the message twice, unless the caller opted into idempotent retries (the server then answers a
 repeated ``Idempotency-Key`` with the first answer).
+
+Apart from those retries, a request lost on a kept-alive connection that the server closed as it left
+(nothing came back) goes again at once, once, on a new connection, when a retry could repeat it:
+:meth:`RetryPolicy.resend_at_once`.
 """
 
 from __future__ import annotations
@@ -19,10 +23,24 @@ from dataclasses import dataclass
 
 import httpx
 
-__all__ = ["NEVER_SENT", "RetryPolicy", "is_permanent", "is_transient", "parse_retry_after"]
+__all__ = [
+    "CLOSED_CONNECTION",
+    "NEVER_SENT",
+    "RetryPolicy",
+    "is_permanent",
+    "is_transient",
+    "parse_retry_after",
+]
 
 # Failures that happen before the request could reach the server.
 NEVER_SENT: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# How a connection the server closed meets a request written to it: an empty read ("Server disconnected
+# without sending a response"), a reset, a failed write. Not a timeout: a slow server closed nothing.
+CLOSED_CONNECTION: tuple[type[Exception], ...] = (
+    httpx.RemoteProtocolError,
+    httpx.ReadError,
+    httpx.WriteError,
+)
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # 4xx answers that a later try may not get: a timeout, a state that can change (409: a device not
 # connected yet), too early, too many requests.
@@ -56,6 +74,20 @@ class RetryPolicy:
             return False
         if isinstance(exc, NEVER_SENT):
             return True
+        return safe or (is_send and self.idempotent_sends)
+
+    def resend_at_once(self, exc: Exception, *, reused: bool, is_send: bool, safe: bool) -> bool:
+        """Whether a request that failed with ``exc`` on a reused kept-alive connection, before any answer
+        came back (``reused``), goes again at once on a new connection.
+
+        This is the race of a keep-alive close (the server's idle timeout ran out as the request left),
+        not a failure of the server: it is not counted in ``max_retries`` and the caller allows it once
+        per call. Only for what a retry could repeat anyway: reads always; a send only with
+        ``idempotent_sends`` (the server de-duplicates the key). Otherwise a send keeps its unknown
+        outcome (``AmbiguousSendError``): the server may have taken it before closing.
+        """
+        if not reused or not isinstance(exc, CLOSED_CONNECTION):
+            return False
         return safe or (is_send and self.idempotent_sends)
 
     def retry_status(

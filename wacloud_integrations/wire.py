@@ -96,11 +96,16 @@ class Call(Generic[T]):
 
 @dataclass
 class Outcome(Generic[T]):
-    """What to do after an attempt: return ``value``, raise ``error``, or wait ``delay`` and retry."""
+    """What to do after an attempt: return ``value``, raise ``error``, or wait ``delay`` and retry.
+
+    ``again``: send the same attempt once more at once, on a new connection (a kept-alive connection
+    closed under the request); not a retry, so the attempt number does not move.
+    """
 
     value: T | None = None
     error: Exception | None = None
     delay: float | None = None
+    again: bool = False
 
     def unwrap(self) -> T:
         """The value, or raise the error."""
@@ -263,8 +268,23 @@ def _unreadable(
     )
 
 
-def after_exception(config: ClientConfig, call: Call[T], exc: Exception, attempt: int) -> Outcome[T]:
-    """Handle a transport failure: a retry, a connection error, or an ambiguous send."""
+def after_exception(
+    config: ClientConfig, call: Call[T], exc: Exception, attempt: int, *, reused: bool = False
+) -> Outcome[T]:
+    """Handle a transport failure: a retry, a connection error, or an ambiguous send.
+
+    ``reused``: the request went out on a kept-alive connection and nothing came back, and this call
+    has not been sent again for that yet; see :meth:`~wacloud_integrations.retry.RetryPolicy.resend_at_once`.
+    """
+    if config.retry.resend_at_once(exc, reused=reused, is_send=call.is_send, safe=call.safe):
+        path = mask_phones(call.path)
+        logger.info(
+            "%s %s: the server closed the kept-alive connection (%s); sending it again at once",
+            call.method,
+            path,
+            type(exc).__name__,
+        )
+        return Outcome(delay=0.0, again=True)
     retry = config.retry.retry_exception(exc, attempt, is_send=call.is_send, safe=call.safe)
     if retry and call.may_retry(attempt):
         delay = config.retry.backoff(attempt)

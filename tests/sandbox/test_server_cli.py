@@ -222,3 +222,13 @@ def test_the_server_parses_with_h11_and_runs_on_uvloop_when_installed() -> None:
 
     run(which())
     assert loops == [uvloop.Loop]
+
+
+def test_an_idle_connection_outlives_a_five_second_poll() -> None:
+    """uvicorn's default 5 s keep-alive met the HITL benchmark's 5 s poll just as it closed; the sandbox
+    keeps idle connections longer than the default poll intervals (docs/sandbox.md, "keep-alive")."""
+    from wacloud_integrations.sandbox.server import KEEP_ALIVE, build_server
+    from wacloud_integrations.sandbox.settings import SandboxSettings
+
+    server = build_server(SandboxSettings(api_keys=[KEY], seed=False, ui=False))
+    assert server.config.timeout_keep_alive == KEEP_ALIVE > 5 * 2

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
-from .._transport import AsyncAttempt, UnreadableBody
+from .._transport import AsyncAttempt, AsyncConnectionUse, UnreadableBody
 from ..config import ClientConfig, ClientOptions, ClientSettings
 from ..wire import (
     Call,
@@ -96,10 +96,14 @@ class AsyncWACloud:
         """Run ``call`` with the retry policy; every decision is in :mod:`wacloud_integrations.wire`.
 
         Each attempt has a total deadline (the timeout's read value) and a cap on the answer's size.
+        A request lost on a kept-alive connection the server had closed goes again at once, once.
         """
         attempt = 0
+        resent = False
         while True:
             request = build_request(self.config, call, attempt)
+            use = AsyncConnectionUse()
+            request.extensions["trace"] = use.trace
             status = 0
             try:
                 async with AsyncAttempt(
@@ -112,13 +116,18 @@ class AsyncWACloud:
                     finally:
                         await response.aclose()
             except httpx.RequestError as exc:
-                outcome = after_exception(self.config, call, exc, attempt)
+                # No status yet: nothing of the answer came back.
+                reused = use.reused and not status and not resent
+                outcome = after_exception(self.config, call, exc, attempt, reused=reused)
             except UnreadableBody as exc:
                 outcome = after_unreadable_body(call, status, str(exc))
             else:
                 outcome = after_response(self.config, call, response, attempt, content)
             if outcome.delay is None:
                 return outcome.unwrap()
+            if outcome.again:
+                resent = True
+                continue
             await self.sleep(outcome.delay)
             attempt += 1
 
