@@ -1,6 +1,8 @@
 """The simulated WhatsApp world: accounts, devices, recipient phones (inboxes), contacts and acks.
 
-Routes validate HTTP input; the functions here change the store and emit webhook events.
+Routes validate HTTP input and call these functions, which read and change the store for these
+resources, shape their answers (``*_out``) and emit webhook events. They are not the only SQL: the OTP,
+template, webhook, contact and control routes and ``ui/data.py`` query the store themselves.
 """
 
 from __future__ import annotations
