@@ -105,6 +105,9 @@ test: lint typecheck test-core test-airflow test-airflow-min test-prefect test-l
 # 2 cores four jobs finish well before the same four in a row. Budget: 4 minutes, environments built and
 # caches warm (docs/architecture.md, "Test lanes").
 QUICK := -m "not deployment and not browser and not npm and not slow"
+# A test that hangs fails after 5 minutes with its stack instead of holding the lane (the Airflow suite has
+# no timeout of its own; a module's or a test's `timeout` mark still wins).
+CHECK_TIMEOUT := --timeout=300
 CHECK_JOBS ?= 4
 
 check: $(CORE) $(AIRFLOW) $(PREFECT)
@@ -112,13 +115,13 @@ check: $(CORE) $(AIRFLOW) $(PREFECT)
 
 .PHONY: check-core check-airflow check-prefect
 check-core: $(CORE)
-	.venv/bin/python -m pytest $(PYTEST) $(QUICK) tests/core tests/sandbox tests/mcp tests/docs/test_markers.py tests/docs/test_readme.py $(DOCS)core.py
+	.venv/bin/python -m pytest $(PYTEST) $(QUICK) $(CHECK_TIMEOUT) tests/core tests/sandbox tests/mcp tests/docs/test_markers.py tests/docs/test_readme.py $(DOCS)core.py
 
 check-airflow: $(AIRFLOW)
-	.venv-airflow/bin/python -m pytest $(PYTEST) $(QUICK) tests/airflow $(DOCS)airflow.py
+	.venv-airflow/bin/python -m pytest $(PYTEST) $(QUICK) $(CHECK_TIMEOUT) tests/airflow $(DOCS)airflow.py
 
 check-prefect: $(PREFECT)
-	.venv-prefect/bin/python -m pytest $(PYTEST) $(QUICK) tests/prefect $(DOCS)prefect.py
+	.venv-prefect/bin/python -m pytest $(PYTEST) $(QUICK) $(CHECK_TIMEOUT) tests/prefect $(DOCS)prefect.py
 # --- end of the quick lane ------------------------------------------------------------------------------
 
 # --- Airflow: the oldest supported release ------------------------------------------------------------
