@@ -102,20 +102,24 @@ test: lint typecheck test-core test-airflow test-airflow-min test-prefect test-l
 # floor's environment. Tests that do carry a marker (pyproject.toml: `deployment`, `browser`, `npm`, `slow`)
 # and are left to `make test`, which runs everything and stays what CI runs. The static checks and the three
 # suites run side by side: a suite spends most of its time waiting on sandboxes and child processes, so on
-# 2 cores four jobs finish well before the same four in a row. Budget: 4 minutes, environments built and
+# 2 cores five jobs finish well before the same five in a row. Budget: 4 minutes, environments built and
 # caches warm (docs/architecture.md, "Test lanes").
 QUICK := -m "not deployment and not browser and not npm and not slow"
 # A test that hangs fails after 5 minutes with its stack instead of holding the lane (the Airflow suite has
 # no timeout of its own; a module's or a test's `timeout` mark still wins).
 CHECK_TIMEOUT := --timeout=300
-CHECK_JOBS ?= 4
+CHECK_JOBS ?= 5
 
 check: $(CORE) $(AIRFLOW) $(PREFECT)
-	$(MAKE) --no-print-directory -j$(CHECK_JOBS) --output-sync=target lint typecheck check-core check-airflow check-prefect
+	$(MAKE) --no-print-directory -j$(CHECK_JOBS) --output-sync=target lint typecheck check-core check-mcp check-airflow check-prefect
 
-.PHONY: check-core check-airflow check-prefect
+# test-core's suites in two processes (the MCP suite is about 40 % of its time).
+.PHONY: check-core check-mcp check-airflow check-prefect
 check-core: $(CORE)
-	.venv/bin/python -m pytest $(PYTEST) $(QUICK) $(CHECK_TIMEOUT) tests/core tests/sandbox tests/mcp tests/docs/test_markers.py tests/docs/test_readme.py $(DOCS)core.py
+	.venv/bin/python -m pytest $(PYTEST) $(QUICK) $(CHECK_TIMEOUT) tests/core tests/sandbox tests/docs/test_markers.py tests/docs/test_readme.py $(DOCS)core.py
+
+check-mcp: $(CORE)
+	.venv/bin/python -m pytest $(PYTEST) $(QUICK) $(CHECK_TIMEOUT) tests/mcp
 
 check-airflow: $(AIRFLOW)
 	.venv-airflow/bin/python -m pytest $(PYTEST) $(QUICK) $(CHECK_TIMEOUT) tests/airflow $(DOCS)airflow.py

@@ -48,11 +48,15 @@ def test_the_quick_lane_leaves_out_exactly_the_registered_markers() -> None:
     assert set(re.findall(r"not (\w+)", quick_expression())) == LEFT_OUT <= registered
 
 
-def test_make_check_runs_lint_types_and_the_three_suites_with_the_expression() -> None:
-    assert re.search(r"lint typecheck check-core check-airflow check-prefect", recipe("check"))
-    for lane, suites in {"core": "tests/core tests/sandbox tests/mcp", "airflow": "tests/airflow"}.items():
-        assert "$(QUICK)" in recipe(f"check-{lane}") and suites in recipe(f"check-{lane}")
-    assert "$(QUICK)" in recipe("check-prefect") and "tests/prefect" in recipe("check-prefect")
+def test_make_check_runs_lint_types_and_every_suite_of_make_test_with_the_expression() -> None:
+    assert "lint typecheck check-core check-mcp check-airflow check-prefect" in recipe("check")
+    lanes = {"core": "test-core", "mcp": "test-core", "airflow": "test-airflow", "prefect": "test-prefect"}
+    for lane in lanes:
+        assert "$(QUICK)" in recipe(f"check-{lane}"), lane
+    for full in set(lanes.values()):  # every suite and page make test runs, the quick lane runs too
+        quick = " ".join(recipe(f"check-{lane}") for lane, of in lanes.items() if of == full)
+        for suite in re.findall(r" (tests/\S+|\$\(DOCS\)\w+\.py)", recipe(full)):
+            assert suite in quick, f"{full} runs {suite}, make check does not"
 
 
 def test_make_test_deselects_nothing() -> None:
