@@ -1,4 +1,4 @@
-# Two commands for a fresh machine: `make demo` and `make test`.
+# Two commands for a fresh machine: `make demo` and `make test`. While changing code: `make check`.
 # Airflow 3.3 and Prefect 3.9 cannot share one environment (their fastapi pins conflict), so each
 # integration is tested in its own virtual environment against the newest release of its framework:
 #   .venv          core + sandbox + MCP server + dev tools (ruff, mypy, pytest)
@@ -11,7 +11,7 @@ AIRFLOW := .venv-airflow/.installed
 PREFECT := .venv-prefect/.installed
 PYTEST := -q -p no:cacheprovider
 
-.PHONY: demo test lint typecheck test-core test-airflow test-prefect bench adversarial generate clean browser redis screenshots npm-tools
+.PHONY: demo test check lint typecheck test-core test-airflow test-prefect bench adversarial generate clean browser redis screenshots npm-tools
 
 # Each lane also runs the README/docs pages marked for its environment (`<!-- doctest: env=… -->`,
 # tests/docs/, see docs/architecture.md "Documentation that runs").
@@ -96,6 +96,37 @@ test-prefect: $(PREFECT)
 	.venv-prefect/bin/python -m pytest $(PYTEST) tests/prefect $(DOCS)prefect.py
 
 test: lint typecheck test-core test-airflow test-airflow-min test-prefect test-lowest test-prefect-min
+
+# --- The quick lane -------------------------------------------------------------------------------------
+# `make check`: lint, types and every test that needs no real deployment, browser, npm tool or the Airflow
+# floor's environment. Tests that do carry a marker (pyproject.toml: `deployment`, `browser`, `npm`, `slow`)
+# and are left to `make test`, which runs everything and stays what CI runs. The static checks and the three
+# suites run side by side: a suite spends most of its time waiting on sandboxes and child processes, so on
+# 2 cores five jobs finish well before the same five in a row. Budget: 4 minutes, environments built and
+# caches warm (docs/architecture.md, "Test lanes").
+QUICK := -m "not deployment and not browser and not npm and not slow"
+# A test that hangs fails after 5 minutes with its stack instead of holding the lane (the Airflow suite has
+# no timeout of its own; a module's or a test's `timeout` mark still wins).
+CHECK_TIMEOUT := --timeout=300
+CHECK_JOBS ?= 5
+
+check: $(CORE) $(AIRFLOW) $(PREFECT)
+	$(MAKE) --no-print-directory -j$(CHECK_JOBS) --output-sync=target lint typecheck check-core check-mcp check-airflow check-prefect
+
+# test-core's suites in two processes (the MCP suite is about 40 % of its time).
+.PHONY: check-core check-mcp check-airflow check-prefect
+check-core: $(CORE)
+	.venv/bin/python -m pytest $(PYTEST) $(QUICK) $(CHECK_TIMEOUT) tests/core tests/sandbox tests/docs/test_markers.py tests/docs/test_readme.py $(DOCS)core.py
+
+check-mcp: $(CORE)
+	.venv/bin/python -m pytest $(PYTEST) $(QUICK) $(CHECK_TIMEOUT) tests/mcp
+
+check-airflow: $(AIRFLOW)
+	.venv-airflow/bin/python -m pytest $(PYTEST) $(QUICK) $(CHECK_TIMEOUT) tests/airflow $(DOCS)airflow.py
+
+check-prefect: $(PREFECT)
+	.venv-prefect/bin/python -m pytest $(PYTEST) $(QUICK) $(CHECK_TIMEOUT) tests/prefect $(DOCS)prefect.py
+# --- end of the quick lane ------------------------------------------------------------------------------
 
 # --- Airflow: the oldest supported release ------------------------------------------------------------
 # The provider claims Airflow 3.1.8+ (pyproject `airflow` extra); the floor gets an environment of its own

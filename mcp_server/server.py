@@ -1,7 +1,10 @@
 """The WACloud MCP server: :func:`build_server` for embedding and tests, :func:`main` for ``wacloud-mcp``.
 
-The server is a thin layer over the core client (``wacloud_integrations.AsyncWACloud``): each tool calls one
-client method, after the policy in :mod:`mcp_server.policy` has allowed it.
+The server is a thin layer over the core (``wacloud_integrations.AsyncWACloud`` and its modules): each tool
+is a typed function in a ``tools_*`` module. A read calls the client; a send goes through
+:mod:`mcp_server.sending` (the policy in :mod:`mcp_server.policy`, the confirmation, one attempt and a
+look-up when its outcome is unknown); a wait runs the core's whole waits (:mod:`wacloud_integrations.waiting`)
+with progress. This module lists the tools (``TOOLS``) and builds the server.
 """
 
 from __future__ import annotations

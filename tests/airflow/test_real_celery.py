@@ -47,6 +47,8 @@ from wacloud_integrations import WACloud, normalize_phone
 from wacloud_integrations.bulk import device_order, split_by_device
 from wacloud_integrations.sandbox import SandboxControl, SandboxProcess
 
+pytestmark = pytest.mark.deployment  # redis, Celery workers, Airflow's components: `make test` only
+
 KEY = "waha_real_celery_key_0001"
 DAG_ID = "wacloud_sharded_broadcast"
 STARTUP = 180.0  # seconds for redis, the components, both workers and the DAG (2 loaded cores)

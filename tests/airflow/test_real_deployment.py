@@ -34,6 +34,8 @@ from tests.ports import unused_port
 from wacloud_integrations import WACloud
 from wacloud_integrations.sandbox import SandboxControl, SandboxProcess
 
+pytestmark = pytest.mark.deployment  # Airflow's components as processes: `make test` only
+
 KEY = "waha_real_deployment_key_0001"
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

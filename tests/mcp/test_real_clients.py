@@ -27,6 +27,8 @@ from mcp_server import build_server
 from .conftest import PHONE, TEMPLATE_ID
 from .test_http import TOKEN, http_server  # noqa: F401 - the fixture is used by name
 
+pytestmark = pytest.mark.npm  # the TypeScript SDK, the Inspector, the conformance suite: `make test` only
+
 ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = Path(__file__).resolve().parent / "clients"
 TOOLS = ROOT / ".npm-tools"

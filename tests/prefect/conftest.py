@@ -37,6 +37,7 @@ REAL_SERVER: dict[str, Any] = {}
 """The real Prefect server of ``test_real_server.py``, started at collection so it migrates meanwhile."""
 
 
+@pytest.hookimpl(trylast=True)  # after `-m` has deselected: `make check` starts no real server
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("timeout") is None:  # a module may ask for more (real servers)

@@ -104,6 +104,9 @@ def test_a_flow_retry_finds_the_question_and_its_answer(is_async, credentials, c
     assert len(ctl.inbox(phone)) == 1  # asked once
 
 
+# ~60 s of wall time: the task ends at `expires_in` on the local clock although the sandbox's clock is moved
+# past it (to look into); `make test` only until then.
+@pytest.mark.slow
 def test_an_expired_question_fails_the_task(credentials, ctl, phone):
     # the question expires (sandbox clock) before anyone answers
     def expire() -> None:

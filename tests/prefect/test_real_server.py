@@ -37,7 +37,9 @@ from .conftest import REAL_SERVER, TEMPLATE_ID, new_phone
 from .helpers import wait_until
 from .real_stack import ROOT, Server, Started, environment, start, start_server
 
-pytestmark = pytest.mark.timeout(420)  # the server's first start runs every migration (20-75 s here)
+# A real Prefect server, workers and deployments as processes (`make test` only); the server's first start
+# runs every migration (20-75 s here).
+pytestmark = [pytest.mark.deployment, pytest.mark.timeout(420)]
 
 
 @pytest.fixture(scope="module")

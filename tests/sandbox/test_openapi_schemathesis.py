@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from wacloud_integrations.sandbox import SandboxServer
 
@@ -41,6 +42,7 @@ def test_openapi_documents_every_route() -> None:
     assert "ErrorEnvelope" in str(send["responses"]["422"]) and "HTTPValidationError" not in str(schema)
 
 
+@pytest.mark.slow  # fuzzes for up to 30 s of wall time by design (`--max-time`): `make test` only
 def test_schemathesis_finds_no_server_error_or_schema_violation(tmp_path: Path) -> None:
     st = shutil.which("st", path=str(Path(sys.executable).parent)) or "st"
     with SandboxServer(api_keys=[KEY], seed=True, quota=10**9) as sb:

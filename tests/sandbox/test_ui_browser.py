@@ -22,6 +22,8 @@ from wacloud_integrations.sandbox.ui.data import seconds_text
 
 from .conftest import Receiver, wait_for
 
+pytestmark = pytest.mark.browser  # Debian's chromium through Playwright: `make test` only
+
 KEY = "waha_sandbox_ui_key"
 CUSTOMER = "6281234567890"
 OTHER = "6285611112222"

@@ -22,6 +22,8 @@ from wacloud_integrations.sandbox.state import account_id_for
 
 from .conftest import Receiver, wait_for
 
+pytestmark = pytest.mark.browser  # Debian's chromium through Playwright: `make test` only
+
 KEY = "waha_sandbox_forms_key"
 OTHER_KEY = "waha_sandbox_forms_other_key"
 CUSTOMER = "6281234567801"
