@@ -1,12 +1,13 @@
-"""The sandbox's HTTP/1.1 parser: uvicorn's httptools protocol, reading header values as h11 does.
+"""The sandbox's HTTP/1.1 parser: uvicorn's httptools protocol with lenient header values.
 
 httptools (llhttp, in C) parses a request for a fraction of h11's CPU (docs/sandbox.md, "Throughput").
 Strict, llhttp answers a header value holding a control character such as DEL with uvicorn's plain-text
 400 before the sandbox sees the request; h11, the parser before, lets such a value through and the
 sandbox answers with its envelope naming the header (``Idempotency-Key``, tests/sandbox/test_path_ids.py).
-llhttp's lenient header values keep that answer. The leniency is safe here: the sandbox serves one
-client on loopback, behind no proxy whose reading of a request could differ from its own, and header
-names, line endings and framing are still checked strictly (tests/sandbox/test_http_parser.py).
+llhttp's lenient header values keep that answer (and give it for a NUL byte too, which h11 refused).
+The leniency is safe here: the sandbox serves one client on loopback, behind no proxy whose reading of
+a request could differ from its own, and header names, line endings and framing are still checked
+strictly (tests/sandbox/test_http_parser.py).
 """
 
 from __future__ import annotations
