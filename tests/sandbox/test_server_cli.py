@@ -200,10 +200,10 @@ def test_a_sandbox_process_restarts_after_a_kill_with_its_file_data(tmp_path) ->
             assert ctl.health() == {"status": "ok"}
 
 
-def test_the_server_parses_with_h11_and_runs_on_uvloop_when_installed() -> None:
-    """uvloop (the sandbox extra installs it) takes CPU off every request; h11 stays the parser, whatever
-    else is installed: with httptools a header holding a DEL character got uvicorn's plain-text 400
-    instead of the sandbox's error naming the header (test_path_ids.py)."""
+def test_the_server_parses_with_httptools_and_runs_on_uvloop_when_installed() -> None:
+    """uvloop and httptools (the sandbox extra installs both) take CPU off every request; the parser is
+    the sandbox's httptools protocol, which lets a header holding a DEL character reach the sandbox
+    (strict httptools answered it with uvicorn's plain-text 400; test_http_parser.py)."""
     import asyncio
 
     import uvloop
@@ -213,7 +213,7 @@ def test_the_server_parses_with_h11_and_runs_on_uvloop_when_installed() -> None:
 
     server = build_server(SandboxSettings(api_keys=[KEY], seed=False, ui=False))
     server.config.load()
-    assert server.config.http_protocol_class.__name__ == "H11Protocol"
+    assert server.config.http_protocol_class.__name__ == "SandboxHttpToolsProtocol"
 
     loops: list[type] = []
 

@@ -140,8 +140,13 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(routes_messages.SEND_SCHEMA.get("$defs", {}))
-        body = schema["paths"][f"{API_PREFIX}/messages"]["post"]["requestBody"]["content"]["application/json"]
+        send = schema["paths"][f"{API_PREFIX}/messages"]["post"]
+        body = send["requestBody"]["content"]["application/json"]
         body["schema"] = {k: v for k, v in routes_messages.SEND_SCHEMA.items() if k != "$defs"}
+        # The send's security and header come from openapi_extra, added after "responses": the
+        # document keeps the order every other operation has.
+        send["responses"] = send.pop("responses")
+        send["requestBody"] = send.pop("requestBody")
         for path in schema["paths"].values():  # bad input is a 400 envelope, never FastAPI's 422
             for operation in path.values():
                 answers = operation.get("responses", {})

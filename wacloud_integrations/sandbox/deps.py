@@ -15,6 +15,7 @@ from ..errors import InputError, PhoneNumberError
 from ..ids import check_id
 from ..phone import read_wire_phone
 from .envelope import ApiError
+from .limits import PARSED
 from .state import Account, SandboxState
 
 api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="Your sandbox API key")
@@ -38,6 +39,17 @@ def _account(request: Request, key: str | None) -> tuple[SandboxState, Account]:
 
 async def api_ctx(request: Request, key: str | None = Security(api_key_header)) -> Ctx:
     """Authenticate an ``/api/v1`` request and count it against the key's rate limit."""
+    return _api_ctx(request, key)
+
+
+def request_ctx(request: Request) -> Ctx:
+    """:func:`api_ctx` for a route that reads its headers itself (``POST /messages``): what the
+    dependency does, without FastAPI solving two dependency levels per request (docs/sandbox.md,
+    "Throughput"). An empty ``X-Api-Key`` counts as missing, as ``APIKeyHeader`` reads it."""
+    return _api_ctx(request, request.headers.get("x-api-key") or None)
+
+
+def _api_ctx(request: Request, key: str | None) -> Ctx:
     state, account = _account(request, key)
     wait = state.limiter.check(account.key)
     if wait is not None:
@@ -59,11 +71,13 @@ async def control_ctx(request: Request, key: str | None = Security(api_key_heade
 
 async def json_body(request: Request) -> dict[str, Any]:
     """The request body as a JSON object, or 400 naming ``body``."""
-    raw = await request.body()
-    try:
-        data = json.loads(raw) if raw else None
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "validation_error", "body: is not valid JSON", field="body") from None
+    data = request.scope.get("state", {}).get(PARSED)  # the limits' parse of the same bytes
+    if data is None:
+        raw = await request.body()
+        try:
+            data = json.loads(raw) if raw else None
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError(400, "validation_error", "body: is not valid JSON", field="body") from None
     if not isinstance(data, dict):
         raise ApiError(400, "validation_error", "body: must be a JSON object", field="body")
     return data
@@ -101,14 +115,16 @@ async def path_ids(request: Request) -> None:
     otherwise be decoded into a path separator and route to a different endpoint.
     """
     raw_path = request.scope.get("raw_path") or b""
-    if b"%2f" in raw_path.lower() or b"%5c" in raw_path.lower():
+    plain = b"%" not in raw_path and raw_path.isascii()  # nothing encoded: the checks below pass
+    if not plain and (b"%2f" in raw_path.lower() or b"%5c" in raw_path.lower()):
         raise ApiError(400, "validation_error", "path: an id must not contain / or \\", field="path")
-    if not _is_utf8(unquote_to_bytes(raw_path)):
+    if not plain and not _is_utf8(unquote_to_bytes(raw_path)):
         # The server decodes such bytes as U+FFFD: the id would silently name another resource.
         names = [n for n, v in request.path_params.items() if isinstance(v, str) and "\ufffd" in v]
         field = names[0] if names else "path"
         raise ApiError(400, "validation_error", f"{field}: {_NOT_UTF8}", field=field)
-    for pair in (request.scope.get("query_string") or b"").split(b"&"):
+    query = request.scope.get("query_string") or b""
+    for pair in query.split(b"&") if query else ():
         name, _, value = pair.partition(b"=")
         if not _is_utf8(unquote_to_bytes(value.replace(b"+", b" "))):
             word = unquote_to_bytes(name).decode("utf-8", "replace")

@@ -231,8 +231,9 @@ class FaultMiddleware:
             return None
 
         await self.app(scope, receive, swallow)
-        # A header value h11 refuses: uvicorn marks the response started, writes nothing and, when the
-        # exception reaches it, closes the transport. The client gets "server disconnected", no status.
+        # A header value uvicorn refuses (h11 or httptools): it marks the response started, writes
+        # nothing and, when the exception reaches it, closes the transport. The client gets "server
+        # disconnected", no status.
         with contextlib.suppress(Exception):
             await send(
                 {"type": "http.response.start", "status": 200, "headers": [(b"x-sandbox-drop", b"\n")]}

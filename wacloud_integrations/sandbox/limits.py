@@ -117,8 +117,12 @@ def check_value(value: Any, path: list[str]) -> None:
             check_value(item, path)
 
 
-def check_body(raw: bytes) -> None:
-    """Apply the depth, Unicode and length rules to a JSON body (invalid JSON is left to the route)."""
+PARSED = "wacloud_sandbox.json"  # where check_body's parse is kept in the request's scope state
+
+
+def check_body(raw: bytes) -> Any:
+    """Apply the depth, Unicode and length rules to a JSON body; the parsed value, or ``None`` when
+    the text is not JSON (left to the route, which names it)."""
     if too_deep(raw):
         raise ApiError(
             400,
@@ -131,8 +135,9 @@ def check_body(raw: bytes) -> None:
     except ValueError as exc:
         if "is not JSON" in str(exc):
             raise ApiError(400, "validation_error", "body: is not valid JSON", field="body") from None
-        return  # the route answers its own "is not valid JSON"
+        return None  # the route answers its own "is not valid JSON"
     check_value(data, [])
+    return data
 
 
 class BodyLimitMiddleware:
@@ -157,7 +162,8 @@ class BodyLimitMiddleware:
                     )
             raw = await self._read(scope, receive)
             if raw:
-                check_body(raw)
+                # Kept for the route (``deps.json_body``): the body is parsed once per request.
+                scope.setdefault("state", {})[PARSED] = check_body(raw)
         except ApiError as exc:
             await exc.response()(scope, receive, send)
             return

@@ -48,10 +48,10 @@ def build_server(
 ) -> uvicorn.Server:
     """A uvicorn server for a new sandbox app.
 
-    HTTP is parsed by h11, always: a dropped answer (``faults.py``) relies on h11 refusing a header
-    value, and h11 lets a request header through that httptools would answer with its own plain-text
-    400 (a DEL character), so the sandbox still names the header (``tests/sandbox/test_path_ids.py``).
-    The event loop is :func:`run`'s (uvloop when installed).
+    HTTP is parsed by httptools when it is installed (the sandbox extra installs it), with header values
+    read as h11 reads them (``http_parser.py``), else by h11. A dropped answer (``faults.py``) works on
+    both: each refuses the fault's header value after marking the answer started, and closes the
+    connection with nothing written. The event loop is :func:`run`'s (uvloop when installed).
     """
     import uvicorn
 
@@ -61,12 +61,21 @@ def build_server(
         create_app(settings),
         log_level=log_level,
         access_log=access_log,
-        http="h11",
+        http=_http_protocol(),
         lifespan="on",
         timeout_graceful_shutdown=2,
         timeout_keep_alive=KEEP_ALIVE,
     )
     return uvicorn.Server(config)
+
+
+def _http_protocol() -> Any:
+    """The sandbox's httptools protocol class, or ``"h11"`` without httptools."""
+    try:
+        from .http_parser import SandboxHttpToolsProtocol
+    except ImportError:  # httptools is not installed (an install without the sandbox extra's parts)
+        return "h11"
+    return SandboxHttpToolsProtocol
 
 
 def run(main: Coroutine[Any, Any, None]) -> None:

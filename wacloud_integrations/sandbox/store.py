@@ -154,6 +154,11 @@ class Store:
         with self._lock:
             return self._conn.execute(sql, params).rowcount
 
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Run one write for each row of parameters, as one statement; return the rows changed."""
+        with self._lock:
+            return self._conn.executemany(sql, rows).rowcount
+
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows of a query as dicts."""
         with self._lock:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...models import Message, SentMessage
 from ..envelope import ApiError
-from . import accounts, contacts, phones
+from . import accounts, contacts, deliveries, phones
 from ._rows import Rows
 
 if TYPE_CHECKING:
@@ -158,20 +158,25 @@ def _advance_acks(state: SandboxState, account: Account, limit: int | None) -> i
         )
         if not rows:
             break
+        steps_made = [_ack_step(row, delivered_after, read_after) for row in rows]
+        receivers: dict[str | None, list[dict[str, Any]]] = {}  # the batch's devices' status webhooks
         with state.store.transaction():
-            for row in rows:
-                if row["ack"] == 1:
-                    ack, next_at = 2, row["created_at"] + max(read_after, delivered_after)
-                else:
-                    ack, next_at = 3, None
-                state.store.execute(
-                    "UPDATE messages SET ack = ?, status = ?, next_ack_at = ?, updated_at = ? WHERE seq = ?",
-                    (ack, ACK_STATUS[ack], next_at, now, row["seq"]),
-                )
+            # One statement for the batch (each message's own values), then the events in order.
+            state.store.execute_many(
+                "UPDATE messages SET ack = ?, status = ?, next_ack_at = ?, updated_at = ? WHERE seq = ?",
+                [
+                    (ack, ACK_STATUS[ack], next_at, now, row["seq"])
+                    for row, (ack, next_at) in zip(rows, steps_made, strict=True)
+                ],
+            )
+            for row, (ack, _) in zip(rows, steps_made, strict=True):
+                device_id = row["device_id"]
+                if device_id not in receivers:
+                    receivers[device_id] = deliveries.receivers(state.store, account.id, device_id, "status")
                 state.dispatcher.emit(
                     row["account"],
                     "status",
-                    row["device_id"],
+                    device_id,
                     {
                         "message_id": row["id"],
                         "whatsapp_message_id": row["whatsapp_message_id"],
@@ -180,9 +185,17 @@ def _advance_acks(state: SandboxState, account: Account, limit: int | None) -> i
                         "ack": ack,
                         "timestamp": int(now),
                     },
+                    hooks=receivers[device_id],
                 )
         steps += len(rows)
     return steps
+
+
+def _ack_step(row: dict[str, Any], delivered_after: float, read_after: float) -> tuple[int, float | None]:
+    """A message's next ack and when the one after it is due (``None``: read is the last)."""
+    if row["ack"] == 1:
+        return 2, row["created_at"] + max(read_after, delivered_after)
+    return 3, None
 
 
 def receive_inbound(
