@@ -449,3 +449,41 @@ def test_a_drift_seen_on_several_answers_is_one_difference(sb: SandboxServer) ->
     status, result, _, _ = conform(sb, tagged, send_to=NUMBER)
     assert summary(result) == [("extra", False, "Message", "thread")]
     assert result["differences"][0]["seen"] >= 2 and status == 0
+
+
+def test_other_statuses_on_two_routes_are_two_differences_each_contradicting_its_decision(
+    sb: SandboxServer,
+) -> None:
+    def two_routes(request: httpx.Request, status: int, body: Any) -> tuple[int, Any]:
+        if status == 401:  # the wrong key: another status and, on its own, another code
+            return 403, {**body, "code": "forbidden"}
+        if status == 404:
+            return 410, body
+        return status, body
+
+    status, result, _, _ = conform(sb, two_routes)
+    assert status == 1
+    assert [(d["kind"], d["request"]["path"], d["expected"], d["got"]) for d in result["differences"]] == [
+        ("status", "/account", "401", "403"),
+        ("status", "/templates/{template_id}", "404", "410"),
+    ]
+    for decision in ("D-error-unauthorized", "D-error-not-found"):
+        assert outcome(result, decision)["outcome"] == "contradicted"
+
+
+def test_a_drift_seen_again_contradicts_the_decisions_of_every_request_that_showed_it(
+    sb: SandboxServer,
+) -> None:
+    def dated(request: httpx.Request, status: int, body: Any) -> tuple[int, Any]:
+        # One drift (Template.updated_at a number) on the list and on the answer to an update
+        if on("GET", "/templates")(request):
+            return status, {**body, "data": [{**t, "updated_at": 1} for t in body["data"]]}
+        if request.method == "PUT" and status == 200:
+            return status, {**body, "data": {**body["data"], "updated_at": 1}}
+        return status, body
+
+    _, result, _, _ = conform(sb, dated, send_to=NUMBER)
+    (diff,) = result["differences"]
+    assert (diff["kind"], diff["model"], diff["field"], diff["seen"]) == ("type", "Template", "updated_at", 2)
+    assert diff["decisions"] == ["D-template", "D-template-update"]
+    assert outcome(result, "D-template-update")["outcome"] == "contradicted"

@@ -22,6 +22,9 @@ from .shapes import Finding, compare, json_type
 
 __all__ = ["Answer", "CouldNotRun", "Difference", "OutOfTime", "Pacer", "Run"]
 
+# Findings of a request as a whole (not of a model's field): one per request and expectation.
+_PER_REQUEST = frozenset({"status", "error_code"})
+
 # Top-level names of a success envelope (``meta`` only where pages carry it).
 _ENVELOPE = ("success", "data", "message")
 
@@ -112,7 +115,7 @@ class Run:
     sends_allowed: int = 0
     sends: int = 0
     requests: int = 0
-    differences: dict[tuple[str, str, str], Difference] = field(default_factory=dict)
+    differences: dict[tuple[str, ...], Difference] = field(default_factory=dict)
     checked: set[str] = field(default_factory=set)
     skipped: dict[str, str] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
@@ -214,11 +217,18 @@ class Run:
         return Answer(response.status_code, body, response.headers)
 
     def note(self, finding: Finding, method: str, path: str, decisions: tuple[str, ...]) -> None:
-        known = self.differences.get(finding.key())
+        """Record a finding; the same drift seen again counts in ``seen`` and adds what it contradicts."""
+        key = finding.key()
+        if finding.kind in _PER_REQUEST:
+            # Another status or code is a drift of that request: on another route it is another drift.
+            key = (*key, method, path, finding.expected, finding.got)
+        known = self.differences.get(key)
         if known is None:
-            self.differences[finding.key()] = Difference(finding, method, path, decisions)
+            self.differences[key] = Difference(finding, method, path, decisions)
         else:
             known.seen += 1
+            # Each request that showed the drift contradicts its own decisions too (never "confirmed").
+            known.decisions = (*known.decisions, *(d for d in decisions if d not in known.decisions))
 
     def _check(
         self,
