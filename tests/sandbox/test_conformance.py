@@ -349,19 +349,27 @@ def test_every_decision_id_is_in_the_decisions_page_and_back() -> None:
         ("device_id", "<device id>", "--device-id"),
         ("api_key", "key with spaces", "--api-key"),
         ("base_url", "ftp://example.invalid/v1", "base_url"),
+        ("report", "/nonexistent-wacloud-folder/report", "--report"),
     ],
 )
 def test_bad_options_are_refused_before_any_request_naming_the_option(
     sb: SandboxServer, capsys: pytest.CaptureFixture[str], option: str, given: str, named: str
 ) -> None:
     transport = Rewriting()
-    args: dict[str, Any] = {"base_url": sb.base_url, "api_key": KEY, "device_id": None, "send_to": None}
+    args: dict[str, Any] = {
+        "base_url": sb.base_url,
+        "api_key": KEY,
+        "device_id": None,
+        "send_to": None,
+        "report": None,
+    }
     args[option] = given
     out = io.StringIO()
     status = run(
         args["base_url"],
         args["api_key"],
         Plan(device_id=args["device_id"], send_to=args["send_to"]),
+        report=args["report"],
         out=out,
         transport=transport,
         clock=FakeClock().clock,
