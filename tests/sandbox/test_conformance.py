@@ -410,6 +410,16 @@ def test_a_limit_or_a_fault_is_neither_a_difference_nor_a_confirmation(sb: Sandb
     assert webhook["outcome"] == "not checked" and "503" in webhook["reason"]
 
 
+def test_a_base_url_without_the_api_root_could_not_run_and_says_so(sb: SandboxServer) -> None:
+    root = sb.base_url.rsplit("/api/v1", 1)[0]
+    out = io.StringIO()
+    clock = FakeClock()
+    assert run(root, KEY, Plan(), out=out, clock=clock.clock, sleep=clock.sleep) == 2
+    printed = out.getvalue()
+    assert "could not run: GET /account answered 404: --base-url is not the API's root" in printed
+    assert "## Differences\n\nNone." in printed and "| confirmed |" not in printed
+
+
 def test_a_service_that_forbids_the_key_could_not_run(sb: SandboxServer) -> None:
     def forbidden(request: httpx.Request, status: int, body: Any) -> tuple[int, Any]:
         return 403, {"success": False, "error": "no", "code": "forbidden"}
