@@ -218,7 +218,7 @@ class Run:
 
     def note(self, finding: Finding, method: str, path: str, decisions: tuple[str, ...]) -> None:
         """Record a finding; the same drift seen again counts in ``seen`` and adds what it contradicts."""
-        key = finding.key()
+        key: tuple[str, ...] = finding.key()
         if finding.kind in _PER_REQUEST:
             # Another status or code is a drift of that request: on another route it is another drift.
             key = (*key, method, path, finding.expected, finding.got)
