@@ -505,3 +505,22 @@ def test_a_drift_seen_again_contradicts_the_decisions_of_every_request_that_show
     assert (diff["kind"], diff["model"], diff["field"], diff["seen"]) == ("type", "Template", "updated_at", 2)
     assert diff["decisions"] == ["D-template", "D-template-update"]
     assert outcome(result, "D-template-update")["outcome"] == "contradicted"
+
+
+def test_names_a_hostile_service_chose_are_shown_only_as_plain_words(sb: SandboxServer) -> None:
+    odd = {NUMBER: 1, "a|b\n| x": 2, "k" * 500: 3, "battery_level": 4}
+
+    def hostile(request: httpx.Request, status: int, body: Any) -> tuple[int, Any]:
+        if on("GET", "/account")(request) and status == 200:
+            return status, {**body, "data": {**body["data"], **odd}}
+        if status == 404:  # an error code that is a sentence with a number in it
+            return status, {**body, "code": f"call {NUMBER} now"}
+        return status, body
+
+    _, result, _, printed = conform(sb, hostile)
+    text = json.dumps(result) + printed
+    assert NUMBER not in text and "a|b" not in text and "k" * 65 not in text
+    assert sorted(d["field"] for d in result["differences"] if d["kind"] == "extra") == ["?", "battery_level"]
+    assert [d["got"] for d in result["differences"] if d["kind"] == "error_code"] == ["?"]
+    rows = [line for line in printed.splitlines() if line.startswith("| b")]
+    assert rows and all(line.count(" | ") == 6 for line in rows)  # seven cells each

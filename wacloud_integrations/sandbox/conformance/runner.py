@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from ..schemas import ErrorEnvelope, PageMeta
 from .decisions import by_id
-from .shapes import Finding, compare, json_type
+from .shapes import Finding, compare, json_type, shown
 
 __all__ = ["Answer", "CouldNotRun", "Difference", "OutOfTime", "Pacer", "Run"]
 
@@ -253,7 +253,9 @@ class Run:
             return [Finding("envelope", where, "(envelope)", "object: success, data", _outline(body))]
         allowed = (*_ENVELOPE, "meta") if page else _ENVELOPE
         found = [
-            Finding("extra", "Envelope", k, "absent", json_type(body[k])) for k in body if k not in allowed
+            Finding("extra", "Envelope", shown(k), "absent", json_type(body[k]))
+            for k in body
+            if k not in allowed
         ]
         if page:
             found.extend(_pagination(body.get("meta")))
@@ -293,7 +295,7 @@ def _outline(body: Any) -> str:
     if body is None:
         return "not JSON"
     if isinstance(body, dict):
-        return "object: " + ", ".join(sorted(str(k) for k in body)[:12])
+        return "object: " + ", ".join(sorted(shown(k) for k in body)[:12])
     return json_type(body)
 
 
@@ -313,8 +315,8 @@ def _error_envelope(body: Any, code: str | None, names_field: bool) -> list[Find
     found = [f for f in compare(ErrorEnvelope, body) if f.kind != "extra"]
     if code is not None and body.get("code") != code:
         # The code a server sends is a word of its vocabulary, not a value of the caller's: it is shown.
-        got = body["code"] if isinstance(body["code"], str) else json_type(body["code"])
-        found.append(Finding("error_code", where, "code", code, got[:60]))
+        got = shown(body["code"]) if isinstance(body["code"], str) else json_type(body["code"])
+        found.append(Finding("error_code", where, "code", code, got))
     if names_field and not isinstance(body.get("field"), str):
         found.append(Finding("missing", where, "field", "string", json_type(body.get("field"))))
     return found
