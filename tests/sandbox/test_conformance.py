@@ -139,6 +139,12 @@ def test_the_sandbox_conforms_read_only_and_nothing_is_sent(sb: SandboxServer) -
     assert "24 h" in outcome(result, "D-idempotency-window")["reason"]
     assert "webhook delivery" in outcome(result, "D-webhook-delivery")["reason"]
     assert "vote" in outcome(result, "D-poll-vote")["reason"]
+    # The keys docs/conformance.md lists for tools, under format 1
+    assert result["format"] == 1
+    assert set(result) == {
+        *("tool", "format", "version", "service", "exit_status", "error", "requests"),
+        *("sends_listed", "sends_made", "breaking", "benign", "differences", "decisions"),
+    }
 
 
 def test_the_sandbox_conforms_with_sends_and_keeps_to_the_sends_it_lists(sb: SandboxServer) -> None:
@@ -418,6 +424,16 @@ def test_a_base_url_without_the_api_root_could_not_run_and_says_so(sb: SandboxSe
     printed = out.getvalue()
     assert "could not run: GET /account answered 404: --base-url is not the API's root" in printed
     assert "## Differences\n\nNone." in printed and "| confirmed |" not in printed
+
+
+def test_a_service_that_answers_only_faults_compared_nothing_and_exits_2(sb: SandboxServer) -> None:
+    def down(request: httpx.Request, status: int, body: Any) -> tuple[int, Any]:
+        return 503, {"success": False, "error": "down", "code": "service_unavailable"}
+
+    status, result, _, _ = conform(sb, down)
+    assert status == result["exit_status"] == 2 and result["differences"] == []
+    assert "no answer could be compared" in result["error"]
+    assert all(d["outcome"] == "not checked" for d in result["decisions"])
 
 
 def test_a_service_that_forbids_the_key_could_not_run(sb: SandboxServer) -> None:

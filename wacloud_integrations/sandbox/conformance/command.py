@@ -166,4 +166,7 @@ def _steps(state: Run, plan: Plan) -> str | None:
         return str(exc)
     except OutOfTime:
         pass
+    if not state.checked and not state.differences:
+        # Every answer a limit or a fault: a run that compared nothing must not pass as "0 differences".
+        return "no answer could be compared: the service answered each request with a 429 or a 5xx"
     return None
