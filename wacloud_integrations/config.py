@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -247,6 +248,7 @@ class ClientConfig:
         url = (base_url or DEFAULT_BASE_URL).strip()
         if not url.startswith(("http://", "https://")):
             raise ConfigurationError(f"base_url: not an http(s) URL; write it like {DEFAULT_BASE_URL}")
+        _check_url_parts(url, sources)
         policy = RetryPolicy()
         if max_retries is not None or idempotent_sends is not None:
             policy = RetryPolicy(
@@ -265,6 +267,20 @@ class ClientConfig:
             region=_region(region or DEFAULT_REGION, sources),
             sources=dict(sources or {}),
             max_response_bytes=_positive_size(given.get("max_response_bytes")),
+        )
+
+
+def _check_url_parts(url: str, sources: Mapping[str, str] | None) -> None:
+    """Refuse a base URL with a user, password, query or fragment (its value never echoed).
+
+    Paths are joined after the URL's path, so a query would swallow them (every call a 404), and a
+    password would show in the client's repr and in logs of the URL.
+    """
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        raise ConfigurationError(
+            "base_url: holds a user, password, query or fragment; the key goes in api_key. Set "
+            f"{_where('base_url', sources)} to the API's root only, like {DEFAULT_BASE_URL}"
         )
 
 

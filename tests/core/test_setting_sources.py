@@ -118,3 +118,22 @@ def test_a_bad_timeout_names_the_setting_not_the_value(field, value):
     assert str(err.value).startswith(f"{field}: expected a number of seconds")
     assert str(value) not in str(err.value)
     assert ClientConfig.resolve(api_key="waha_key_for_timeouts_01", environ={}, timeout="7").timeout.read == 7
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://user:pw-secret-77@127.0.0.1:8/api/v1",
+        "https://app.wacloud.id/api/v1?token=tok-secret-77",
+        "https://app.wacloud.id/api/v1#frag-secret-77",
+    ],
+)
+def test_a_base_url_with_a_password_or_query_is_refused_without_echoing_it(url):
+    # A query swallows the paths joined after it (every call a 404); a password would show in reprs.
+    with pytest.raises(ConfigurationError, match=r"^base_url: holds a user, password, query") as info:
+        ClientConfig.resolve(api_key=KEY, base_url=url, environ={})
+    assert "secret-77" not in str(info.value) and "WACLOUD_BASE_URL" in str(info.value)
+    with pytest.raises(ConfigurationError, match="WACLOUD_BASE_URL"):
+        ClientConfig.resolve(api_key=KEY, environ={"WACLOUD_BASE_URL": url})
+    with pytest.raises(ConfigurationError):
+        WACloud(KEY, base_url=url)

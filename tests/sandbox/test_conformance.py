@@ -139,6 +139,12 @@ def test_the_sandbox_conforms_read_only_and_nothing_is_sent(sb: SandboxServer) -
     assert "24 h" in outcome(result, "D-idempotency-window")["reason"]
     assert "webhook delivery" in outcome(result, "D-webhook-delivery")["reason"]
     assert "vote" in outcome(result, "D-poll-vote")["reason"]
+    # The keys docs/conformance.md lists for tools, under format 1
+    assert result["format"] == 1
+    assert set(result) == {
+        *("tool", "format", "version", "service", "exit_status", "error", "requests"),
+        *("sends_listed", "sends_made", "breaking", "benign", "differences", "decisions"),
+    }
 
 
 def test_the_sandbox_conforms_with_sends_and_keeps_to_the_sends_it_lists(sb: SandboxServer) -> None:
@@ -349,19 +355,27 @@ def test_every_decision_id_is_in_the_decisions_page_and_back() -> None:
         ("device_id", "<device id>", "--device-id"),
         ("api_key", "key with spaces", "--api-key"),
         ("base_url", "ftp://example.invalid/v1", "base_url"),
+        ("report", "/nonexistent-wacloud-folder/report", "--report"),
     ],
 )
 def test_bad_options_are_refused_before_any_request_naming_the_option(
     sb: SandboxServer, capsys: pytest.CaptureFixture[str], option: str, given: str, named: str
 ) -> None:
     transport = Rewriting()
-    args: dict[str, Any] = {"base_url": sb.base_url, "api_key": KEY, "device_id": None, "send_to": None}
+    args: dict[str, Any] = {
+        "base_url": sb.base_url,
+        "api_key": KEY,
+        "device_id": None,
+        "send_to": None,
+        "report": None,
+    }
     args[option] = given
     out = io.StringIO()
     status = run(
         args["base_url"],
         args["api_key"],
         Plan(device_id=args["device_id"], send_to=args["send_to"]),
+        report=args["report"],
         out=out,
         transport=transport,
         clock=FakeClock().clock,
@@ -400,6 +414,26 @@ def test_a_limit_or_a_fault_is_neither_a_difference_nor_a_confirmation(sb: Sandb
     assert outcome(result, "D-template")["outcome"] == "confirmed"
     webhook = outcome(result, "D-webhook")
     assert webhook["outcome"] == "not checked" and "503" in webhook["reason"]
+
+
+def test_a_base_url_without_the_api_root_could_not_run_and_says_so(sb: SandboxServer) -> None:
+    root = sb.base_url.rsplit("/api/v1", 1)[0]
+    out = io.StringIO()
+    clock = FakeClock()
+    assert run(root, KEY, Plan(), out=out, clock=clock.clock, sleep=clock.sleep) == 2
+    printed = out.getvalue()
+    assert "could not run: GET /account answered 404: --base-url is not the API's root" in printed
+    assert "## Differences\n\nNone." in printed and "| confirmed |" not in printed
+
+
+def test_a_service_that_answers_only_faults_compared_nothing_and_exits_2(sb: SandboxServer) -> None:
+    def down(request: httpx.Request, status: int, body: Any) -> tuple[int, Any]:
+        return 503, {"success": False, "error": "down", "code": "service_unavailable"}
+
+    status, result, _, _ = conform(sb, down)
+    assert status == result["exit_status"] == 2 and result["differences"] == []
+    assert "no answer could be compared" in result["error"]
+    assert all(d["outcome"] == "not checked" for d in result["decisions"])
 
 
 def test_a_service_that_forbids_the_key_could_not_run(sb: SandboxServer) -> None:
@@ -449,3 +483,60 @@ def test_a_drift_seen_on_several_answers_is_one_difference(sb: SandboxServer) ->
     status, result, _, _ = conform(sb, tagged, send_to=NUMBER)
     assert summary(result) == [("extra", False, "Message", "thread")]
     assert result["differences"][0]["seen"] >= 2 and status == 0
+
+
+def test_other_statuses_on_two_routes_are_two_differences_each_contradicting_its_decision(
+    sb: SandboxServer,
+) -> None:
+    def two_routes(request: httpx.Request, status: int, body: Any) -> tuple[int, Any]:
+        if status == 401:  # the wrong key: another status and, on its own, another code
+            return 403, {**body, "code": "forbidden"}
+        if status == 404:
+            return 410, body
+        return status, body
+
+    status, result, _, _ = conform(sb, two_routes)
+    assert status == 1
+    assert [(d["kind"], d["request"]["path"], d["expected"], d["got"]) for d in result["differences"]] == [
+        ("status", "/account", "401", "403"),
+        ("status", "/templates/{template_id}", "404", "410"),
+    ]
+    for decision in ("D-error-unauthorized", "D-error-not-found"):
+        assert outcome(result, decision)["outcome"] == "contradicted"
+
+
+def test_a_drift_seen_again_contradicts_the_decisions_of_every_request_that_showed_it(
+    sb: SandboxServer,
+) -> None:
+    def dated(request: httpx.Request, status: int, body: Any) -> tuple[int, Any]:
+        # One drift (Template.updated_at a number) on the list and on the answer to an update
+        if on("GET", "/templates")(request):
+            return status, {**body, "data": [{**t, "updated_at": 1} for t in body["data"]]}
+        if request.method == "PUT" and status == 200:
+            return status, {**body, "data": {**body["data"], "updated_at": 1}}
+        return status, body
+
+    _, result, _, _ = conform(sb, dated, send_to=NUMBER)
+    (diff,) = result["differences"]
+    assert (diff["kind"], diff["model"], diff["field"], diff["seen"]) == ("type", "Template", "updated_at", 2)
+    assert diff["decisions"] == ["D-template", "D-template-update"]
+    assert outcome(result, "D-template-update")["outcome"] == "contradicted"
+
+
+def test_names_a_hostile_service_chose_are_shown_only_as_plain_words(sb: SandboxServer) -> None:
+    odd = {NUMBER: 1, "a|b\n| x": 2, "k" * 500: 3, "battery_level": 4}
+
+    def hostile(request: httpx.Request, status: int, body: Any) -> tuple[int, Any]:
+        if on("GET", "/account")(request) and status == 200:
+            return status, {**body, "data": {**body["data"], **odd}}
+        if status == 404:  # an error code that is a sentence with a number in it
+            return status, {**body, "code": f"call {NUMBER} now"}
+        return status, body
+
+    _, result, _, printed = conform(sb, hostile)
+    text = json.dumps(result) + printed
+    assert NUMBER not in text and "a|b" not in text and "k" * 65 not in text
+    assert sorted(d["field"] for d in result["differences"] if d["kind"] == "extra") == ["?", "battery_level"]
+    assert [d["got"] for d in result["differences"] if d["kind"] == "error_code"] == ["?"]
+    rows = [line for line in printed.splitlines() if line.startswith("| b")]
+    assert rows and all(line.count(" | ") == 6 for line in rows)  # seven cells each

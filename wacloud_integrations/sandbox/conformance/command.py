@@ -16,7 +16,7 @@ import httpx
 
 from ..._version import __version__
 from ...config import ClientConfig, read_number
-from ...errors import WACloudError
+from ...errors import ConfigurationError, WACloudError
 from ...phone import normalize_phone
 from .probes import SENDING_DECISIONS, SENDS, Plan, read_only, sending
 from .report import to_json, to_markdown
@@ -114,6 +114,7 @@ def run(
         budget = read_number(time_limit, "--time-limit", minimum=1, maximum=3600, text=True, unit="seconds")
         if plan.send_to is not None:
             plan = replace(plan, send_to=str(normalize_phone(plan.send_to, field="--send-to")))
+        stem = _report_stem(report) if report else None
     except WACloudError as exc:
         print(f"wacloud-sandbox conformance: {exc}", file=sys.stderr)
         return 2
@@ -133,12 +134,24 @@ def run(
     result = to_json(state, base_url=base_url, sends_listed=len(sends), error=error)
     page = to_markdown(result)
     print(page, file=out, end="")
-    if report:
-        stem = Path(report)
-        stem = stem.with_suffix("") if stem.suffix in (".md", ".json") else stem
+    if stem is not None:
         stem.with_name(stem.name + ".md").write_text(page, encoding="utf-8")
         stem.with_name(stem.name + ".json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return int(result["exit_status"])
+
+
+def _report_stem(report: str) -> Path:
+    """``--report PATH`` without its suffix, checked before the run: a report that cannot be written
+    after minutes of requests (and sends) would lose what the run found."""
+    stem = Path(report)
+    stem = stem.with_suffix("") if stem.suffix in (".md", ".json") else stem
+    folder = stem.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK) or not stem.name:
+        raise ConfigurationError(
+            "--report: its folder does not exist or cannot be written; give PATH in a writable folder "
+            "(the command writes PATH.md and PATH.json)"
+        )
+    return stem
 
 
 def _steps(state: Run, plan: Plan) -> str | None:
@@ -153,4 +166,7 @@ def _steps(state: Run, plan: Plan) -> str | None:
         return str(exc)
     except OutOfTime:
         pass
+    if not state.checked and not state.differences:
+        # Every answer a limit or a fault: a run that compared nothing must not pass as "0 differences".
+        return "no answer could be compared: the service answered each request with a 429 or a 5xx"
     return None

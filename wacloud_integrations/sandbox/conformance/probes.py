@@ -83,6 +83,14 @@ def read_only(run: Run, plan: Plan) -> None:
         run.differences.clear()  # not a difference: nothing can be compared with a refused key
         run.checked.clear()
         raise CouldNotRun(f"the service refused the key ({account.status} on GET /account)")
+    if account.status == 404:
+        # No account at the root it was given: a wrong --base-url, not a service that differs everywhere.
+        run.differences.clear()
+        run.checked.clear()
+        raise CouldNotRun(
+            "GET /account answered 404: --base-url is not the API's root (it ends in /api/v1, "
+            "like https://app.wacloud.id/api/v1)"
+        )
     run.call(
         "GET",
         "/account",

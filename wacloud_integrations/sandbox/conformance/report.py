@@ -9,7 +9,10 @@ from ..._version import __version__
 from .decisions import DECISIONS
 from .runner import Run
 
-__all__ = ["exit_status", "to_json", "to_markdown"]
+__all__ = ["FORMAT", "exit_status", "to_json", "to_markdown"]
+
+FORMAT = 1
+"""The JSON report's format: keys are only added within a format; renaming or re-meaning one bumps it."""
 
 
 def exit_status(run: Run, error: str | None) -> int:
@@ -42,6 +45,8 @@ def to_json(run: Run, *, base_url: str, sends_listed: int, error: str | None) ->
     differences = [d.to_dict() for d in run.differences.values()]
     return {
         "tool": "wacloud-sandbox conformance",
+        # The JSON's own shape: a tool reading reports checks it; a change of a key's meaning bumps it.
+        "format": FORMAT,
         "version": __version__,
         # Scheme, host and path only: a URL's user, password or query could hold a secret.
         "service": f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}",

@@ -18,9 +18,12 @@ from pydantic import BaseModel
 
 from ..schemas import ErrorEnvelope, PageMeta
 from .decisions import by_id
-from .shapes import Finding, compare, json_type
+from .shapes import Finding, compare, json_type, shown
 
 __all__ = ["Answer", "CouldNotRun", "Difference", "OutOfTime", "Pacer", "Run"]
+
+# Findings of a request as a whole (not of a model's field): one per request and expectation.
+_PER_REQUEST = frozenset({"status", "error_code"})
 
 # Top-level names of a success envelope (``meta`` only where pages carry it).
 _ENVELOPE = ("success", "data", "message")
@@ -112,7 +115,7 @@ class Run:
     sends_allowed: int = 0
     sends: int = 0
     requests: int = 0
-    differences: dict[tuple[str, str, str], Difference] = field(default_factory=dict)
+    differences: dict[tuple[str, ...], Difference] = field(default_factory=dict)
     checked: set[str] = field(default_factory=set)
     skipped: dict[str, str] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
@@ -214,11 +217,18 @@ class Run:
         return Answer(response.status_code, body, response.headers)
 
     def note(self, finding: Finding, method: str, path: str, decisions: tuple[str, ...]) -> None:
-        known = self.differences.get(finding.key())
+        """Record a finding; the same drift seen again counts in ``seen`` and adds what it contradicts."""
+        key: tuple[str, ...] = finding.key()
+        if finding.kind in _PER_REQUEST:
+            # Another status or code is a drift of that request: on another route it is another drift.
+            key = (*key, method, path, finding.expected, finding.got)
+        known = self.differences.get(key)
         if known is None:
-            self.differences[finding.key()] = Difference(finding, method, path, decisions)
+            self.differences[key] = Difference(finding, method, path, decisions)
         else:
             known.seen += 1
+            # Each request that showed the drift contradicts its own decisions too (never "confirmed").
+            known.decisions = (*known.decisions, *(d for d in decisions if d not in known.decisions))
 
     def _check(
         self,
@@ -243,7 +253,9 @@ class Run:
             return [Finding("envelope", where, "(envelope)", "object: success, data", _outline(body))]
         allowed = (*_ENVELOPE, "meta") if page else _ENVELOPE
         found = [
-            Finding("extra", "Envelope", k, "absent", json_type(body[k])) for k in body if k not in allowed
+            Finding("extra", "Envelope", shown(k), "absent", json_type(body[k]))
+            for k in body
+            if k not in allowed
         ]
         if page:
             found.extend(_pagination(body.get("meta")))
@@ -283,7 +295,7 @@ def _outline(body: Any) -> str:
     if body is None:
         return "not JSON"
     if isinstance(body, dict):
-        return "object: " + ", ".join(sorted(str(k) for k in body)[:12])
+        return "object: " + ", ".join(sorted(shown(k) for k in body)[:12])
     return json_type(body)
 
 
@@ -303,8 +315,8 @@ def _error_envelope(body: Any, code: str | None, names_field: bool) -> list[Find
     found = [f for f in compare(ErrorEnvelope, body) if f.kind != "extra"]
     if code is not None and body.get("code") != code:
         # The code a server sends is a word of its vocabulary, not a value of the caller's: it is shown.
-        got = body["code"] if isinstance(body["code"], str) else json_type(body["code"])
-        found.append(Finding("error_code", where, "code", code, got[:60]))
+        got = shown(body["code"]) if isinstance(body["code"], str) else json_type(body["code"])
+        found.append(Finding("error_code", where, "code", code, got))
     if names_field and not isinstance(body.get("field"), str):
         found.append(Finding("missing", where, "field", "string", json_type(body.get("field"))))
     return found

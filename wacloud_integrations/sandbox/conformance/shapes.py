@@ -8,6 +8,7 @@ drift) plays no part. Nothing here keeps a value: a finding names the field and 
 from __future__ import annotations
 
 import difflib
+import re
 import types
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,7 +18,7 @@ from pydantic import BaseModel
 
 from ...models._base import APIModel
 
-__all__ = ["BENIGN", "Finding", "compare", "json_type", "wire_fields"]
+__all__ = ["BENIGN", "Finding", "compare", "json_type", "shown", "wire_fields"]
 
 # What the core tolerates: a field it does not read, a value of an open set, paging it does not rely on
 # (the client pages until an empty page), a value other than the decided one in a field of the right type.
@@ -47,6 +48,16 @@ class Finding:
     def key(self) -> tuple[str, str, str]:
         """The same drift seen on several answers (a device in a list and alone) is one drift."""
         return (self.kind, self.model, self.field)
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}")
+
+
+def shown(name: object) -> str:
+    """A name the service chose (a new field, an error code) as the report may show it: a short word
+    starting with a letter, else ``?``. A key that is a number, an id or text (a service keying an
+    object by phone number) is a value, and a report never holds one."""
+    return name if isinstance(name, str) and _WORD.fullmatch(name) else "?"
 
 
 def json_type(value: Any) -> str:
@@ -187,10 +198,10 @@ def compare(model: type[BaseModel], value: Any, path: str = "") -> list[Finding]
         close = difflib.get_close_matches(wire, extra, n=1, cutoff=0.0) if extra else []
         if close:
             extra.remove(close[0])
-            found.append(Finding("renamed", name, prefix + wire, wire, close[0]))
+            found.append(Finding("renamed", name, prefix + wire, wire, shown(close[0])))
         else:
             found.append(Finding("missing", name, prefix + wire, _name(fields[wire][0]), "absent"))
-    found.extend(Finding("extra", name, prefix + k, "absent", json_type(value[k])) for k in extra)
+    found.extend(Finding("extra", name, prefix + shown(k), "absent", json_type(value[k])) for k in extra)
     for wire, (annotation, _) in fields.items():
         if wire in value:
             found.extend(_value(annotation, value[wire], name, prefix + wire))
