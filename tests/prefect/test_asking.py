@@ -11,10 +11,19 @@ import pytest
 from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
+from prefect.states import Cancelled
+from prefect.variables import Variable
 
 from prefect_blocks import tasks as t
 from prefect_blocks.bridge import create_app
-from prefect_blocks.interactive import Resumer, WhatsAppAnswer, pause_for_answer, pending, waiting_runs
+from prefect_blocks.interactive import (
+    Resumer,
+    WhatsAppAnswer,
+    pause_for_answer,
+    pending,
+    variable_name,
+    waiting_runs,
+)
 from wacloud_integrations import QuestionExpiredError
 
 from .helpers import MODES, run_mode, wait_until
@@ -225,3 +234,30 @@ def test_a_paused_run_whose_question_expires_fails_with_question_expired(credent
         approval()  # the pause ends at the question's expiry: nobody answered
     assert len(ctl.inbox(phone)) == 1
     assert asyncio.run(waiting_runs(phone)) == []  # the record is gone
+
+
+def test_the_resumer_drops_the_record_of_a_run_that_ended_unanswered(credentials, ctl, sandbox, phone):
+    """A run cancelled while it waited: its process is killed, so ``pause_for_answer`` never deletes its
+    record. The resumer's next scan drops it, with no answer coming; before, it stayed until the approver
+    wrote again, and meanwhile the bridge named the cancelled run on every message of that number."""
+
+    @flow(name="wacloud-test-cancelled-wait")
+    def waits() -> str:
+        flow_run_id = FlowRunContext.get().flow_run.id  # type: ignore[union-attr]
+        question = t.ask_question(credentials, phone, text="Go on?", choices=CHOICES)
+        # what pause_for_answer records before it pauses (the process is killed in the pause)
+        record = {"flow_run_id": str(flow_run_id), "question": question}
+        Variable.set(variable_name(flow_run_id), record, tags=["wacloud"], _sync=True)  # type: ignore[call-arg]
+        return str(flow_run_id)
+
+    run_id = waits()
+
+    async def cancel() -> None:
+        async with get_client() as client:
+            await client.set_flow_run_state(run_id, Cancelled(), force=True)
+
+    asyncio.run(cancel())
+    assert asyncio.run(waiting_runs(phone)) == [run_id]
+    asyncio.run(Resumer(credentials, interval=0.1, rescan=0.2).scan())
+    assert asyncio.run(waiting_runs(phone)) == []
+    assert len(ctl.inbox(phone)) == 1
