@@ -318,6 +318,13 @@ class Resumer:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Scan every ``rescan`` seconds until ``stop`` is set (forever without one)."""
         stop = stop or asyncio.Event()
+        # Said once at the start: until a run is resumed the resumer is otherwise silent, and a user
+        # cannot tell it is running (or with which intervals).
+        self._logger.info(
+            "resumer started: waiting runs read every %ss, answers checked every %ss",
+            self.rescan,
+            self.interval,
+        )
         try:
             while not stop.is_set():
                 try:

@@ -4,6 +4,7 @@ paused flow run resumed by the WhatsApp answer (the resumer) with the answer as 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from typing import Any
 
@@ -157,7 +158,7 @@ def _stop(thread: threading.Thread, box: list[Any]) -> None:
     assert not thread.is_alive()
 
 
-def test_a_paused_run_is_resumed_by_the_whatsapp_answer(credentials, ctl, sandbox, phone):
+def test_a_paused_run_is_resumed_by_the_whatsapp_answer(credentials, ctl, sandbox, phone, caplog):
     seen: dict[str, Any] = {}
 
     @flow(name="wacloud-test-approval")
@@ -209,11 +210,13 @@ def test_a_paused_run_is_resumed_by_the_whatsapp_answer(credentials, ctl, sandbo
     }
     assert flow_run in emitted[0]["related"]
 
+    caplog.set_level(logging.INFO, logger="prefect_blocks")
     thread, resumer, box = _resumer_thread(credentials)
     runner.join(90)
     _stop(thread, box)
     assert result == ["approved"]
     assert resumer.resumed == [seen["flow_run_id"]]
+    assert "resumer started: waiting runs read every 0.2s, answers checked every 0.1s" in caplog.text
     answer = seen["answer"]
     assert isinstance(answer, WhatsAppAnswer)
     assert answer.question_id == question["message_id"] and answer.message_id == stored["id"]
