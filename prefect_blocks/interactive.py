@@ -192,6 +192,21 @@ async def pending() -> list[dict[str, Any]]:
             offset += len(page)
 
 
+async def _ended_runs(run_ids: list[str]) -> list[str]:
+    """Those of ``run_ids`` whose flow run is gone or final: one read per page of runs, not one per run."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    alive: set[str] = set()
+    async with get_client() as client:
+        for start in range(0, len(run_ids), _SCAN_LIMIT):
+            page = [UUID(run_id) for run_id in run_ids[start : start + _SCAN_LIMIT]]
+            runs = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=page)), limit=len(page)
+            )
+            alive.update(str(run.id) for run in runs if run.state is not None and not run.state.is_final())
+    return [run_id for run_id in run_ids if run_id not in alive]
+
+
 def _digits(number: str | None) -> str:
     return "".join(ch for ch in (number or "") if ch.isdigit())
 
@@ -216,7 +231,7 @@ class Resumer:
     :meth:`scan` reads the recorded waiting runs and starts one wait per new question on the core's
     shared watchers; :meth:`run` scans every ``rescan`` seconds until ``stop`` is set. A run that is
     not paused yet (the answer beat the pause) is tried again at the next scan; a run that ended
-    another way (cancelled, timed out, answered in the UI) has its record deleted.
+    another way (cancelled, timed out, crashed) has its record deleted at the next scan, answered or not.
     """
 
     def __init__(self, credentials: CredentialsLike, *, interval: float = 3.0, rescan: float = 5.0) -> None:
@@ -233,6 +248,14 @@ class Resumer:
         """One pass: start waits for new questions, resume runs whose answer came, drop stale records."""
         config = (await _acredentials(self.credentials)).client_config()
         entries = {str(e["flow_run_id"]): e for e in await pending()}
+        # A run cancelled, timed out or crashed while it waited never deletes its record (its process
+        # is gone): drop it now, or the bridge would name it on the approver's messages forever.
+        for run_id in await _ended_runs(list(entries)):
+            self._logger.info("flow run %s ended before its answer came; its record is dropped", run_id)
+            self._answers.pop(run_id, None)
+            self._expired.discard(run_id)
+            del entries[run_id]
+            await Variable.aunset(variable_name(run_id))
         for run_id, task in list(self._watching.items()):
             if run_id not in entries:
                 task.cancel()
@@ -240,10 +263,8 @@ class Resumer:
         for run_id, entry in entries.items():
             if run_id in self._answers:
                 await self._resume(run_id, self._answers[run_id])
-            elif run_id in self._expired:  # no answer can come: drop the record once the run ended
-                if await self._ended(run_id):
-                    self._expired.discard(run_id)
-                    await Variable.aunset(variable_name(run_id))
+            elif run_id in self._expired:  # no answer can come: the record goes once the run ended
+                continue
             elif run_id not in self._watching or self._watching[run_id].done():
                 self._watching[run_id] = asyncio.create_task(self._watch(config, run_id, entry["question"]))
 
@@ -297,6 +318,13 @@ class Resumer:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Scan every ``rescan`` seconds until ``stop`` is set (forever without one)."""
         stop = stop or asyncio.Event()
+        # Said once at the start: until a run is resumed the resumer is otherwise silent, and a user
+        # cannot tell it is running (or with which intervals).
+        self._logger.info(
+            "resumer started: waiting runs read every %ss, answers checked every %ss",
+            self.rescan,
+            self.interval,
+        )
         try:
             while not stop.is_set():
                 try:

@@ -194,7 +194,10 @@ class _WhatsAppHITL(HITLOperator):
         elif isinstance(event, dict) and "chosen_options" in event:
             who = event.get("responded_by_user") or {}
             channel = "timeout_default" if event.get("timedout") else "airflow"
-            self.log.info("Answered in Airflow (%s): %s", channel, event.get("chosen_options"))
+            if channel == "airflow":
+                self.log.info("Answered in Airflow by %s: %s", who.get("name"), event.get("chosen_options"))
+            else:
+                self.log.info("No answer in time; Airflow's defaults apply: %s", event.get("chosen_options"))
             context["ti"].xcom_push(
                 key="wacloud_answer", value={"channel": channel, "responded_by": who.get("name")}
             )

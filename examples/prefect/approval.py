@@ -6,10 +6,16 @@ on WhatsApp"):
 
     prefect server start --host 127.0.0.1 --port 4200           # the server
     export PREFECT_API_URL=http://127.0.0.1:4200/api
-    python -c "from prefect_blocks import WACloudCredentials as C; C(api_key='…').save('wacloud')"
+    python -c "from prefect_blocks import WACloudCredentials as C
+    C(api_key='…', default_device_id='…').save('wacloud')"      # base_url='…' for the sandbox
     wacloud-prefect-resumer --credentials wacloud   # or: wacloud-prefect-bridge --credentials wacloud
     python -m examples.prefect.approval serve                   # serves the deployment
     prefect deployment run wacloud-approval/approval --params '{"approver": "6281234567890"}'
+
+The block needs the device that asks (``default_device_id``) and, against the sandbox,
+``base_url='http://127.0.0.1:8080/api/v1'``: a field left empty falls back to ``WACLOUD_*`` in the
+environment of the served runs and of the resumer, not of the shell that saved the block. The result
+(``"approved"`` / ``"rejected"``) is persisted, so the run's page in the UI shows it.
 
 Without arguments it runs once locally against the sandbox (a stand-in approver answers), on your
 ``PREFECT_API_URL`` or else a throwaway server, and the resumer runs in this process::
@@ -32,7 +38,9 @@ CHOICES = {"approve": "Approve", "reject": "Reject"}
 APPROVER = "6281234567502"
 
 
-@flow(name="wacloud-approval")
+# persist_result: the result ("approved" / "rejected") shows in the UI and the API, and a suspended
+# run needs it to start again.
+@flow(name="wacloud-approval", persist_result=True)
 def approval(approver: str, credentials: str = "wacloud", timeout: int = 3600, suspend: bool = False) -> str:
     """Ask ``approver`` (a phone number) whether to go on; ``"approved"`` or ``"rejected"``.
 

@@ -181,7 +181,9 @@ def test_a_stale_question_of_another_run_never_answers_this_run(sandbox, ctl, ph
     assert found[("rejected", -1)][0] == "success" and found[("approved", -1)][0] == "skipped"
 
 
-def test_an_answer_in_airflow_still_resumes_it_and_a_later_whatsapp_answer_is_ignored(sandbox, ctl, phone):
+def test_an_answer_in_airflow_still_resumes_it_and_a_later_whatsapp_answer_is_ignored(
+    sandbox, ctl, phone, capfd
+):
     from airflow.models.hitl import HITLDetail
     from airflow.sdk.timezone import utcnow
     from airflow.utils.session import create_session
@@ -205,6 +207,7 @@ def test_an_answer_in_airflow_still_resumes_it_and_a_later_whatsapp_answer_is_ig
     assert values["wacloud_answer"] == {"channel": "airflow", "responded_by": "admin"}
     assert values["return_value"]["chosen_options"] == ["Approve"]  # approved: nothing skipped
     assert values["return_value"]["params_input"] == {} and phone not in json.dumps(values)
+    assert "Answered in Airflow by admin: ['Approve']" in capfd.readouterr().out  # who, not the channel
 
 
 def test_the_ask_branch_operator_follows_the_chosen_id(sandbox, ctl, phone, capfd):

@@ -75,6 +75,19 @@ def test_a_list_choice_carries_the_row_id(client, ctl, sandbox, phone):
     assert client.messages.wait_for_answer(question, timeout=5, poll_interval=0.05).choice == "reject"
 
 
+def test_a_long_list_question_shows_its_first_line_as_title_and_the_rest_once(client, ctl, phone):
+    """A subject line and a body (what the Airflow HITL operators ask): the title is the subject and the
+    description the rest, so the phone shows no line twice; a long first line is still cut at 60."""
+    body = "Run manual__2026-12-06T19:19:39 of wacloud_approval is ready to load. Go on?"
+    _ask(client, phone, text=f"*Load 2026-12-06 into the warehouse?*\n\n{body}")
+    _ask(client, phone, text=body + " " + body)
+    first, second = (m["content"]["message"] for m in ctl.inbox(phone))
+    assert first["title"] == "*Load 2026-12-06 into the warehouse?*"
+    assert first["description"] == body
+    assert second["title"] == (body + " " + body)[:59] + "…"
+    assert second["description"] == body + " " + body
+
+
 def test_a_retried_ask_sends_nothing_twice_even_after_the_idempotency_window(client, ctl, sandbox, phone):
     first = _ask(client, phone, idempotency_key="task-42-try")
     ctl.advance_clock(25 * 3600)

@@ -4,6 +4,7 @@ paused flow run resumed by the WhatsApp answer (the resumer) with the answer as 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from typing import Any
 
@@ -11,10 +12,19 @@ import pytest
 from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
+from prefect.states import Cancelled
+from prefect.variables import Variable
 
 from prefect_blocks import tasks as t
 from prefect_blocks.bridge import create_app
-from prefect_blocks.interactive import Resumer, WhatsAppAnswer, pause_for_answer, pending, waiting_runs
+from prefect_blocks.interactive import (
+    Resumer,
+    WhatsAppAnswer,
+    pause_for_answer,
+    pending,
+    variable_name,
+    waiting_runs,
+)
 from wacloud_integrations import QuestionExpiredError
 
 from .helpers import MODES, run_mode, wait_until
@@ -151,7 +161,7 @@ def _stop(thread: threading.Thread, box: list[Any]) -> None:
     assert not thread.is_alive()
 
 
-def test_a_paused_run_is_resumed_by_the_whatsapp_answer(credentials, ctl, sandbox, phone):
+def test_a_paused_run_is_resumed_by_the_whatsapp_answer(credentials, ctl, sandbox, phone, caplog):
     seen: dict[str, Any] = {}
 
     @flow(name="wacloud-test-approval")
@@ -203,11 +213,13 @@ def test_a_paused_run_is_resumed_by_the_whatsapp_answer(credentials, ctl, sandbo
     }
     assert flow_run in emitted[0]["related"]
 
+    caplog.set_level(logging.INFO, logger="prefect_blocks")
     thread, resumer, box = _resumer_thread(credentials)
     runner.join(90)
     _stop(thread, box)
     assert result == ["approved"]
     assert resumer.resumed == [seen["flow_run_id"]]
+    assert "resumer started: waiting runs read every 0.2s, answers checked every 0.1s" in caplog.text
     answer = seen["answer"]
     assert isinstance(answer, WhatsAppAnswer)
     assert answer.question_id == question["message_id"] and answer.message_id == stored["id"]
@@ -228,3 +240,30 @@ def test_a_paused_run_whose_question_expires_fails_with_question_expired(credent
         approval()  # the pause ends at the question's expiry: nobody answered
     assert len(ctl.inbox(phone)) == 1
     assert asyncio.run(waiting_runs(phone)) == []  # the record is gone
+
+
+def test_the_resumer_drops_the_record_of_a_run_that_ended_unanswered(credentials, ctl, sandbox, phone):
+    """A run cancelled while it waited: its process is killed, so ``pause_for_answer`` never deletes its
+    record. The resumer's next scan drops it, with no answer coming; before, it stayed until the approver
+    wrote again, and meanwhile the bridge named the cancelled run on every message of that number."""
+
+    @flow(name="wacloud-test-cancelled-wait")
+    def waits() -> str:
+        flow_run_id = FlowRunContext.get().flow_run.id  # type: ignore[union-attr]
+        question = t.ask_question(credentials, phone, text="Go on?", choices=CHOICES)
+        # what pause_for_answer records before it pauses (the process is killed in the pause)
+        record = {"flow_run_id": str(flow_run_id), "question": question}
+        Variable.set(variable_name(flow_run_id), record, tags=["wacloud"], _sync=True)  # type: ignore[call-arg]
+        return str(flow_run_id)
+
+    run_id = waits()
+
+    async def cancel() -> None:
+        async with get_client() as client:
+            await client.set_flow_run_state(run_id, Cancelled(), force=True)
+
+    asyncio.run(cancel())
+    assert asyncio.run(waiting_runs(phone)) == [run_id]
+    asyncio.run(Resumer(credentials, interval=0.1, rescan=0.2).scan())
+    assert asyncio.run(waiting_runs(phone)) == []
+    assert len(ctl.inbox(phone)) == 1

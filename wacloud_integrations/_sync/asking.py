@@ -96,17 +96,29 @@ def ask(
     )
 
 
+def _list_header(text: str) -> tuple[str, str | None]:
+    """A list message's title and description. WhatsApp shows the title above the description, so a
+    first line that fits (a subject) is the title and the rest the description: the text cut at the
+    title's limit and then repeated whole showed its start twice."""
+    if len(text) <= _LIST_TITLE:
+        return text, None
+    first, _, rest = text.partition("\n")
+    if len(first.strip()) <= _LIST_TITLE and rest.strip():
+        return first.strip(), rest.strip()
+    return text[: _LIST_TITLE - 1] + "…", text
+
+
 def _message_fields(kind: QuestionKind, text: str, titles: Mapping[str, str]) -> dict[str, Any]:
     if kind == "poll":
         return {"message_type": "poll", "poll_name": text, "poll_options": list(titles.values())}
     if kind == "list":
-        short = text if len(text) <= _LIST_TITLE else text[: _LIST_TITLE - 1] + "…"
+        title, description = _list_header(text)
         rows = [{"id": cid, "title": title} for cid, title in titles.items()]
         return {
             "message_type": "list",
             "message": {
-                "title": short,
-                "description": text if short != text else None,
+                "title": title,
+                "description": description,
                 "button": "Choose",
                 "sections": [{"title": "Choices", "rows": rows}],
             },
