@@ -7,7 +7,7 @@ on WhatsApp"):
     prefect server start --host 127.0.0.1 --port 4200           # the server
     export PREFECT_API_URL=http://127.0.0.1:4200/api
     python -c "from prefect_blocks import WACloudCredentials as C
-    C(api_key='…', default_device_id='…').save('wacloud')"      # base_url='…' for the sandbox
+    C(api_key='…', default_device_id='…').save('wacloud', overwrite=True)"      # base_url='…' for the sandbox
     wacloud-prefect-resumer --credentials wacloud   # or: wacloud-prefect-bridge --credentials wacloud
     python -m examples.prefect.approval serve                   # serves the deployment
     prefect deployment run wacloud-approval/approval --params '{"approver": "6281234567890"}'
