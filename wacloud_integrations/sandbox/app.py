@@ -28,6 +28,7 @@ from .domain import accounts, messages
 from .envelope import STATUS_CODES, ApiError, validation
 from .faults import ConnectionDropped, FaultMiddleware, install_log_filter
 from .limits import BodyLimitMiddleware
+from .send_path import SendFastPath
 from .settings import SandboxSettings
 from .state import SandboxState
 
@@ -123,6 +124,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     ):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(path_ids)])
     app.include_router(routes_control.router, dependencies=[Depends(path_ids)])
+    app.add_middleware(SendFastPath, state=state)  # inside the limits: they apply to sends unchanged
     app.add_middleware(BodyLimitMiddleware)  # inside the faults: a dropped answer is still refused first
     if state.settings.ui:
         from .ui import mount_ui  # Jinja2 is imported only when the view is served
