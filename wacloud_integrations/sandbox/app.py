@@ -86,6 +86,9 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         title="WACloud sandbox",
         version="1.0.0",
         lifespan=lifespan,
+        # A test double's requests are not the caller's service: no spans, metrics or logs into an
+        # OpenTelemetry set up by the process, and no per-request look at its providers.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         description="A local WACloud-compatible API for development and CI. Every `/api/v1` "
         "route needs `X-Api-Key`; `/_sandbox` is the control API.",
     )
