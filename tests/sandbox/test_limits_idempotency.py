@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from wacloud_integrations.sandbox import SandboxServer
+from wacloud_integrations.sandbox.domain import accounts
+from wacloud_integrations.sandbox.settings import SandboxSettings
+from wacloud_integrations.sandbox.state import SandboxState
 
 from .conftest import DEVICE, KEY, OTHER_KEY, send_text
 
@@ -24,6 +28,33 @@ def test_quota_is_used_and_exhausted() -> None:
         r = api.post("/messages/otp", json={"device_id": DEVICE, "to": "6281234567890"})
         assert r.status_code == 403
         assert api.get("/messages").json()["meta"]["total"] == 3  # nothing stored for refused sends
+
+
+def test_the_quota_kept_between_sends_starts_over_after_a_reset_and_in_a_new_month() -> None:
+    with (
+        SandboxServer(api_keys=[KEY], seed=True, quota=2) as sb,
+        httpx.Client(base_url=sb.base_url, headers={"X-Api-Key": KEY}) as api,
+    ):
+        assert [send_text(api).status_code for _ in range(3)] == [201, 201, 403]
+        sb.control.reset()
+        assert [send_text(api).status_code for _ in range(3)] == [201, 201, 403]
+        sb.control.advance_clock(32 * 86400)  # the next month on this account's clock
+        assert api.get("/account").json()["data"]["quota"]["used"] == 0
+        assert [send_text(api).status_code for _ in range(3)] == [201, 201, 403]
+
+
+def test_a_rolled_back_send_gives_its_quota_unit_back() -> None:
+    state = SandboxState(SandboxSettings(api_keys=[KEY], quota=5))
+    accounts.ensure_accounts(state)
+    account = state.accounts[KEY]
+    assert accounts.quota_used(state, account) == 0  # now kept in memory
+    with pytest.raises(RuntimeError), state.store.transaction():
+        accounts.use_quota(state, account)
+        raise RuntimeError("the send's transaction fails after counting")
+    assert accounts.quota_used(state, account) == 0
+    accounts.use_quota(state, account)
+    assert accounts.quota_used(state, account) == 1
+    state.store.close()
 
 
 def test_rate_limit_per_key_with_retry_after() -> None:

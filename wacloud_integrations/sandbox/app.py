@@ -28,6 +28,7 @@ from .domain import accounts, messages
 from .envelope import STATUS_CODES, ApiError, validation
 from .faults import ConnectionDropped, FaultMiddleware, install_log_filter
 from .limits import BodyLimitMiddleware
+from .send_path import SendFastPath
 from .settings import SandboxSettings
 from .state import SandboxState
 
@@ -85,6 +86,9 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         title="WACloud sandbox",
         version="1.0.0",
         lifespan=lifespan,
+        # A test double's requests are not the caller's service: no spans, metrics or logs into an
+        # OpenTelemetry set up by the process, and no per-request look at its providers.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         description="A local WACloud-compatible API for development and CI. Every `/api/v1` "
         "route needs `X-Api-Key`; `/_sandbox` is the control API.",
     )
@@ -123,6 +127,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     ):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(path_ids)])
     app.include_router(routes_control.router, dependencies=[Depends(path_ids)])
+    app.add_middleware(SendFastPath, state=state)  # inside the limits: they apply to sends unchanged
     app.add_middleware(BodyLimitMiddleware)  # inside the faults: a dropped answer is still refused first
     if state.settings.ui:
         from .ui import mount_ui  # Jinja2 is imported only when the view is served

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
 
 from fastapi import Request, Security
@@ -17,6 +18,9 @@ from ..phone import read_wire_phone
 from .envelope import ApiError
 from .limits import PARSED
 from .state import Account, SandboxState
+
+if TYPE_CHECKING:
+    from starlette.types import Scope
 
 api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="Your sandbox API key")
 
@@ -50,7 +54,14 @@ def request_ctx(request: Request) -> Ctx:
 
 
 def _api_ctx(request: Request, key: str | None) -> Ctx:
-    state, account = _account(request, key)
+    return state_ctx(request.app.state.sandbox, key)
+
+
+def state_ctx(state: SandboxState, key: str | None) -> Ctx:
+    """:func:`api_ctx` from the sandbox and the ``X-Api-Key`` value (``None`` when missing or empty)."""
+    account = state.account_for_key(key)
+    if account is None:
+        raise ApiError(401, "unauthorized", "Missing or unknown API key; send it in the X-Api-Key header")
     wait = state.limiter.check(account.key)
     if wait is not None:
         raise ApiError(
@@ -63,6 +74,14 @@ def _api_ctx(request: Request, key: str | None) -> Ctx:
     return Ctx(state, account)
 
 
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of a request header (``name`` in lower case) as Starlette's ``Headers`` reads it."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
 async def control_ctx(request: Request, key: str | None = Security(api_key_header)) -> Ctx:
     """Authenticate a ``/_sandbox`` request (never rate-limited, never faulted)."""
     state, account = _account(request, key)
@@ -71,9 +90,14 @@ async def control_ctx(request: Request, key: str | None = Security(api_key_heade
 
 async def json_body(request: Request) -> dict[str, Any]:
     """The request body as a JSON object, or 400 naming ``body``."""
-    data = request.scope.get("state", {}).get(PARSED)  # the limits' parse of the same bytes
+    return await scope_json_body(request.scope, request.body)
+
+
+async def scope_json_body(scope: Scope, read: Callable[[], Awaitable[bytes]]) -> dict[str, Any]:
+    """:func:`json_body` from the ASGI scope and a reader of the whole body."""
+    data = scope.get("state", {}).get(PARSED)  # the limits' parse of the same bytes
     if data is None:
-        raw = await request.body()
+        raw = await read()
         try:
             data = json.loads(raw) if raw else None
         except (ValueError, UnicodeDecodeError):
@@ -114,23 +138,28 @@ async def path_ids(request: Request) -> None:
     client's own rule, :func:`~wacloud_integrations.ids.check_id`); an encoded ``/`` (``%2F``) would
     otherwise be decoded into a path separator and route to a different endpoint.
     """
-    raw_path = request.scope.get("raw_path") or b""
+    check_raw_path(request.scope, request.path_params)
+
+
+def check_raw_path(scope: Scope, path_params: dict[str, Any]) -> None:
+    """:func:`path_ids` from the ASGI scope and the route's path parameters."""
+    raw_path = scope.get("raw_path") or b""
     plain = b"%" not in raw_path and raw_path.isascii()  # nothing encoded: the checks below pass
     if not plain and (b"%2f" in raw_path.lower() or b"%5c" in raw_path.lower()):
         raise ApiError(400, "validation_error", "path: an id must not contain / or \\", field="path")
     if not plain and not _is_utf8(unquote_to_bytes(raw_path)):
         # The server decodes such bytes as U+FFFD: the id would silently name another resource.
-        names = [n for n, v in request.path_params.items() if isinstance(v, str) and "\ufffd" in v]
+        names = [n for n, v in path_params.items() if isinstance(v, str) and "\ufffd" in v]
         field = names[0] if names else "path"
         raise ApiError(400, "validation_error", f"{field}: {_NOT_UTF8}", field=field)
-    query = request.scope.get("query_string") or b""
+    query = scope.get("query_string") or b""
     for pair in query.split(b"&") if query else ():
         name, _, value = pair.partition(b"=")
         if not _is_utf8(unquote_to_bytes(value.replace(b"+", b" "))):
             word = unquote_to_bytes(name).decode("utf-8", "replace")
             field = word if _PLAIN_NAME.fullmatch(word) else "query"
             raise ApiError(400, "validation_error", f"{field}: {_NOT_UTF8}", field=field)
-    for name, value in request.path_params.items():
+    for name, value in path_params.items():
         if name.endswith("_id") or name == "lid":
             try:
                 check_id(name, value)

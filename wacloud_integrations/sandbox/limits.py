@@ -58,6 +58,8 @@ def too_deep(raw: bytes) -> bool:
     Strings are removed, then the innermost bracket pairs, one level per pass: what is left after
     ``MAX_DEPTH`` passes is deeper. Unbalanced text is left to the parser to refuse.
     """
+    if raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH:  # each level opens one: no deeper (most bodies)
+        return False
     brackets = _NOT_BRACKET.sub(b"", _STRING.sub(b"", raw))
     for _ in range(MAX_DEPTH):
         if not brackets:
@@ -80,19 +82,21 @@ def _limit_of(path: list[str]) -> int:
 def check_value(value: Any, path: list[str]) -> None:
     """Refuse lone surrogates (400) and strings or keys over their limit (422), naming the field."""
     if isinstance(value, str):
-        name = ".".join(path) or "body"
-        if len(value) > _limit_of(path):
+        limit = _limit_of(path)
+        if len(value) > limit:
+            name = ".".join(path) or "body"
             raise ApiError(
                 422,
                 "field_too_long",
-                f"{name}: is longer than {_limit_of(path)} characters; shorten it",
+                f"{name}: is longer than {limit} characters; shorten it",
                 field=name,
-                max_length=_limit_of(path),
+                max_length=limit,
             )
         if not value.isascii():
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError:
+                name = ".".join(path) or "body"
                 raise ApiError(
                     400,
                     "validation_error",

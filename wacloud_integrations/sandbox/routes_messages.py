@@ -56,10 +56,17 @@ def validate_send(data: dict[str, Any]) -> Any:
     },
 )
 async def send_message(request: Request) -> JSONResponse:
-    """Send a message (``message_type`` selects the fields) or a stored template (``template_id``)."""
+    """Send a message (``message_type`` selects the fields) or a stored template (``template_id``).
+
+    Served by :mod:`.send_path` before FastAPI's routing; this route keeps the OpenAPI document and
+    answers the same through FastAPI when the fast path is not in front of it."""
     ctx = request_ctx(request)
-    data = await json_body(request)
-    key = idempotency.check_key(request.headers.get("idempotency-key"))
+    return accept(ctx, await json_body(request), request.headers.get("idempotency-key"))
+
+
+def accept(ctx: Ctx, data: dict[str, Any], raw_key: str | None) -> JSONResponse:
+    """The send itself, once the account is known and the body parsed: 201, a replay, or an ``ApiError``."""
+    key = idempotency.check_key(raw_key)
     fp = idempotency.fingerprint("/messages", data) if key is not None else ""
     replayed = idempotency.replay(ctx.state, ctx.account, key, fp)
     if replayed is not None:

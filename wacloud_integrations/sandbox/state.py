@@ -30,6 +30,19 @@ class Account:
     key: str
 
 
+@dataclass
+class QuotaUsed:
+    """An account's units used, kept in memory between sends (written through to its row).
+
+    Good while the account's clock is inside ``[start, end)`` (the month it was read in) and the
+    store's ``epoch`` is the one it was read at (a rollback or a wipe may have undone a count)."""
+
+    used: int
+    start: float
+    end: float
+    epoch: int
+
+
 class RateLimiter:
     """A sliding one-minute window per API key, on the sandbox clock."""
 
@@ -79,6 +92,8 @@ class SandboxState:
             settings.rate_limit_per_minute, lambda key: self.clock(self.accounts[key].id)
         )
         self.faults = FaultRegistry()
+        # Each account's quota count kept between sends (``domain.accounts.quota_used``).
+        self.quotas: dict[str, QuotaUsed] = {}
         self.dispatcher = WebhookDispatcher(self.store, self.clock, settings, list(self._clocks))
         if settings.latency_ms or settings.error_rate or settings.drop_rate or settings.rate_limit_next:
             self.faults.add(

@@ -113,6 +113,9 @@ class Store:
             self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(SCHEMA)
         self._changes: dict[str, int] = {}
+        # Grows when rows may go back to an earlier value (a rollback, a wipe): a value kept in memory
+        # and written through (the quota) is good only while this is unchanged.
+        self.epoch = 0
         self._conn.create_function("_changed", 1, self._count, deterministic=False)
         self._conn.executescript(_count_triggers())
 
@@ -145,6 +148,7 @@ class Store:
             try:
                 yield
             except BaseException:
+                self.epoch += 1
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
@@ -203,6 +207,7 @@ class Store:
     def wipe_account(self, account: str) -> None:
         """Delete every row of one account (the account row itself stays, its quota starts over)."""
         with self.transaction():
+            self.epoch += 1
             for table in ACCOUNT_TABLES:
                 self.execute(f"DELETE FROM {table} WHERE account = ?", (account,))
             self.execute("UPDATE accounts SET quota_used = 0 WHERE id = ?", (account,))

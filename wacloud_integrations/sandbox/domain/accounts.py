@@ -9,6 +9,7 @@ from ...models import Account as AccountInfo
 from ...models import Quota, RateLimitInfo
 from ..clock import iso
 from ..envelope import ApiError
+from ..state import QuotaUsed
 from . import seed
 
 if TYPE_CHECKING:
@@ -52,15 +53,33 @@ def reset(state: SandboxState, account: Account) -> None:
         seed.seed(state, account)
 
 
+def _period_start(ts: float) -> float:
+    now = datetime.fromtimestamp(ts, timezone.utc)
+    return datetime(now.year, now.month, 1, tzinfo=timezone.utc).timestamp()
+
+
 def quota_used(state: SandboxState, account: Account) -> int:
     """Units used this month; the first read in a new month (sandbox clock) starts the count over."""
+    now = state.clock(account).now()
+    kept = state.quotas.get(account.id)
+    if kept is not None and kept.start <= now < kept.end and kept.epoch == state.store.epoch:
+        return kept.used
+    with state.store.transaction():  # the read and the cache agree: no write between them
+        used = _read_quota(state, account, now)
+        if used is not None:
+            state.quotas[account.id] = QuotaUsed(
+                used, _period_start(now), _period_end(now), state.store.epoch
+            )
+    return used or 0
+
+
+def _read_quota(state: SandboxState, account: Account, now: float) -> int | None:
     row = state.store.one("SELECT quota_used, quota_period FROM accounts WHERE id = ?", (account.id,))
     if row is None:
-        return 0
-    if row["quota_period"] != _period(state.clock(account).now()):
+        return None
+    if row["quota_period"] != _period(now):
         state.store.execute(
-            "UPDATE accounts SET quota_used = 0, quota_period = ? WHERE id = ?",
-            (_period(state.clock(account).now()), account.id),
+            "UPDATE accounts SET quota_used = 0, quota_period = ? WHERE id = ?", (_period(now), account.id)
         )
         return 0
     return int(row["quota_used"])
@@ -78,8 +97,12 @@ def require_quota(state: SandboxState, account: Account) -> None:
 
 
 def use_quota(state: SandboxState, account: Account) -> None:
-    """Count one accepted message."""
-    state.store.execute("UPDATE accounts SET quota_used = quota_used + 1 WHERE id = ?", (account.id,))
+    """Count one accepted message (in its row, and in the kept count while that is good)."""
+    with state.store.transaction():
+        state.store.execute("UPDATE accounts SET quota_used = quota_used + 1 WHERE id = ?", (account.id,))
+        kept = state.quotas.get(account.id)
+        if kept is not None and kept.epoch == state.store.epoch:
+            kept.used += 1
 
 
 def info(state: SandboxState, account: Account) -> AccountInfo:
