@@ -41,6 +41,7 @@ from wacloud_integrations import QuestionExpiredError, WaitTimeoutError
 from wacloud_integrations.masking import mask_phone
 from wacloud_integrations.questions import Question, QuestionKind
 from wacloud_integrations.waiting import run_shared, wait_for_answer
+from wacloud_integrations.watchers import at_most
 
 from ._logging import configure_logging, run_logger
 from ._plans import CredentialsLike, _acredentials, _credentials
@@ -356,7 +357,7 @@ class Resumer:
                 except Exception as exc:  # the server restarting: try again at the next scan
                     self._logger.warning("resumer scan failed: %s", type(exc).__name__)
                 with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.rescan)
+                    await at_most(stop.wait(), self.rescan)
         finally:
             for task in self._watching.values():
                 task.cancel()
