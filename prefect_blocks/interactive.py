@@ -103,6 +103,7 @@ def pause_for_answer(
     expires_in: int | None = None,
     timeout: int = 3600,
     suspend: bool = False,
+    poll_interval: int = 10,
 ) -> WhatsAppAnswer:
     """Ask ``to`` on WhatsApp, then pause this flow run until the answer comes; return the answer.
 
@@ -111,7 +112,10 @@ def pause_for_answer(
     when resumed (the question is then found, not asked again, and the answer is returned). The run is
     resumed by :class:`Resumer` (the bridge with ``--credentials``, or ``wacloud-prefect-resumer``);
     from the UI it can be resumed by hand with the same fields. ``timeout`` (seconds) bounds the pause;
-    with ``expires_in`` the pause ends at the question's expiry at the latest.
+    with ``expires_in`` the pause ends at the question's expiry at the latest. ``poll_interval`` (seconds,
+    Prefect's ``pause_flow_run`` default of 10) is how often the paused run checks whether it was
+    resumed, one read of the flow run each: the answer continues the run at most that long after the
+    resumer resumed it.
 
     Raises the core's ``QuestionExpiredError`` when the question expired unanswered and
     :class:`~prefect_blocks.errors.WaitTimedOutError` when ``timeout`` ran out.
@@ -147,7 +151,9 @@ def pause_for_answer(
         if suspend:
             answer = suspend_flow_run(wait_for_input=WhatsAppAnswer, timeout=limit, key=key)
         else:
-            answer = pause_flow_run(wait_for_input=WhatsAppAnswer, timeout=limit, key=key)
+            answer = pause_flow_run(
+                wait_for_input=WhatsAppAnswer, timeout=limit, poll_interval=poll_interval, key=key
+            )
     except FlowPauseTimeout:
         _forget(name)
         if expires_in and limit == expires_in:

@@ -175,7 +175,9 @@ def test_a_paused_run_is_resumed_by_the_whatsapp_answer(credentials, ctl, sandbo
     @flow(name="wacloud-test-approval")
     def approval() -> str:
         seen["flow_run_id"] = str(FlowRunContext.get().flow_run.id)  # type: ignore[union-attr]
-        answer = pause_for_answer(credentials, phone, text="Go on?", choices=CHOICES, timeout=120)
+        answer = pause_for_answer(
+            credentials, phone, text="Go on?", choices=CHOICES, timeout=120, poll_interval=1
+        )
         seen["answer"] = answer
         return "approved" if answer.choice == "approve" else "rejected"
 
@@ -246,7 +248,9 @@ def test_the_resumer_resumes_once_when_prefects_api_fails(credentials, ctl, sand
     @flow(name="wacloud-test-approval-flaky-api")
     def approval() -> str:
         seen["flow_run_id"] = str(FlowRunContext.get().flow_run.id)  # type: ignore[union-attr]
-        return pause_for_answer(credentials, phone, text="Merge?", choices=CHOICES, timeout=120).choice
+        return pause_for_answer(
+            credentials, phone, text="Merge?", choices=CHOICES, timeout=120, poll_interval=1
+        ).choice
 
     result: list[Any] = []
     runner = threading.Thread(target=lambda: result.append(approval()), daemon=True)
@@ -313,7 +317,9 @@ def test_a_paused_run_whose_question_expires_fails_with_question_expired(credent
     @flow(name="wacloud-test-approval-expires")
     def approval() -> str:
         seen["flow_run_id"] = str(FlowRunContext.get().flow_run.id)  # type: ignore[union-attr]
-        return pause_for_answer(credentials, phone, text="Quick?", choices=CHOICES, expires_in=2).choice
+        return pause_for_answer(
+            credentials, phone, text="Quick?", choices=CHOICES, expires_in=2, poll_interval=1
+        ).choice
 
     with pytest.raises(QuestionExpiredError):
         approval()  # the pause ends at the question's expiry: nobody answered
