@@ -89,11 +89,15 @@ async def at_most(awaitable: Awaitable[T], seconds: float | None) -> T:
     inner = asyncio.ensure_future(awaitable)  # pragma: no cover - Python 3.10
     try:
         done, _ = await asyncio.wait({inner}, timeout=seconds)  # never swallows a cancellation
-    finally:
-        if not inner.done():
-            inner.cancel()
+    except BaseException:
+        inner.cancel()
+        raise
     if inner in done:
         return inner.result()
+    inner.cancel()
+    # Let it finish cancelling (its finally blocks run now, as under asyncio.timeout) before the caller
+    # waits again on the same mailbox.
+    await asyncio.wait({inner})
     raise asyncio.TimeoutError
 
 
