@@ -33,7 +33,7 @@ from uuid import UUID
 from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 from prefect.exceptions import FlowPauseTimeout
-from prefect.flow_runs import aresume_flow_run, pause_flow_run, suspend_flow_run
+from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from prefect.input import RunInput
 from prefect.variables import Variable
 
@@ -41,6 +41,7 @@ from wacloud_integrations import QuestionExpiredError, WaitTimeoutError
 from wacloud_integrations.masking import mask_phone
 from wacloud_integrations.questions import Question, QuestionKind
 from wacloud_integrations.waiting import run_shared, wait_for_answer
+from wacloud_integrations.watchers import at_most
 
 from ._logging import configure_logging, run_logger
 from ._plans import CredentialsLike, _acredentials, _credentials
@@ -102,6 +103,7 @@ def pause_for_answer(
     expires_in: int | None = None,
     timeout: int = 3600,
     suspend: bool = False,
+    poll_interval: int = 10,
 ) -> WhatsAppAnswer:
     """Ask ``to`` on WhatsApp, then pause this flow run until the answer comes; return the answer.
 
@@ -110,7 +112,10 @@ def pause_for_answer(
     when resumed (the question is then found, not asked again, and the answer is returned). The run is
     resumed by :class:`Resumer` (the bridge with ``--credentials``, or ``wacloud-prefect-resumer``);
     from the UI it can be resumed by hand with the same fields. ``timeout`` (seconds) bounds the pause;
-    with ``expires_in`` the pause ends at the question's expiry at the latest.
+    with ``expires_in`` the pause ends at the question's expiry at the latest. ``poll_interval`` (seconds,
+    Prefect's ``pause_flow_run`` default of 10) is how often the paused run checks whether it was
+    resumed, one read of the flow run each: the answer continues the run at most that long after the
+    resumer resumed it.
 
     Raises the core's ``QuestionExpiredError`` when the question expired unanswered and
     :class:`~prefect_blocks.errors.WaitTimedOutError` when ``timeout`` ran out.
@@ -146,7 +151,9 @@ def pause_for_answer(
         if suspend:
             answer = suspend_flow_run(wait_for_input=WhatsAppAnswer, timeout=limit, key=key)
         else:
-            answer = pause_flow_run(wait_for_input=WhatsAppAnswer, timeout=limit, key=key)
+            answer = pause_flow_run(
+                wait_for_input=WhatsAppAnswer, timeout=limit, poll_interval=poll_interval, key=key
+            )
     except FlowPauseTimeout:
         _forget(name)
         if expires_in and limit == expires_in:
@@ -242,6 +249,12 @@ class Resumer:
         self._answers: dict[str, dict[str, Any]] = {}  # flow run id → answer, found but not yet resumed
         self._watching: dict[str, asyncio.Task[None]] = {}
         self._expired: set[str] = set()  # flow runs whose question expired unanswered
+        # A run's watch and a scan may both try to resume it: one resume at a time per run.
+        self._resuming: set[str] = set()
+        # (run, question) whose resume request was sent but its answer lost (Prefect's API failed):
+        # the next try looks the run up instead of trusting "not paused" to mean "not paused yet".
+        self._unknown: set[tuple[str, str]] = set()
+        self._done: set[tuple[str, str]] = set()  # (run, question) resumed: never resumed again
         self._logger = run_logger()
 
     async def scan(self) -> None:
@@ -261,6 +274,12 @@ class Resumer:
                 task.cancel()
                 del self._watching[run_id]
         for run_id, entry in entries.items():
+            asked = str(entry["question"].get("message_id"))
+            if (run_id, asked) in self._done:  # resumed; only forgetting its record failed
+                await Variable.aunset(variable_name(run_id))
+                continue
+            if self._answers.get(run_id, {}).get("question_id") not in (None, asked):
+                del self._answers[run_id]  # the run paused again, for another question
             if run_id in self._answers:
                 await self._resume(run_id, self._answers[run_id])
             elif run_id in self._expired:  # no answer can come: the record goes once the run ended
@@ -299,21 +318,61 @@ class Resumer:
         return run.state is None or run.state.is_final()
 
     async def _resume(self, run_id: str, answer: dict[str, Any]) -> None:
-        from prefect.flow_runs import NotPausedError
-
+        """Resume the run with ``answer`` once: a second caller meanwhile (the watch and a scan) returns,
+        and a run already resumed with it is never resumed again."""
+        key = (run_id, str(answer.get("question_id")))
+        if run_id in self._resuming or key in self._done:
+            return
+        self._resuming.add(run_id)
         try:
-            await aresume_flow_run(UUID(run_id), run_input=answer)
-        except NotPausedError:
-            if not await self._ended(run_id):
-                return  # not paused yet: the next scan tries again
-            self._logger.info("flow run %s is no longer waiting; its record is dropped", run_id)
-        except (FlowPauseTimeout, RuntimeError) as exc:
-            self._logger.warning("flow run %s could not be resumed: %s", run_id, exc)
-        else:
-            self.resumed.append(run_id)
-            self._logger.info("flow run %s resumed with answer %r", run_id, answer.get("choice"))
+            if not await self._resume_once(run_id, answer, key):
+                return  # not paused yet, or the outcome is unknown: the next scan tries again
+        finally:
+            self._resuming.discard(run_id)
+        self._done.add(key)
+        self._unknown.discard(key)
         self._answers.pop(run_id, None)
         await Variable.aunset(variable_name(run_id))
+
+    async def _resume_once(self, run_id: str, answer: dict[str, Any], key: tuple[str, str]) -> bool:
+        """One try; True when the run is done with (resumed, or no longer waiting)."""
+        from prefect.client.schemas import SetStateStatus
+        from prefect.exceptions import ObjectNotFound
+
+        async with get_client() as client:
+            try:
+                run = await client.read_flow_run(UUID(run_id))
+            except ObjectNotFound:
+                run = None
+            if run is not None and run.state is not None and run.state.is_paused():
+                try:
+                    response = await client.resume_flow_run(UUID(run_id), run_input=answer)
+                except Exception as exc:  # sent, answer lost: it may have been resumed
+                    self._unknown.add(key)
+                    self._logger.warning(
+                        "resuming flow run %s: outcome unknown (%s); looked up at the next scan",
+                        run_id,
+                        type(exc).__name__,
+                    )
+                    return False
+                if response.status == SetStateStatus.ACCEPT:
+                    self._resumed(run_id, answer)
+                else:
+                    reason = getattr(response.details, "reason", None)
+                    self._logger.warning("flow run %s could not be resumed: %s", run_id, reason)
+                return True
+        if key in self._unknown and run is not None:
+            # Our resume was sent and the run has left its pause since: that resume took.
+            self._resumed(run_id, answer)
+            return True
+        if run is not None and run.state is not None and not run.state.is_final():
+            return False  # not paused yet (the answer beat the pause): the next scan tries again
+        self._logger.info("flow run %s is no longer waiting; its record is dropped", run_id)
+        return True
+
+    def _resumed(self, run_id: str, answer: dict[str, Any]) -> None:
+        self.resumed.append(run_id)
+        self._logger.info("flow run %s resumed with answer %r", run_id, answer.get("choice"))
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Scan every ``rescan`` seconds until ``stop`` is set (forever without one)."""
@@ -332,7 +391,7 @@ class Resumer:
                 except Exception as exc:  # the server restarting: try again at the next scan
                     self._logger.warning("resumer scan failed: %s", type(exc).__name__)
                 with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.rescan)
+                    await at_most(stop.wait(), self.rescan)
         finally:
             for task in self._watching.values():
                 task.cancel()

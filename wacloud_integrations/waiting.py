@@ -27,7 +27,7 @@ from .inbound import InboundCursor
 from .logs import get_logger
 from .questions import Answer, Question, answer_for, question_expired
 from .waits import Wait, otp_settled
-from .watchers import NoTurn, lease_client, request_budget, watch_device_status, watch_inbound
+from .watchers import NoTurn, at_most, lease_client, request_budget, watch_device_status, watch_inbound
 
 if TYPE_CHECKING:
     from .config import ClientConfig
@@ -178,7 +178,7 @@ async def wait_for_answer(
                 # Sleep until a reply from the number comes (the first poll reads from the question's
                 # time, so an early answer comes at once), or until the question expires.
                 with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(replies.next(), _seconds_until(asked.expires_at))
+                    await at_most(replies.next(), _seconds_until(asked.expires_at))
                 replies.drain()
                 while True:
                     try:
@@ -201,7 +201,7 @@ def _seconds_until(when: datetime | None) -> float | None:
 async def _until(wait: Wait, awaitable: Any) -> T:
     """``await awaitable`` within the wait's deadline, else :class:`WaitTimeoutError`."""
     try:
-        return await asyncio.wait_for(awaitable, wait.left())
+        return await at_most(awaitable, wait.left())
     except asyncio.TimeoutError:
         raise wait.timed_out() from None
 

@@ -25,10 +25,11 @@ import asyncio
 import contextlib
 import contextvars
 import os
+import sys
 import time
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -49,12 +50,14 @@ __all__ = [
     "NoTurn",
     "RequestBudget",
     "StatusSubscription",
+    "at_most",
     "lease_client",
     "pooled_client",
     "request_budget",
     "watch_device_status",
     "watch_inbound",
 ]
+
 
 log = get_logger("wacloud_integrations.watchers")
 
@@ -67,6 +70,35 @@ _MAX_BACKOFF = 60.0
 PAGE = 100  # inbound messages per request; a busier device takes more requests per round
 
 T = TypeVar("T")
+
+
+async def at_most(awaitable: Awaitable[T], seconds: float | None) -> T:
+    """``await awaitable`` for at most ``seconds`` (None: no limit), else :class:`asyncio.TimeoutError`
+    (the awaitable is cancelled).
+
+    Use it instead of ``asyncio.wait_for``: before Python 3.12, ``wait_for`` returns (or raises) the
+    awaitable's outcome when the caller is cancelled just as that outcome arrives, and the cancellation
+    is lost. A never-ending wait (Airflow's event trigger, a resumer's watch) then outlives its
+    cancellation and the code that awaits it hangs.
+    """
+    if seconds is None:
+        return await awaitable
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(seconds):  # a cancellation from outside always wins
+            return await awaitable
+    inner = asyncio.ensure_future(awaitable)  # pragma: no cover - Python 3.10
+    try:
+        done, _ = await asyncio.wait({inner}, timeout=seconds)  # never swallows a cancellation
+    except BaseException:
+        inner.cancel()
+        raise
+    if inner in done:
+        return inner.result()
+    inner.cancel()
+    # Let it finish cancelling (its finally blocks run now, as under asyncio.timeout) before the caller
+    # waits again on the same mailbox.
+    await asyncio.wait({inner})
+    raise asyncio.TimeoutError
 
 
 def _config(client: Any) -> ClientConfig:
@@ -260,7 +292,7 @@ class _Watcher:
                 return
             self._wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), left)
+                await at_most(self._wake.wait(), left)
             except asyncio.TimeoutError:
                 return
 
@@ -510,7 +542,7 @@ class RequestBudget:
             await self._take(None, clock)
             return True
         try:
-            return await asyncio.wait_for(self._take(until, clock), max(0.0, until - clock()))
+            return await at_most(self._take(until, clock), max(0.0, until - clock()))
         except asyncio.TimeoutError:  # the callers ahead in line take longer than the deadline allows
             return False
 

@@ -280,10 +280,10 @@ class WACloudHITLTrigger(BaseTrigger):
             and not self._past_timeout()
         )
         if ours:
+            from wacloud_integrations.watchers import at_most
+
             with contextlib.suppress(Exception):
-                answer = await asyncio.wait_for(
-                    asyncio.shield(chat), timeout=max(30.0, 3 * self.poll_interval)
-                )
+                answer = await at_most(asyncio.shield(chat), max(30.0, 3 * self.poll_interval))
                 if answer is not None:
                     reference = answer_reference(answer)
                     return TriggerEvent(

@@ -354,6 +354,9 @@ class WACloudInboundMessageEventTrigger(BaseEventTrigger):
         re-reads the connection and, when the settings changed, subscribes again with the new client
         from where it had read up to (nothing missed, nothing reported twice).
         """
+        # not asyncio.wait_for: before Python 3.12 it can lose the cancellation that stops this watcher
+        from wacloud_integrations.watchers import at_most
+
         cursor: InboundCursor | None = None
         lease = ClientLease(self.wacloud_conn_id, self.device_id)
         health = _Health(self)
@@ -374,7 +377,7 @@ class WACloudInboundMessageEventTrigger(BaseEventTrigger):
                         try:
                             while True:
                                 try:
-                                    message = await asyncio.wait_for(replies.next(), self.poll_interval)
+                                    message = await at_most(replies.next(), self.poll_interval)
                                 except asyncio.TimeoutError:
                                     if await lease.client() is not client:
                                         break  # the connection changed: subscribe again with its client

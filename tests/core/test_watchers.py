@@ -317,3 +317,32 @@ async def test_a_shared_readers_warnings_carry_no_waiters_context_and_say_whom_i
     assert context is None, "the shared reader logged under a waiter's identity"
     assert f"shared inbound reader for device {sandbox.device_id}, serving 1 waiter" in message
     assert "poll failed (ServerError)" in message
+
+
+async def _cancelled_as_the_answer_comes(wait) -> asyncio.Task:
+    """A task waiting through ``wait`` is cancelled in the same loop step as its awaitable finishes."""
+    answer = asyncio.get_running_loop().create_future()
+    task = asyncio.ensure_future(wait(answer, 10))
+    await asyncio.sleep(0)  # one loop step: the task now waits on the answer
+    answer.set_exception(AuthenticationError("refused", status_code=401))  # the poll's permanent error
+    task.cancel()  # e.g. Airflow stopping the event trigger
+    return task
+
+
+async def test_at_most_never_loses_a_cancellation_that_comes_with_the_outcome():
+    # asyncio.wait_for (before Python 3.12) turns this cancellation into the AuthenticationError: the
+    # never-ending inbound watcher then backed off and polled on, and `await watching` hung (469 s).
+    task = await _cancelled_as_the_answer_comes(w.at_most)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_at_most_times_out_and_returns():
+    never = asyncio.get_running_loop().create_future()
+    with pytest.raises(asyncio.TimeoutError):
+        await w.at_most(never, 0.01)
+    assert never.cancelled()
+    done = asyncio.get_running_loop().create_future()
+    done.set_result(7)
+    assert await w.at_most(done, 1) == 7
+    assert await w.at_most(asyncio.sleep(0, "no limit"), None) == "no limit"

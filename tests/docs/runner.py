@@ -68,8 +68,11 @@ def page_env(page: Page, sb: SandboxServer, tmp: Path) -> dict[str, str]:
     return env
 
 
-def run_page(page: Page, tmp: Path) -> str:
-    """Run every block of ``page``; returns the session's output, raises ``AssertionError`` on a failure."""
+def run_page(page: Page, tmp: Path, *, prefect_api_url: str | None = None) -> str:
+    """Run every block of ``page``; returns the session's output, raises ``AssertionError`` on a failure.
+
+    ``prefect_api_url``: a Prefect test server already running for this run, used by a Prefect page
+    instead of one of its own."""
     work = tmp / "work"
     work.mkdir()
     assert page.env is not None
@@ -78,7 +81,10 @@ def run_page(page: Page, tmp: Path) -> str:
         done = subprocess.run(
             [sys.executable, "-m", "tests.docs.session", page.name],
             cwd=work,
-            env=page_env(page, sb, tmp),
+            env={
+                **page_env(page, sb, tmp),
+                **({"PREFECT_API_URL": prefect_api_url} if prefect_api_url else {}),
+            },
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

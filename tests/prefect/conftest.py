@@ -54,10 +54,19 @@ def pytest_sessionfinish() -> None:
         server.stop()
 
 
+HARNESS: dict[str, str] = {}
+"""The test server's API URL while it runs; the Prefect docs page of the same run uses it
+(tests/docs/test_pages_prefect.py) instead of starting a second server (~20-40 s on 2 cores)."""
+
+
 @pytest.fixture(scope="session", autouse=True)
 def prefect_server() -> Iterator[None]:
+    from prefect.settings import PREFECT_API_URL
+
     with prefect_test_harness(server_startup_timeout=90):
+        HARNESS["api_url"] = str(PREFECT_API_URL.value())
         yield
+        HARNESS.clear()
 
 
 @pytest.fixture(scope="session")
