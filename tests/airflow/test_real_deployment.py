@@ -149,6 +149,14 @@ class Deployment:
         tasks = self.api.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()
         states = {t["task_id"]: (t["state"], t["try_number"]) for t in tasks.get("task_instances", [])}
         tails = {name: self.log(name)[-1500:] for name in self.procs}
+        for name in self.procs:  # the last traceback a component printed (a worker's ends up there)
+            text = self.log(name)
+            if "Traceback" in text:
+                tails[f"{name}, last traceback"] = text[text.rindex("Traceback") :][:3000]
+        for task_id, (state, _) in states.items():
+            if state == "failed":  # the task's own log says why
+                with contextlib.suppress(AssertionError, OSError):
+                    tails[f"task {task_id}"] = self.task_log(dag_id, run_id, task_id)[-3000:]
         return f"tasks: {states}\n" + "\n".join(f"--- {k}:\n{v}" for k, v in tails.items())
 
 
@@ -507,6 +515,12 @@ def test_an_answer_in_airflows_api_resumes_the_hitl_operator_and_the_whatsapp_vo
     device = deployment.sandbox.info["device_id"]
     run_id = deployment.trigger(dag_id, {"approver": phone})
     deployment.deferred(dag_id, run_id, task_id)
+    # Airflow 3.3 resumes a deferred HITL task straight from the API. An answer that lands before the
+    # scheduler has handled the deferring worker's exit makes Airflow mark the task failed ("finished
+    # with state success, but the task instance's state attribute is queued"): Airflow's race, stock
+    # HITLOperator too, and no person answers that fast. Answer after that exit, as a person would.
+    exited = f"for task instance TaskInstanceKey(dag_id='{dag_id}', task_id='{task_id}', run_id='{run_id}'"
+    wait_for("the deferring worker's exit", lambda: exited in deployment.log("scheduler"), RUN)
     (question,) = deployment.ctl.inbox(phone)
     assert question["message_type"] == "poll"
     answered = deployment.answer_in_airflow(dag_id, run_id, task_id, ["Wednesday"])
