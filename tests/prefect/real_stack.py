@@ -66,6 +66,9 @@ def environment(home: str, api_url: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(
         PREFECT_HOME=home,
+        # results where this test process reads them (Prefect 3.7 wrote a served run's result under
+        # ~/.prefect whatever PREFECT_HOME said, and a read outside the reader's storage path is refused)
+        PREFECT_LOCAL_STORAGE_PATH=os.environ.get("PREFECT_LOCAL_STORAGE_PATH") or f"{home}/storage",
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_SERVER_UI_ENABLED="false",  # nothing here looks at the dashboard; its build is slow
         DO_NOT_TRACK="1",
