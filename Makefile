@@ -9,7 +9,8 @@ UV := .venv/bin/uv
 CORE := .venv/.installed
 AIRFLOW := .venv-airflow/.installed
 PREFECT := .venv-prefect/.installed
-PYTEST := -q -p no:cacheprovider
+# --timeout: a hung test fails (naming itself) instead of holding CI; the longest real test takes ~4 min
+PYTEST := -q -p no:cacheprovider --timeout=900
 
 .PHONY: demo test check lint typecheck test-core test-airflow test-prefect bench adversarial generate clean browser redis screenshots npm-tools
 
